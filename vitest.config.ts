@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["agent/**/*.test.ts", "scripts/**/*.test.ts", "actions/**/*.test.ts", "test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // One Docker Engine on two cores: files run one after another so timings stay sane.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
