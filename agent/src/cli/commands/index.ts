@@ -1,3 +1,5 @@
 import type { Command } from "../command.ts";
+import { schemaCommand } from "./schema.ts";
+import { validateCommand } from "./validate.ts";
 
-export const commands: Command[] = [];
+export const commands: Command[] = [validateCommand, schemaCommand];

@@ -1,0 +1,63 @@
+import { cp, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../main.ts";
+
+const SAMPLE = join(import.meta.dirname, "../../../../fleet-state");
+
+async function run(argv: string[], cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd, env: {} });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+async function copyOfSample(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "fleetwave-validate-"));
+  await cp(SAMPLE, join(root, "fleet-state"), { recursive: true });
+  return root;
+}
+
+describe("fleetwave validate", () => {
+  it("accepts the sample fleet with a one-line summary", async () => {
+    const root = await copyOfSample();
+    const { code, out } = await run(["validate"], root);
+    expect(code).toBe(0);
+    expect(out).toBe("fleet-state is valid: 3 tenants, 6 bots, 2 hosts, 0 rollouts");
+  });
+
+  it("prints every problem with file and line, and exits 1 without a stack trace", async () => {
+    const root = await copyOfSample();
+    await writeFile(join(root, "fleet-state/tenants/broken.yaml"), "tenant: broken\nbots: [\n");
+    await writeFile(join(root, "fleet-state/tenants/wrong.yaml"), "tenant: wrong\nupdate: { mode: sometimes }\n");
+    const { code, out, err } = await run(["validate"], root);
+    expect(code).toBe(1);
+    expect(out).toMatch(/^fleet-state\/tenants\/broken\.yaml:\d+: \(yaml\): invalid YAML/m);
+    expect(out).toContain('fleet-state/tenants/wrong.yaml:2: update.mode: must be one of "auto", "manual"');
+    expect(err).toContain("fleet-state is invalid: 2 problems");
+    expect(`${out}${err}`).not.toMatch(/\bat .+:\d+:\d+\)/);
+  });
+
+  it("prints GitHub annotations with --format github", async () => {
+    const root = await copyOfSample();
+    await writeFile(join(root, "fleet-state/tenants/wrong.yaml"), "tenant: wrong\nupdate: { mode: sometimes }\n");
+    const { code, out } = await run(["validate", "--format", "github"], root);
+    expect(code).toBe(1);
+    expect(out).toContain("::error file=fleet-state/tenants/wrong.yaml,line=2,title=update.mode::must be one of");
+  });
+
+  it("takes --state and names a missing directory", async () => {
+    const root = await copyOfSample();
+    expect((await run(["validate", "--state", join(root, "fleet-state")], "/")).code).toBe(0);
+    const missing = await run(["validate", "--state", "nowhere"], root);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("no fleet-state directory at");
+  });
+
+  it("rejects an unknown flag or format as a usage error", async () => {
+    const root = await copyOfSample();
+    expect((await run(["validate", "--colour"], root)).err).toContain("Unknown option '--colour'");
+    expect((await run(["validate", "--format", "xml"], root)).err).toContain("--format:");
+  });
+});

@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { loadFleetState } from "../../model/load.ts";
+import { formatGithubAnnotation, formatProblem } from "../../model/problems.ts";
+import { type Command, parseFlags } from "../command.ts";
+import { resolveStateDir } from "../state-dir.ts";
+
+const flagsSchema = z.strictObject({
+  state: z.string().optional(),
+  format: z.enum(["text", "github"]).default("text"),
+});
+
+export const validateCommand: Command = {
+  name: "validate",
+  summary: "check fleet-state/ against the schemas and the cross-file rules",
+  usage: `Usage: fleetwave validate [--state DIR] [--format text|github]
+
+Exit 0 with a one-line summary when fleet-state is valid; exit 1 with every problem as
+file:line: field: message. --format github prints ::error annotations for a PR check.`,
+  async run(argv, io) {
+    const { flags } = parseFlags(
+      argv,
+      { state: { type: "string" }, format: { type: "string" } },
+      flagsSchema,
+    );
+    const dir = await resolveStateDir(flags.state, io.cwd);
+    const result = await loadFleetState(dir, io.cwd);
+    if (!result.ok) {
+      for (const problem of result.problems) {
+        io.out(flags.format === "github" ? formatGithubAnnotation(problem) : formatProblem(problem));
+      }
+      io.err(
+        `fleet-state is invalid: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}`,
+      );
+      return 1;
+    }
+    const { tenants, bots, hosts, rollouts } = result.state;
+    io.out(
+      `fleet-state is valid: ${tenants.length} tenants, ${bots.length} bots, ${hosts.length} hosts, ${rollouts.length} rollouts`,
+    );
+    return 0;
+  },
+};
