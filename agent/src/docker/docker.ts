@@ -1,0 +1,154 @@
+import Docker, { type ContainerCreateOptions, type ContainerInspectInfo } from "dockerode";
+import { FleetwaveError } from "../errors.ts";
+import { pinnedRef } from "./container-spec.ts";
+import { registryAuth } from "./registry-auth.ts";
+
+export class PullError extends FleetwaveError {
+  override name = "PullError";
+}
+
+/** A client for DOCKER_HOST (unix:// or tcp://), or the default socket. */
+export function dockerFromEnv(env: NodeJS.ProcessEnv = process.env): Docker {
+  const host = env.DOCKER_HOST;
+  if (host?.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
+  if (host?.startsWith("tcp://")) {
+    const url = new URL(host);
+    return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
+  }
+  return new Docker();
+}
+
+const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+
+/** The thin adapter the update engine talks to; every call is one Engine request. */
+export class DockerAdapter {
+  constructor(readonly docker: Docker) {}
+
+  /**
+   * Pulls `repository@digest`. dockerode's followProgress treats a stream that ends as success
+   * even when the Engine reported an `error` event inside it, so the events are read here.
+   */
+  async pull(repository: string, digest: string): Promise<void> {
+    const ref = pinnedRef(repository, digest);
+    const authconfig = await registryAuth(repository);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
+    } catch (error) {
+      throw new PullError(`pull of ${ref} failed: ${(error as Error).message}`);
+    }
+    const failure = await new Promise<string | undefined>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve(undefined)),
+        (event: { error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error || event.errorDetail) resolve(event.errorDetail?.message ?? event.error);
+        },
+      );
+    }).catch((error: Error) => error.message);
+    if (failure) throw new PullError(`pull of ${ref} failed: ${failure}`);
+    if (!(await this.imageExists(ref)))
+      throw new PullError(`pull of ${ref} ended but the image is not present`);
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The digest a tag points at in the local image store, if the image was pulled with it. */
+  async localDigestOf(repository: string, ref: string): Promise<string | undefined> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      const match = info.RepoDigests?.find((d) => d.startsWith(`${repository}@`));
+      return match?.slice(repository.length + 1);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async inspect(nameOrId: string): Promise<ContainerInspectInfo | undefined> {
+    try {
+      return await this.docker.getContainer(nameOrId).inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async create(options: ContainerCreateOptions): Promise<string> {
+    const container = await this.docker.createContainer(options);
+    return container.id;
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (error) {
+      // 304: already running, which is what the caller wants.
+      if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+    }
+  }
+
+  /** Stops with SIGTERM, then SIGKILL after `timeoutSeconds`. Already stopped is fine. */
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 304) throw error;
+    }
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.docker.getContainer(id).rename({ name });
+  }
+
+  /** Removes a container (forcing a running one); one that is already gone is fine. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async volumeMountpoint(name: string): Promise<string> {
+    const info = await this.docker.getVolume(name).inspect();
+    return info.Mountpoint;
+  }
+
+  async listManaged(): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({
+      all: true,
+      filters: { label: ["fleetwave.managed=true"] },
+    });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? "").replace(/^\//, ""),
+      labels: c.Labels,
+      state: c.State,
+      image: c.Image,
+    }));
+  }
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: string;
+  image: string;
+}
+
+/** The digest a container was created from, when it was created by digest (as Fleetwave does). */
+export function containerDigest(info: ContainerInspectInfo): string | undefined {
+  const fromRef = /@(sha256:[0-9a-f]{64})$/.exec(info.Config.Image)?.[1];
+  return fromRef ?? info.Config.Labels?.["fleetwave.digest"];
+}
