@@ -1,0 +1,109 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import {
+  exclusionMatcher,
+  HostedModeConfigError,
+  keywordMatcher,
+  parseHostedModeConfig,
+} from "./exclusions.ts";
+import { parseCommit } from "./model.ts";
+
+describe("keywordMatcher", () => {
+  it("matches whole words case-insensitively", () => {
+    const cli = keywordMatcher("cli");
+    expect(cli("New CLI flag")).toBe(true);
+    expect(cli("the cli's output")).toBe(true);
+    expect(cli("(cli) fix")).toBe(true);
+    expect(cli("client reconnects")).toBe(false);
+    expect(cli("clicking the button")).toBe(false);
+    expect(cli("publicly")).toBe(false);
+  });
+
+  it("matches phrases across spaces, dashes and underscores, with plurals", () => {
+    const key = keywordMatcher("API key");
+    expect(key("rotate API keys")).toBe(true);
+    expect(key("read api_key from env")).toBe(true);
+    expect(key("the api-key field")).toBe(true);
+    expect(key("the api keyboard")).toBe(false);
+    expect(keywordMatcher("self-hosting")("Self hosting guide")).toBe(true);
+    expect(keywordMatcher("adapter")("two new adapters")).toBe(true);
+    expect(keywordMatcher("c++")("C++ bindings")).toBe(true);
+  });
+});
+
+describe("exclusionMatcher", () => {
+  const hide = exclusionMatcher({ scopes: ["CLI"], paths: ["deploy/**"], keywords: ["heartbeat"] });
+  const commit = (message: string, files = ["src/x.ts"]) =>
+    parseCommit({
+      sha: "a".repeat(40),
+      parents: [],
+      authorName: "a",
+      authorEmail: "a@b",
+      date: "",
+      message,
+      files,
+    });
+
+  it("hides by scope (case-insensitive), path (all files) and keyword", () => {
+    expect(hide(commit("feat(cli): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat: helm chart", ["deploy/chart.yaml"]))).toEqual({
+      kind: "path",
+      value: "deploy/**",
+    });
+    expect(hide(commit("feat: helm chart", ["deploy/chart.yaml", "src/a.ts"]))).toBeNull();
+    expect(hide(commit("fix: Heartbeat interval"))).toEqual({ kind: "keyword", value: "heartbeat" });
+    expect(hide(commit("fix: client heart beats"))).toBeNull();
+  });
+});
+
+describe("parseHostedModeConfig", () => {
+  it("accepts the shipped example", async () => {
+    const text = await readFile(new URL("../hosted-mode.yaml", import.meta.url), "utf8");
+    const config = parseHostedModeConfig(text, "scripts/hosted-mode.yaml");
+    expect(config.exclude.keywords).toEqual(
+      expect.arrayContaining(["CLI", "thinking effort", "self-hosting"]),
+    );
+    expect(config.guards[0]?.name).toBe("ui-components-hosted-mode");
+  });
+
+  it("fills defaults for an empty file", () => {
+    expect(parseHostedModeConfig("", "h.yaml")).toEqual({
+      infrastructure: [],
+      exclude: { scopes: [], paths: [], keywords: [] },
+      guards: [],
+    });
+  });
+
+  it("reports every problem with its line", () => {
+    const text = [
+      "exclude:", // 1
+      "  scopes: [a]", // 2
+      "  keywordz: [x]", // 3
+      "guards:", // 4
+      "  - name: Bad Name", // 5
+      "    paths: []", // 6
+      '    require: "("', // 7
+      "infrastructure: 3", // 8
+    ].join("\n");
+    let error: unknown;
+    try {
+      parseHostedModeConfig(text, "h.yaml");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HostedModeConfigError);
+    expect((error as HostedModeConfigError).problems).toEqual([
+      "h.yaml:3: exclude.keywordz: unknown key",
+      "h.yaml:5: guards[0].name: use lower-case letters, digits, '.', '_' or '-'",
+      "h.yaml:6: guards[0].paths: needs at least one glob",
+      "h.yaml:7: guards[0].require: is not a valid regular expression",
+      "h.yaml:8: infrastructure: Invalid input: expected array, received number",
+    ]);
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    expect(() => parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml")).toThrow(
+      /^invalid hosted-mode file:\nh\.yaml:3: /,
+    );
+  });
+});

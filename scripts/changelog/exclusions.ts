@@ -1,0 +1,212 @@
+/**
+ * Hosted mode: what tenants of the hosted product never see in a changelog, and the guards that
+ * upstream changes must keep. One YAML file (default `scripts/hosted-mode.yaml`), validated with
+ * zod; every problem is reported as `file:line: field: message`.
+ */
+import { readFile } from "node:fs/promises";
+import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { z } from "zod";
+import { FleetwaveError } from "../../agent/src/errors.ts";
+import { type ChangelogCommit, globMatcher } from "./model.ts";
+
+export const DEFAULT_HOSTED_MODE_FILE = "scripts/hosted-mode.yaml";
+
+/** The hosted-mode file is malformed. `problems` are `file:line: field: message` lines. */
+export class HostedModeConfigError extends FleetwaveError {
+  override name = "HostedModeConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid hosted-mode file:\n${problems.join("\n")}`);
+  }
+}
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+const regexSource = nonEmpty.refine(
+  (source) => {
+    try {
+      new RegExp(source, "m");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "is not a valid regular expression" },
+);
+
+export const guardRuleSchema = z.strictObject({
+  /** Short id shown in reports. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lower-case letters, digits, '.', '_' or '-'"),
+  description: z.string().optional(),
+  /** Globs of files the rule applies to. */
+  paths: z.array(nonEmpty).min(1, "needs at least one glob"),
+  /** Globs of files the rule skips even when `paths` match (tests, stories). */
+  ignore: z.array(nonEmpty).default([]),
+  /** A regular expression (JavaScript syntax, `m` flag) that must occur in the file. */
+  require: regexSource,
+  /** `added`: only files upstream created; `changed`: created or modified (default). */
+  when: z.enum(["added", "changed"]).default("changed"),
+});
+
+export const hostedModeSchema = z.strictObject({
+  /** Commits touching only these paths are dropped from both changelog views. */
+  infrastructure: z.array(nonEmpty).default([]),
+  /** Items matching any of these never reach the user-facing view (they stay in the internal one). */
+  exclude: z
+    .strictObject({
+      scopes: z.array(nonEmpty).default([]),
+      paths: z.array(nonEmpty).default([]),
+      keywords: z.array(nonEmpty).default([]),
+    })
+    .prefault({}),
+  guards: z.array(guardRuleSchema).default([]),
+});
+
+export type HostedModeConfig = z.output<typeof hostedModeSchema>;
+export type GuardRule = z.output<typeof guardRuleSchema>;
+
+export const EMPTY_HOSTED_MODE: HostedModeConfig = hostedModeSchema.parse({});
+
+type PathKey = PropertyKey;
+
+/** Offset of the node (or map key) a zod issue path points at; walks up until something exists. */
+function offsetOf(root: Node | null, path: readonly PathKey[], unknownKey?: string): number {
+  let node: Node | null = root;
+  let best = root?.range?.[0] ?? 0;
+  const steps = unknownKey === undefined ? path : [...path, unknownKey];
+  for (const [i, step] of steps.entries()) {
+    if (!node || typeof step === "symbol") break;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step),
+      );
+      if (!pair) break;
+      const last = i === steps.length - 1;
+      const keyNode = pair.key as Node;
+      if (last && unknownKey !== undefined) return keyNode.range?.[0] ?? best;
+      best = keyNode.range?.[0] ?? best;
+      node = (pair.value as Node | null) ?? null;
+      if (node?.range) best = node.range[0];
+    } else if ("items" in node && Array.isArray(node.items) && typeof step === "number") {
+      const item = node.items[step] as Node | undefined;
+      if (!item) break;
+      node = item;
+      if (item.range) best = item.range[0];
+    } else {
+      break;
+    }
+  }
+  return best;
+}
+
+function fieldName(path: readonly PathKey[]): string {
+  let out = "";
+  for (const step of path) {
+    if (typeof step === "number") out += `[${step}]`;
+    else out += out ? `.${String(step)}` : String(step);
+  }
+  return out || "(root)";
+}
+
+/**
+ * Parses and validates the hosted-mode YAML text. Pure: `file` only names the source in errors.
+ * Throws HostedModeConfigError listing every problem with its line.
+ */
+export function parseHostedModeConfig(text: string, file: string): HostedModeConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new HostedModeConfigError(
+      doc.errors.map((e) => {
+        const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
+        return `${file}:${line}: ${e.message.split("\n")[0]}`;
+      }),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const result = hostedModeSchema.safeParse(data);
+  if (result.success) return result.data;
+  const root = doc.contents as Node | null;
+  const problems = result.error.issues.flatMap((issue) => {
+    const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
+    return keys.map((key) => {
+      const line = lineCounter.linePos(offsetOf(root, issue.path, key)).line;
+      const path = key === undefined ? issue.path : [...issue.path, key];
+      const message = key === undefined ? issue.message : "unknown key";
+      return { line, text: `${file}:${line}: ${fieldName(path)}: ${message}` };
+    });
+  });
+  problems.sort((a, b) => a.line - b.line);
+  throw new HostedModeConfigError(problems.map((p) => p.text));
+}
+
+/** Reads the hosted-mode file; a missing file is an error only when `required`. */
+export async function loadHostedModeConfig(path: string, required: boolean): Promise<HostedModeConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && !required) return EMPTY_HOSTED_MODE;
+    throw new FleetwaveError(`cannot read hosted-mode file ${path}: ${(error as Error).message}`);
+  }
+  return parseHostedModeConfig(text, path);
+}
+
+const SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
+
+/**
+ * A case-insensitive whole-word matcher for a keyword or phrase. Words are delimited by anything
+ * that is not a letter, digit or `_`; inside a phrase, spaces, `-` and `_` are interchangeable;
+ * a plural `s`/`es` is allowed. So `cli` matches "CLI", "the cli's flags", but not "client" or
+ * "clicking"; `API key` matches "api-key" and "API keys".
+ */
+export function keywordMatcher(keyword: string): (text: string) => boolean {
+  const words = keyword
+    .trim()
+    .split(/[\s_-]+/)
+    .filter((w) => w.length > 0)
+    .map((w) => w.replace(SYNTAX, "\\$&"));
+  const pattern = new RegExp(
+    `(?<![\\p{L}\\p{N}_])${words.join("[\\s_-]+")}(?:e?s)?(?![\\p{L}\\p{N}_])`,
+    "iu",
+  );
+  return (text) => pattern.test(text);
+}
+
+export type Exclusion =
+  | { kind: "scope"; value: string }
+  | { kind: "path"; value: string }
+  | { kind: "keyword"; value: string };
+
+/** Why the commit is hidden from users, or null when it may be shown. */
+export type ExclusionMatcher = (commit: ChangelogCommit) => Exclusion | null;
+
+/**
+ * Builds the hosted-mode filter. A commit is hidden from the user-facing view when
+ * - its scope is one of `scopes` (case-insensitive), or
+ * - it touched files and every one of them matches `paths` (a change that only lives in a hidden
+ *   area; a broad change that also touches such a path stays visible), or
+ * - its scope or subject contains one of `keywords` as a whole word (case-insensitive).
+ */
+export function exclusionMatcher(exclude: HostedModeConfig["exclude"]): ExclusionMatcher {
+  const scopes = new Set(exclude.scopes.map((s) => s.toLowerCase()));
+  const pathGlobs = exclude.paths;
+  const inHiddenPath = globMatcher(pathGlobs);
+  const keywords = exclude.keywords.map((k) => ({ keyword: k, test: keywordMatcher(k) }));
+  return (commit) => {
+    const scopeParts = commit.scope ? commit.scope.split(/[,/]/).map((s) => s.trim().toLowerCase()) : [];
+    const scope = scopeParts.find((s) => scopes.has(s));
+    if (scope) return { kind: "scope", value: scope };
+    if (pathGlobs.length > 0 && commit.files.length > 0 && commit.files.every(inHiddenPath)) {
+      const glob = pathGlobs.find((g) => globMatcher([g])(commit.files[0]!)) ?? pathGlobs[0]!;
+      return { kind: "path", value: glob };
+    }
+    const text = `${commit.scope ?? ""} ${commit.subject}`;
+    const hit = keywords.find((k) => k.test(text));
+    if (hit) return { kind: "keyword", value: hit.keyword };
+    return null;
+  };
+}
+
+export function describeExclusion(exclusion: Exclusion): string {
+  return `${exclusion.kind} "${exclusion.value}"`;
+}

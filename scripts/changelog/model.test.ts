@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import { buildChangelog, toSentence, toUserFacing } from "./build.ts";
+import { EMPTY_HOSTED_MODE, type HostedModeConfig, hostedModeSchema } from "./exclusions.ts";
+import { parseCommit, prepareCommits, type RawCommit, userSection } from "./model.ts";
+import { renderInternalMarkdown } from "./render.ts";
+
+let n = 0;
+function raw(message: string, extra: Partial<RawCommit> = {}): RawCommit {
+  n += 1;
+  const sha = extra.sha ?? n.toString(16).padStart(40, "a");
+  return {
+    sha,
+    parents: ["f".repeat(40)],
+    authorName: "Ada",
+    authorEmail: "ada@example.com",
+    date: new Date(Date.UTC(2026, 10, 1, 0, n)).toISOString(),
+    message,
+    files: ["src/app.ts"],
+    ...extra,
+  };
+}
+
+describe("parseCommit", () => {
+  it("reads type, scope and subject, and `!` as breaking", () => {
+    const c = parseCommit(raw("feat(agent)!: drop the v1 status format"));
+    expect(c).toMatchObject({
+      type: "feat",
+      scope: "agent",
+      subject: "drop the v1 status format",
+      breaking: true,
+      breakingNotes: ["drop the v1 status format"],
+    });
+  });
+
+  it("reads a BREAKING CHANGE footer and keeps the body", () => {
+    const c = parseCommit(
+      raw(
+        "fix(api): reject unknown keys\n\nValidation is strict now.\n\nBREAKING CHANGE: configs with typos fail to load",
+      ),
+    );
+    expect(c.type).toBe("fix");
+    expect(c.breaking).toBe(true);
+    expect(c.breakingNotes).toEqual(["configs with typos fail to load"]);
+    expect(c.body).toBe("Validation is strict now.");
+  });
+
+  it("accepts BREAKING-CHANGE and a `!` without scope", () => {
+    expect(parseCommit(raw("refactor!: rename the config file")).breaking).toBe(true);
+    expect(parseCommit(raw("perf: x\n\nBREAKING-CHANGE: y")).breaking).toBe(true);
+    expect(parseCommit(raw("feat: not breaking\n\nmentions breaking change in prose")).breaking).toBe(false);
+  });
+
+  it("keeps a non-conventional subject as type other", () => {
+    const c = parseCommit(raw("Update the onboarding copy"));
+    expect(c).toMatchObject({
+      type: "other",
+      scope: null,
+      subject: "Update the onboarding copy",
+      breaking: false,
+    });
+    expect(parseCommit(raw("WIP: stuff")).type).toBe("wip");
+    expect(parseCommit(raw("Fix: Crash on start")).type).toBe("fix");
+  });
+
+  it("recognises git's revert message", () => {
+    const c = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${"b".repeat(40)}.`));
+    expect(c.type).toBe("revert");
+    expect(c.reverts).toBe("b".repeat(40));
+    expect(c.revertedHeader).toBe("feat: dark mode");
+  });
+});
+
+describe("prepareCommits", () => {
+  it("drops merge commits", () => {
+    const merge = parseCommit(
+      raw("Merge branch 'topic'", { parents: ["1".repeat(40), "2".repeat(40)], files: [] }),
+    );
+    const feat = parseCommit(raw("feat: a"));
+    const { kept, dropped } = prepareCommits([merge, feat], { infrastructure: [] });
+    expect(kept.map((c) => c.sha)).toEqual([feat.sha]);
+    expect(dropped).toEqual([{ commit: merge, reason: "merge" }]);
+  });
+
+  it("drops a revert together with the commit it reverts inside the range", () => {
+    const feat = parseCommit(raw("feat: dark mode"));
+    const revert = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${feat.sha}.`));
+    const other = parseCommit(raw("fix: b"));
+    const { kept, dropped } = prepareCommits([other, revert, feat], { infrastructure: [] });
+    expect(kept.map((c) => c.subject)).toEqual(["b"]);
+    expect(dropped.map((d) => [d.commit.sha, d.reason, d.pairedWith])).toEqual([
+      [revert.sha, "revert-pair", feat.sha],
+      [feat.sha, "revert-pair", revert.sha],
+    ]);
+  });
+
+  it("keeps a revert of a commit outside the range, and the original after a revert of a revert", () => {
+    const outside = parseCommit(raw(`Revert "feat: old"\n\nThis reverts commit ${"c".repeat(40)}.`));
+    expect(prepareCommits([outside], { infrastructure: [] }).kept).toHaveLength(1);
+
+    const feat = parseCommit(raw("feat: dark mode"));
+    const r1 = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${feat.sha}.`));
+    const r2 = parseCommit(raw(`Revert "Revert "feat: dark mode""\n\nThis reverts commit ${r1.sha}.`));
+    // order-independent
+    for (const order of [
+      [r2, r1, feat],
+      [feat, r1, r2],
+    ]) {
+      expect(prepareCommits(order, { infrastructure: [] }).kept.map((c) => c.sha)).toEqual([feat.sha]);
+    }
+  });
+
+  it("drops commits that touch only infrastructure paths", () => {
+    const infra = parseCommit(
+      raw("fix: pin base image", { files: ["docker/Dockerfile", ".github/workflows/ci.yml"] }),
+    );
+    const mixed = parseCommit(raw("feat: export", { files: ["docker/Dockerfile", "src/export.ts"] }));
+    const empty = parseCommit(raw("chore: empty", { files: [] }));
+    const { kept, dropped } = prepareCommits([infra, mixed, empty], {
+      infrastructure: ["docker/**", ".github/**"],
+    });
+    expect(kept).toEqual([mixed, empty]);
+    expect(dropped).toEqual([{ commit: infra, reason: "infrastructure" }]);
+  });
+});
+
+describe("classification and the user-facing view", () => {
+  it("maps types to sections", () => {
+    const section = (m: string) => userSection(parseCommit(raw(m)));
+    expect(section("feat: a")).toBe("New");
+    expect(section("fix: a")).toBe("Fixed");
+    expect(section("perf: a")).toBe("Improved");
+    expect(section("refactor: a")).toBe("Improved");
+    expect(section("Polish the sidebar")).toBe("Improved");
+    for (const hidden of ["chore: a", "ci: a", "build: a", "test: a", "docs: a"])
+      expect(section(hidden)).toBeNull();
+  });
+
+  it("rewrites subjects as plain sentences", () => {
+    expect(toSentence("add dark mode.")).toBe("Add dark mode");
+    expect(toSentence("  support `--json` output (#123)  ")).toBe("Support --json output");
+    expect(toSentence("handle empty lists... ")).toBe("Handle empty lists");
+    expect(toSentence(":sparkles: show avatars [skip ci]")).toBe("Show avatars");
+    expect(toSentence("élan vital (closes #4, #5)")).toBe("Élan vital");
+    expect(toSentence("Keep iOS as is")).toBe("Keep iOS as is");
+  });
+
+  const config: HostedModeConfig = hostedModeSchema.parse({
+    exclude: { scopes: ["adapters"], paths: ["packages/adapters/**"], keywords: ["cli", "thinking effort"] },
+  });
+
+  it("applies exclusions by scope, path and whole-word keyword, and keeps 'client'", () => {
+    const commits = [
+      raw("feat(adapters): add a Gemini adapter"),
+      raw("feat: faster streaming", { files: ["packages/adapters/claude/index.ts"] }),
+      raw("feat: new CLI flag for exports"),
+      raw("feat: pick the thinking effort per agent"),
+      raw("fix: the client reconnects after a timeout"),
+      raw("fix: clicking twice no longer submits twice"),
+      raw("feat: shared inbox", { files: ["packages/adapters/x.ts", "ui/src/Inbox.tsx"] }),
+    ].reverse();
+    const changelog = buildChangelog({
+      commits,
+      config,
+      date: "2026-11-27",
+      version: "v1.0.0",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+    });
+    const view = toUserFacing(changelog);
+    expect(view.sections).toEqual([
+      { title: "New", items: ["Shared inbox"] },
+      {
+        title: "Fixed",
+        items: ["Clicking twice no longer submits twice", "The client reconnects after a timeout"],
+      },
+    ]);
+    const hidden = changelog.entries.filter((e) => e.hiddenBy).map((e) => [e.commit.subject, e.hiddenBy]);
+    expect(hidden).toEqual([
+      ["pick the thinking effort per agent", { kind: "keyword", value: "thinking effort" }],
+      ["new CLI flag for exports", { kind: "keyword", value: "cli" }],
+      ["faster streaming", { kind: "path", value: "packages/adapters/**" }],
+      ["add a Gemini adapter", { kind: "scope", value: "adapters" }],
+    ]);
+    const md = renderInternalMarkdown(changelog);
+    expect(md).toContain('hidden from users by keyword "cli"');
+    expect(md).toContain("new CLI flag for exports");
+  });
+
+  it("omits empty sections and produces the documented JSON shape", () => {
+    const changelog = buildChangelog({
+      commits: [raw("chore: deps"), raw("fix: typo in the greeting.")],
+      config: EMPTY_HOSTED_MODE,
+      date: "2026-11-27",
+      version: "2026-11-27+bbbbbbb",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+    });
+    expect(toUserFacing(changelog)).toEqual({
+      version: "2026-11-27+bbbbbbb",
+      date: "2026-11-27",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+      sections: [{ title: "Fixed", items: ["Typo in the greeting"] }],
+    });
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * The changelog model: commits parsed once into a typed list, then filtered and classified.
+ * Pure — no git, no files. Adapters (`git-commits.ts`, `files.ts`) feed it and store its output.
+ */
+import { CommitParser } from "conventional-commits-parser";
+import picomatch from "picomatch";
+
+/** A commit as read from git, before any interpretation. */
+export interface RawCommit {
+  sha: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  /** ISO 8601 author date. */
+  date: string;
+  /** The full message (subject, blank line, body, trailers). */
+  message: string;
+  /** Paths the commit touched relative to its first parent (empty for merges). */
+  files: string[];
+}
+
+/** A commit as the changelog sees it. */
+export interface ChangelogCommit {
+  sha: string;
+  parents: string[];
+  author: { name: string; email: string };
+  date: string;
+  /** Lower-case conventional type (`feat`, `fix`, ...) or `other` for a non-conventional subject. */
+  type: string;
+  scope: string | null;
+  /** The subject without the `type(scope)!:` prefix. */
+  subject: string;
+  /** The first line of the message, as written. */
+  header: string;
+  body: string | null;
+  /** `!` after the type/scope or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer. */
+  breaking: boolean;
+  /** Texts of the breaking-change notes (the header's subject when only `!` was used). */
+  breakingNotes: string[];
+  files: string[];
+  /** The sha this commit says it reverts (`This reverts commit <sha>.`), if any. */
+  reverts: string | null;
+  /** The header of the reverted commit, when the message quotes it (`Revert "<header>"`). */
+  revertedHeader: string | null;
+}
+
+export type DropReason = "merge" | "revert-pair" | "infrastructure";
+
+export interface DroppedCommit {
+  commit: ChangelogCommit;
+  reason: DropReason;
+  /** For revert pairs: the sha of the other half. */
+  pairedWith?: string;
+}
+
+// `type(scope)!: subject` — the `!` is optional in the plain pattern and required in the
+// breaking one, so the parser turns a `!` header into a BREAKING CHANGE note by itself.
+const HEADER = /^(\w+)(?:\(([^()\r\n]*)\))?!?: (.+)$/;
+const BREAKING_HEADER = /^(\w+)(?:\(([^()\r\n]*)\))?!: (.+)$/;
+
+const parser = new CommitParser({
+  headerPattern: HEADER,
+  breakingHeaderPattern: BREAKING_HEADER,
+  headerCorrespondence: ["type", "scope", "subject"],
+  noteKeywords: ["BREAKING CHANGE", "BREAKING-CHANGE"],
+  revertPattern: /^(?:Revert|revert:)\s"?([\s\S]+?)"?\s*This reverts commit (\w+)\.?/im,
+  revertCorrespondence: ["header", "hash"],
+  // No `-field-` meta blocks: a line like `-x-` in a body is text, not a field.
+  fieldPattern: /[^\s\S]/, // matches nothing
+});
+
+function field(value: unknown): string | null {
+  return typeof value === "string" && value.trim().length > 0 ? value.trim() : null;
+}
+
+/** Parses one raw commit. Never throws: a subject that is not conventional becomes type `other`. */
+export function parseCommit(raw: RawCommit): ChangelogCommit {
+  const message = raw.message.replace(/\r\n/g, "\n").trim();
+  const header = message.split("\n", 1)[0]?.trim() ?? "";
+  const base = {
+    sha: raw.sha,
+    parents: raw.parents,
+    author: { name: raw.authorName, email: raw.authorEmail },
+    date: raw.date,
+    header,
+    files: raw.files,
+  };
+  if (message.length === 0) {
+    return {
+      ...base,
+      type: "other",
+      scope: null,
+      subject: "",
+      body: null,
+      breaking: false,
+      breakingNotes: [],
+      reverts: null,
+      revertedHeader: null,
+    };
+  }
+  const parsed = parser.parse(message);
+  const type = field(parsed.type);
+  const notes = parsed.notes.filter((n) => /^BREAKING[ -]CHANGE$/i.test(n.title)).map((n) => n.text.trim());
+  const revert = parsed.revert;
+  const gitRevert = !type && revert !== null && /^revert\b/i.test(header);
+  return {
+    ...base,
+    type: type ? type.toLowerCase() : gitRevert ? "revert" : "other",
+    scope: type ? field(parsed.scope) : null,
+    subject: type ? (field(parsed.subject) ?? header) : header,
+    body: field(parsed.body),
+    breaking: notes.length > 0,
+    breakingNotes: notes.filter((n) => n.length > 0),
+    reverts: revert ? field(revert.hash) : null,
+    revertedHeader: revert ? field(revert.header) : null,
+  };
+}
+
+export interface PrepareOptions {
+  /** Globs of infrastructure paths: a commit touching only these is dropped from both views. */
+  infrastructure: readonly string[];
+}
+
+export interface PreparedCommits {
+  kept: ChangelogCommit[];
+  dropped: DroppedCommit[];
+}
+
+/** A matcher for a list of globs (`**`, `*`, `{a,b}`; dotfiles included). */
+export function globMatcher(globs: readonly string[]): (path: string) => boolean {
+  if (globs.length === 0) return () => false;
+  const match = picomatch([...globs], { dot: true });
+  return (path) => match(path);
+}
+
+/**
+ * Drops what no reader wants: merge commits, a revert together with the commit it reverts when
+ * both are in the range, and commits whose every file is an infrastructure path.
+ * Order is preserved.
+ */
+export function prepareCommits(
+  commits: readonly ChangelogCommit[],
+  options: PrepareOptions,
+): PreparedCommits {
+  const dropped = new Map<string, DroppedCommit>();
+  for (const commit of commits) {
+    if (commit.parents.length > 1) dropped.set(commit.sha, { commit, reason: "merge" });
+  }
+  // Pair each revert with its target. A revert that is itself reverted is settled first by the
+  // outer one (revert of a revert cancels the inner revert; the original change survives).
+  const targetOf = (revert: ChangelogCommit): ChangelogCommit | undefined => {
+    const prefix = revert.reverts?.toLowerCase();
+    if (!prefix || prefix.length < 7) return undefined;
+    return commits.find((c) => c.sha !== revert.sha && c.sha.toLowerCase().startsWith(prefix));
+  };
+  for (;;) {
+    const open = commits.filter((c) => !dropped.has(c.sha) && targetOf(c) && !dropped.has(targetOf(c)!.sha));
+    const outer = open.find((r) => !open.some((o) => targetOf(o)?.sha === r.sha));
+    if (!outer) break;
+    const target = targetOf(outer)!;
+    dropped.set(outer.sha, { commit: outer, reason: "revert-pair", pairedWith: target.sha });
+    dropped.set(target.sha, { commit: target, reason: "revert-pair", pairedWith: outer.sha });
+  }
+  const isInfra = globMatcher(options.infrastructure);
+  for (const commit of commits) {
+    if (dropped.has(commit.sha)) continue;
+    if (commit.files.length > 0 && commit.files.every(isInfra)) {
+      dropped.set(commit.sha, { commit, reason: "infrastructure" });
+    }
+  }
+  return {
+    kept: commits.filter((c) => !dropped.has(c.sha)),
+    dropped: commits.flatMap((c) => {
+      const d = dropped.get(c.sha);
+      return d ? [d] : [];
+    }),
+  };
+}
+
+export type UserSectionTitle = "New" | "Improved" | "Fixed";
+export const USER_SECTION_ORDER: readonly UserSectionTitle[] = ["New", "Improved", "Fixed"];
+
+/** Types that never reach users, whatever the exclusions say. */
+export const HIDDEN_TYPES: ReadonlySet<string> = new Set([
+  "chore",
+  "ci",
+  "build",
+  "test",
+  "tests",
+  "docs",
+  "style",
+  "release",
+  "wip",
+]);
+
+/**
+ * Where a commit goes in the user-facing view, or null when its type is internal:
+ * feat → New, fix → Fixed, everything else user-visible (perf, refactor, revert, other) → Improved.
+ */
+export function userSection(commit: ChangelogCommit): UserSectionTitle | null {
+  if (HIDDEN_TYPES.has(commit.type)) return null;
+  if (commit.type === "feat" || commit.type === "feature") return "New";
+  if (commit.type === "fix" || commit.type === "bugfix" || commit.type === "hotfix") return "Fixed";
+  return "Improved";
+}
+
+/** Internal grouping order: the usual conventional types first, anything unknown before `other`. */
+export const TYPE_ORDER: readonly string[] = [
+  "feat",
+  "fix",
+  "perf",
+  "refactor",
+  "revert",
+  "docs",
+  "test",
+  "build",
+  "ci",
+  "chore",
+  "style",
+];
+
+export const TYPE_TITLES: Readonly<Record<string, string>> = {
+  feat: "Features",
+  fix: "Bug fixes",
+  perf: "Performance",
+  refactor: "Refactoring",
+  revert: "Reverts",
+  docs: "Documentation",
+  test: "Tests",
+  build: "Build",
+  ci: "CI",
+  chore: "Chores",
+  style: "Style",
+  other: "Other (not conventional)",
+};
+
+export function compareTypes(a: string, b: string): number {
+  const rank = (t: string) => {
+    const i = TYPE_ORDER.indexOf(t);
+    if (i >= 0) return i;
+    return t === "other" ? TYPE_ORDER.length + 1 : TYPE_ORDER.length;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}

@@ -1,0 +1,159 @@
+/**
+ * Markdown renderings of a changelog: the internal file (every commit, grouped by type, plus the
+ * sync's own report) and the user-facing preview used in the sync PR. Pure.
+ */
+import type { Changelog, UserFacingChangelog } from "./build.ts";
+import { describeExclusion } from "./exclusions.ts";
+import { type ChangelogCommit, compareTypes, TYPE_TITLES } from "./model.ts";
+
+export interface GuardFinding {
+  rule: string;
+  file: string;
+  /** The regular expression the file lacks. */
+  require: string;
+  description?: string;
+}
+
+export interface ConflictReport {
+  /** What git was doing when it stopped, e.g. `replaying abc1234 "feat: x"`. */
+  step: string;
+  files: string[];
+  /** Shell commands that finish the sync by hand. */
+  commands: string[];
+}
+
+/** What a sync did, rendered into the internal changelog and the PR body. */
+export interface SyncSummary {
+  strategy: "rebase" | "merge";
+  branch: string;
+  base: { ref: string; sha: string };
+  upstream: { ref: string; sha: string };
+  backupBranch: string;
+  /** Fork commits not in upstream (replayed on top for rebase, kept on the other side for merge). */
+  forkCommits: number;
+  conflicts: ConflictReport | null;
+  guardFindings: GuardFinding[];
+  /** The guard rules that were checked (names). */
+  guardRules: string[];
+}
+
+export const short = (sha: string): string => sha.slice(0, 7);
+
+function code(text: string): string {
+  const ticks = text.includes("`") ? "``" : "`";
+  return `${ticks}${text}${ticks}`;
+}
+
+/** Escapes what would turn a commit subject into markup (links, emphasis, HTML). */
+function md(text: string): string {
+  return text.replace(/([\\`*_[\]<>|])/g, "\\$1");
+}
+
+function commitLine(commit: ChangelogCommit): string {
+  const scope = commit.scope ? `**${md(commit.scope)}:** ` : "";
+  return `${scope}${md(commit.subject)} — ${code(short(commit.sha))} · ${md(commit.author.name)}`;
+}
+
+export function renderGuardFindings(findings: readonly GuardFinding[], rules: readonly string[]): string[] {
+  if (rules.length === 0) return ["No guard rules configured."];
+  if (findings.length === 0)
+    return [`All files upstream changed pass the guard rules (${rules.join(", ")}).`];
+  return findings.map(
+    (f) =>
+      `- ${code(f.file)}: rule ${code(f.rule)} — missing ${code(`/${f.require}/`)}` +
+      (f.description ? ` (${md(f.description)})` : ""),
+  );
+}
+
+export function renderConflicts(conflicts: ConflictReport): string[] {
+  return [
+    `Git stopped while ${conflicts.step}. Conflicted files:`,
+    "",
+    ...conflicts.files.map((f) => `- ${code(f)}`),
+    "",
+    "Nothing was committed or pushed; the fork's main is untouched. To finish by hand:",
+    "",
+    "```sh",
+    ...conflicts.commands,
+    "```",
+  ];
+}
+
+/** The internal changelog: every listed commit by type, breaking changes first, the sync report. */
+export function renderInternalMarkdown(changelog: Changelog, sync?: SyncSummary): string {
+  const { range } = changelog;
+  const lines: string[] = [
+    `# Upstream changes ${changelog.date} (${changelog.version})`,
+    "",
+    `Range: ${code(`${short(range.from)}..${short(range.to)}`)} — ${changelog.total} commits, ` +
+      `${changelog.entries.length} listed, ${changelog.dropped.length} dropped.`,
+    "",
+  ];
+
+  if (sync) {
+    lines.push("## Sync report", "");
+    lines.push(`- Strategy: ${sync.strategy}`);
+    lines.push(`- Branch: ${code(sync.branch)} from ${code(sync.base.ref)} at ${code(short(sync.base.sha))}`);
+    lines.push(`- Upstream: ${code(sync.upstream.ref)} at ${code(short(sync.upstream.sha))}`);
+    lines.push(`- Backup of the fork's main: ${code(sync.backupBranch)}`);
+    lines.push(`- Fork commits kept on top of upstream: ${sync.forkCommits}`);
+    lines.push(`- Conflicts: ${sync.conflicts ? sync.conflicts.files.length : "none"}`);
+    lines.push(`- Guard findings: ${sync.guardFindings.length}`);
+    lines.push("");
+    if (sync.conflicts) lines.push("### Conflicts", "", ...renderConflicts(sync.conflicts), "");
+    lines.push("### Guard scan", "", ...renderGuardFindings(sync.guardFindings, sync.guardRules), "");
+  }
+
+  const breaking = changelog.entries.filter((e) => e.commit.breaking);
+  if (breaking.length > 0) {
+    lines.push("## ⚠ Breaking changes", "");
+    for (const { commit } of breaking) {
+      const notes = commit.breakingNotes.filter((n) => n !== commit.subject);
+      lines.push(`- ${commitLine(commit)}`);
+      for (const note of notes) lines.push(`  ${md(note).replace(/\n/g, "\n  ")}`);
+    }
+    lines.push("");
+  }
+
+  const types = [...new Set(changelog.entries.map((e) => e.commit.type))].sort(compareTypes);
+  for (const type of types) {
+    lines.push(`## ${TYPE_TITLES[type] ?? type}`, "");
+    for (const entry of changelog.entries.filter((e) => e.commit.type === type)) {
+      const tags: string[] = [];
+      if (entry.commit.breaking) tags.push("⚠ breaking");
+      if (entry.item !== null) tags.push(`users: ${entry.section}`);
+      else if (entry.hiddenBy) tags.push(`hidden from users by ${describeExclusion(entry.hiddenBy)}`);
+      else tags.push("internal only");
+      lines.push(`- ${commitLine(entry.commit)} · _${tags.join(" · ")}_`);
+    }
+    lines.push("");
+  }
+  if (changelog.entries.length === 0) lines.push("No commits to list.", "");
+
+  if (changelog.dropped.length > 0) {
+    lines.push("## Dropped from both views", "");
+    for (const d of changelog.dropped) {
+      const why =
+        d.reason === "merge"
+          ? "merge commit"
+          : d.reason === "infrastructure"
+            ? "touches only infrastructure paths"
+            : `revert pair with ${code(short(d.pairedWith ?? ""))}`;
+      lines.push(`- ${code(short(d.commit.sha))} ${md(d.commit.header)} — ${why}`);
+    }
+    lines.push("");
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** The user-facing view as markdown (PR preview, notifications). */
+export function renderUserFacingMarkdown(view: UserFacingChangelog): string {
+  if (view.sections.length === 0) return "_Nothing user-visible in this update._\n";
+  const lines: string[] = [];
+  for (const section of view.sections) {
+    lines.push(`**${section.title}**`, "");
+    for (const item of section.items) lines.push(`- ${md(item)}`);
+    lines.push("");
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}
