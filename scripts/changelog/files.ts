@@ -1,0 +1,87 @@
+/** File adapter for changelogs: `internal/DATE.md`, `user-facing/DATE.json`, `user-facing/latest.json`. */
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { FleetwaveError } from "../../agent/src/errors.ts";
+import type { UserFacingChangelog } from "./build.ts";
+
+export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+export const userFacingSchema = z.strictObject({
+  version: z.string().min(1),
+  date: z.string().regex(DATE_PATTERN),
+  range: z.strictObject({ from: z.string().min(1), to: z.string().min(1) }),
+  sections: z.array(
+    z.strictObject({ title: z.enum(["New", "Improved", "Fixed"]), items: z.array(z.string().min(1)).min(1) }),
+  ),
+});
+
+export interface ChangelogFiles {
+  internal: string;
+  userFacing: string;
+  latest: string;
+}
+
+export function changelogPaths(outDir: string, date: string): ChangelogFiles {
+  return {
+    internal: join(outDir, "internal", `${date}.md`),
+    userFacing: join(outDir, "user-facing", `${date}.json`),
+    latest: join(outDir, "user-facing", "latest.json"),
+  };
+}
+
+async function writeAtomic(path: string, content: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, content, "utf8");
+  await rename(tmp, path);
+}
+
+export function serializeUserFacing(view: UserFacingChangelog): string {
+  return `${JSON.stringify(view, null, 2)}\n`;
+}
+
+/**
+ * Writes both views for `view.date`, then makes `latest.json` a copy of the newest dated file
+ * (by date, so back-filling an older day never moves `latest.json` backwards).
+ */
+export async function writeChangelogFiles(
+  outDir: string,
+  view: UserFacingChangelog,
+  internalMarkdown: string,
+): Promise<ChangelogFiles> {
+  const paths = changelogPaths(outDir, view.date);
+  await mkdir(join(outDir, "internal"), { recursive: true });
+  await mkdir(join(outDir, "user-facing"), { recursive: true });
+  await writeAtomic(paths.internal, internalMarkdown);
+  await writeAtomic(paths.userFacing, serializeUserFacing(view));
+  const dated = (await readdir(join(outDir, "user-facing")))
+    .filter((name) => DATE_PATTERN.test(name.replace(/\.json$/, "")) && name.endsWith(".json"))
+    .sort();
+  const newest = dated.at(-1)!;
+  await writeAtomic(paths.latest, await readFile(join(outDir, "user-facing", newest), "utf8"));
+  return paths;
+}
+
+/** The previous user-facing changelog (`latest.json`), or null when there is none yet. */
+export async function readLatestUserFacing(outDir: string): Promise<UserFacingChangelog | null> {
+  const path = join(outDir, "user-facing", "latest.json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new FleetwaveError(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = userFacingSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FleetwaveError(`${path}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
