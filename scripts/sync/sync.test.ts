@@ -1,0 +1,266 @@
+/**
+ * `fleetwave sync-upstream` against real git repositories in temp dirs: an upstream repository,
+ * the fork as a local bare repository (`origin`) and the fork's clone the sync works in. GitHub is
+ * the local fake from test/support.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, type ExpectStatic, it } from "vitest";
+import type { CliIO } from "../../agent/src/cli/command.ts";
+import { syncUpstreamCommand } from "../../agent/src/cli/commands/sync-upstream.ts";
+import { type FakeGitHub, startFakeGitHub } from "../../test/support/fake-github.ts";
+import { Git } from "./git.ts";
+import { FORK_DEV, makeTempDir, refSha, TestRepo, UPSTREAM_DEV } from "./test-helpers.ts";
+
+const DATE = "2026-11-27";
+const SYNC = `sync/upstream-${DATE}`;
+const BACKUP = `backup/pre-sync-${DATE}`;
+
+const HOSTED = `
+infrastructure: [".github/**"]
+exclude:
+  scopes: [cli]
+  keywords: [heartbeat]
+guards:
+  - name: ui-hosted-mode
+    description: new UI components must check hostedMode
+    paths: ["ui/src/components/**/*.tsx"]
+    require: "hostedMode"
+    when: added
+`;
+
+interface World {
+  tmp: { dir: string; cleanup: () => Promise<void> };
+  upstream: TestRepo;
+  originDir: string;
+  fork: TestRepo;
+  github: FakeGitHub;
+  forkMain: string;
+}
+
+async function makeWorld(): Promise<World> {
+  const tmp = await makeTempDir();
+  const upstream = await TestRepo.init(join(tmp.dir, "upstream"), UPSTREAM_DEV);
+  await upstream.commit("feat: first release", {
+    "src/app.ts": "export const app = 1;\n",
+    "src/shared.ts": "line 1\nline 2\nline 3\n",
+    "README.md": "# app\n",
+  });
+  const originDir = join(tmp.dir, "fork.git");
+  await new Git(tmp.dir).run(["clone", "--quiet", "--bare", upstream.dir, originDir]);
+  const fork = await TestRepo.clone(originDir, join(tmp.dir, "fork"), FORK_DEV);
+  await fork.commit("feat(hosted): hosted mode switch", {
+    "src/hosted.ts": "export const hostedMode = true;\n",
+    "scripts/hosted-mode.yaml": HOSTED,
+  });
+  await fork.git.run(["push", "--quiet", "origin", "main"]);
+  const github = await startFakeGitHub();
+  return { tmp, upstream, originDir, fork, github, forkMain: await fork.head() };
+}
+
+function cliIO(
+  world: World,
+  env: NodeJS.ProcessEnv = {},
+): CliIO & { out: (l: string) => void; text: () => string } {
+  const lines: string[] = [];
+  return {
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(l),
+    text: () => lines.join("\n"),
+    cwd: world.tmp.dir,
+    env: {
+      GITHUB_TOKEN: "test-token",
+      GITHUB_REPOSITORY: "acme/app",
+      GITHUB_API_URL: world.github.url,
+      ...env,
+    },
+  };
+}
+
+function sync(world: World, ...extra: string[]) {
+  const io = cliIO(world);
+  const run = syncUpstreamCommand.run(
+    ["--repo", world.fork.dir, "--upstream", world.upstream.dir, "--date", DATE, "--open-pr", ...extra],
+    io,
+  );
+  return run.then((code) => ({ code, output: io.text() }));
+}
+
+async function upstreamNews(world: World): Promise<string> {
+  await world.upstream.commit("feat(ui): team avatars in the sidebar", {
+    "ui/src/components/Avatars.tsx": "export function Avatars() { return null; }\n",
+  });
+  await world.upstream.commit("fix: the client reconnects after a timeout", {
+    "src/app.ts": "export const app = 2;\n",
+  });
+  await world.upstream.commit("feat(cli): new --json flag", { "cli/main.ts": "json\n" });
+  await world.upstream.commit("ci: run tests on pushes", { ".github/workflows/ci.yml": "on: push\n" });
+  return world.upstream.head();
+}
+
+async function expectForkMainUntouched(expect: ExpectStatic, world: World): Promise<void> {
+  expect(await refSha(world.originDir, "refs/heads/main")).toBe(world.forkMain);
+  expect(await refSha(world.fork.dir, "refs/heads/main")).toBe(world.forkMain);
+}
+
+/** Each test gets its own repositories and fake GitHub, so the tests run concurrently. */
+async function withWorld(test: (world: World) => Promise<void>): Promise<void> {
+  const world = await makeWorld();
+  try {
+    await test(world);
+  } finally {
+    await world.github.close();
+    await world.tmp.cleanup();
+  }
+}
+
+describe.concurrent("fleetwave sync-upstream", { timeout: 60_000 }, () => {
+  for (const strategy of ["rebase", "merge"] as const) {
+    it(`syncs cleanly with --strategy ${strategy}: branch, changelogs, one PR; a second run updates it`, ({
+      expect,
+    }) =>
+      withWorld(async (world) => {
+        const upstreamHead = await upstreamNews(world);
+        const { code, output } = await sync(world, "--strategy", strategy);
+        expect(output).not.toContain("Stopped on conflicts");
+        expect(code).toBe(0);
+
+        // the sync branch on origin: upstream and the fork's own commit, plus the changelog commit
+        const pushed = await refSha(world.originDir, `refs/heads/${SYNC}`);
+        expect(pushed).not.toBeNull();
+        const origin = new Git(world.originDir);
+        expect(await origin.isAncestor(upstreamHead, pushed!)).toBe(true);
+        const subjects = (await origin.run(["log", "--format=%s", pushed!])).split("\n");
+        expect(subjects[0]).toMatch(/^chore\(changelog\): upstream sync 2026-11-27/);
+        expect(subjects).toContain("feat(hosted): hosted mode switch");
+        if (strategy === "rebase") {
+          expect(await origin.isAncestor(world.forkMain, pushed!)).toBe(false); // fork commit replayed
+          expect(subjects[1]).toBe("feat(hosted): hosted mode switch");
+          expect((await origin.run(["rev-list", "--merges", "--count", pushed!])).trim()).toBe("0");
+        } else {
+          expect(await origin.isAncestor(world.forkMain, pushed!)).toBe(true);
+          const parents = (await origin.run(["log", "-1", "--format=%P", `${pushed}^`])).trim().split(" ");
+          expect(parents).toEqual([world.forkMain, upstreamHead]);
+        }
+        const committer = (await origin.run(["log", "-1", "--format=%cn <%ce>", pushed!])).trim();
+        expect(committer).toBe("Fleetwave Sync <fleetwave-sync@users.noreply.github.com>");
+
+        // changelogs on the branch
+        const userFacing = JSON.parse(
+          await origin.run(["show", `${pushed}:changelogs/user-facing/${DATE}.json`]),
+        );
+        expect(userFacing.range.to).toBe(upstreamHead);
+        expect(userFacing.sections).toEqual([
+          { title: "New", items: ["Team avatars in the sidebar"] },
+          { title: "Fixed", items: ["The client reconnects after a timeout"] },
+        ]);
+        expect(await origin.run(["show", `${pushed}:changelogs/user-facing/latest.json`])).toBe(
+          await origin.run(["show", `${pushed}:changelogs/user-facing/${DATE}.json`]),
+        );
+        const internal = await origin.run(["show", `${pushed}:changelogs/internal/${DATE}.md`]);
+        expect(internal).toContain(`- Strategy: ${strategy}`);
+        expect(internal).toContain('hidden from users by scope "cli"');
+        expect(internal).toContain("`ui/src/components/Avatars.tsx`: rule `ui-hosted-mode`");
+
+        // backup at the fork's main; main itself untouched; the clone is back on main
+        expect(await refSha(world.fork.dir, `refs/heads/${BACKUP}`)).toBe(world.forkMain);
+        await expectForkMainUntouched(expect, world);
+        expect((await world.fork.git.run(["symbolic-ref", "--short", "HEAD"])).trim()).toBe("main");
+
+        // exactly one PR creation, with the right shape
+        const calls = world.github.requests.map((r) => `${r.method} ${r.path}`);
+        expect(calls).toEqual(["GET /repos/acme/app/pulls", "POST /repos/acme/app/pulls"]);
+        expect(world.github.requests[0]!.query).toMatchObject({
+          head: `acme:${SYNC}`,
+          state: "open",
+          base: "main",
+        });
+        const create = world.github.requests[1]!;
+        expect(create.authorization).toBe("token test-token");
+        const body = create.body as { title: string; head: string; base: string; body: string };
+        expect(body.head).toBe(SYNC);
+        expect(body.base).toBe("main");
+        expect(body.title).toBe(
+          `Sync upstream ${DATE}: 4 commits up to ${upstreamHead.slice(0, 7)} (${strategy})`,
+        );
+        expect(body.body).toContain(
+          `| Range | \`${userFacing.range.from.slice(0, 7)}..${upstreamHead.slice(0, 7)}\``,
+        );
+        expect(body.body).toContain("| Commits | 4 upstream: 3 listed, 1 dropped");
+        expect(body.body).toContain("- Team avatars in the sidebar");
+        expect(body.body).toContain("| Guard findings | 1 |");
+        expect(body.body).toContain(
+          "`ui/src/components/Avatars.tsx`: rule `ui-hosted-mode` — missing `/hostedMode/`",
+        );
+        expect(body.body).toContain("| Conflicts | none |");
+
+        // second run the same day, after upstream moved: same branch force-updated, PR updated
+        const newer = await world.upstream.commit("perf: faster startup", {
+          "src/app.ts": "export const app = 3;\n",
+        });
+        const again = await sync(world, "--strategy", strategy);
+        expect(again.code).toBe(0);
+        const repushed = await refSha(world.originDir, `refs/heads/${SYNC}`);
+        expect(await origin.isAncestor(newer, repushed!)).toBe(true);
+        expect(world.github.requests.slice(2).map((r) => `${r.method} ${r.path}`)).toEqual([
+          "GET /repos/acme/app/pulls",
+          "PATCH /repos/acme/app/pulls/1",
+        ]);
+        expect(world.github.pulls).toHaveLength(1);
+        expect(world.github.pulls[0]!.title).toContain(`up to ${newer.slice(0, 7)}`);
+        expect(world.github.pulls[0]!.body).toContain("- Faster startup");
+        await expectForkMainUntouched(expect, world);
+      }));
+  }
+
+  it("stops on conflicts: exit 1, files named, nothing pushed, main untouched, backup kept", ({ expect }) =>
+    withWorld(async (world) => {
+      await world.fork.commit("fix: fork wording", { "src/shared.ts": "line 1\nfork line 2\nline 3\n" });
+      await world.fork.git.run(["push", "--quiet", "origin", "main"]);
+      world.forkMain = await world.fork.head();
+      await world.upstream.commit("feat: upstream wording", {
+        "src/shared.ts": "line 1\nupstream line 2\nline 3\n",
+      });
+      await world.upstream.commit("feat: unrelated", { "src/other.ts": "x\n" });
+
+      for (const strategy of ["rebase", "merge"] as const) {
+        const { code, output } = await sync(world, "--strategy", strategy);
+        expect(code).toBe(1);
+        expect(output).toContain("**Stopped on conflicts**");
+        expect(output).toContain("- `src/shared.ts`");
+        expect(output).toContain(strategy === "rebase" ? "git rebase --continue" : "git commit --no-edit");
+        expect(output).toContain(`git push --force-with-lease origin ${SYNC}`);
+        expect(await refSha(world.originDir, `refs/heads/${SYNC}`)).toBeNull();
+        expect(await refSha(world.fork.dir, `refs/heads/${SYNC}`)).toBeNull();
+        expect(await refSha(world.fork.dir, `refs/heads/${BACKUP}`)).toBe(world.forkMain);
+        await expectForkMainUntouched(expect, world);
+        const status = await world.fork.git.run(["status", "--porcelain"]);
+        expect(status).toBe("");
+        expect(await readFile(join(world.fork.dir, "src/shared.ts"), "utf8")).toBe(
+          "line 1\nfork line 2\nline 3\n",
+        );
+        expect((await world.fork.git.run(["symbolic-ref", "--short", "HEAD"])).trim()).toBe("main");
+      }
+      expect(world.github.requests).toEqual([]);
+    }));
+
+  it("exits 2 when upstream has nothing new: no branch, no PR", ({ expect }) =>
+    withWorld(async (world) => {
+      const { code, output } = await sync(world);
+      expect(code).toBe(2);
+      expect(output).toContain("Nothing new upstream");
+      expect(await refSha(world.originDir, `refs/heads/${SYNC}`)).toBeNull();
+      expect(await refSha(world.fork.dir, `refs/heads/${SYNC}`)).toBeNull();
+      expect(world.github.requests).toEqual([]);
+      await expectForkMainUntouched(expect, world);
+    }));
+
+  it("refuses a dirty work tree and changes nothing", ({ expect }) =>
+    withWorld(async (world) => {
+      await upstreamNews(world);
+      await writeFile(join(world.fork.dir, "src/hosted.ts"), "edited\n");
+      await expect(sync(world)).rejects.toThrow(/uncommitted changes/);
+      expect(await refSha(world.fork.dir, `refs/heads/${BACKUP}`)).toBeNull();
+      expect(world.github.requests).toEqual([]);
+    }));
+});
