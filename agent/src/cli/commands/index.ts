@@ -1,5 +1,7 @@
 import type { Command } from "../command.ts";
+import { changelogCommand } from "./changelog.ts";
 import { schemaCommand } from "./schema.ts";
+import { syncUpstreamCommand } from "./sync-upstream.ts";
 import { validateCommand } from "./validate.ts";
 
-export const commands: Command[] = [validateCommand, schemaCommand];
+export const commands: Command[] = [validateCommand, schemaCommand, changelogCommand, syncUpstreamCommand];
