@@ -1,0 +1,213 @@
+import { describe, expect, it } from "vitest";
+import type { Rollout } from "../model/rollout.ts";
+import { defaultStrategy } from "../model/strategy.ts";
+import {
+  effectiveTenantMode,
+  isFleetPaused,
+  isWindowOpen,
+  mayStartWave,
+  minutesUntilWindow,
+  targetGate,
+  waveGate,
+} from "./gates.ts";
+import { fleetState, IMAGE } from "./testing.ts";
+
+const at = (hhmm: string, day = "2026-11-27") => new Date(`${day}T${hhmm}:00Z`);
+
+describe("isWindowOpen", () => {
+  it("hour 23 with a 120-minute window crosses midnight", () => {
+    expect(isWindowOpen(23, 120, at("22:59"))).toBe(false);
+    expect(isWindowOpen(23, 120, at("23:00"))).toBe(true);
+    expect(isWindowOpen(23, 120, at("23:59"))).toBe(true);
+    expect(isWindowOpen(23, 120, at("00:00"))).toBe(true);
+    expect(isWindowOpen(23, 120, at("00:30"))).toBe(true);
+    expect(isWindowOpen(23, 120, at("00:59"))).toBe(true);
+    expect(isWindowOpen(23, 120, at("01:00"))).toBe(false);
+    expect(isWindowOpen(23, 120, at("12:00"))).toBe(false);
+  });
+
+  it("hour 0: opens at midnight, closes after windowMinutes, closed just before midnight", () => {
+    expect(isWindowOpen(0, 60, at("23:59"))).toBe(false);
+    expect(isWindowOpen(0, 60, at("00:00"))).toBe(true);
+    expect(isWindowOpen(0, 60, at("00:59"))).toBe(true);
+    expect(isWindowOpen(0, 60, at("01:00"))).toBe(false);
+    expect(isWindowOpen(0, 1, at("00:00"))).toBe(true);
+    expect(isWindowOpen(0, 1, at("00:01"))).toBe(false);
+  });
+
+  it("ignores seconds inside the closing minute and treats 1440 minutes as always open", () => {
+    expect(isWindowOpen(3, 60, new Date("2026-11-27T03:59:59.999Z"))).toBe(true);
+    expect(isWindowOpen(3, 60, new Date("2026-11-27T04:00:00.000Z"))).toBe(false);
+    for (const hhmm of ["00:00", "02:59", "03:00", "23:59"])
+      expect(isWindowOpen(3, 1440, at(hhmm))).toBe(true);
+    expect(isWindowOpen(3, 1439, at("02:59"))).toBe(false);
+  });
+
+  it("uses UTC whatever the local time zone", () => {
+    expect(isWindowOpen(5, 60, new Date("2026-11-27T07:30:00+02:00"))).toBe(true);
+  });
+
+  it("minutesUntilWindow counts to the next opening, 0 while open", () => {
+    expect(minutesUntilWindow(23, 120, at("00:30"))).toBe(0);
+    expect(minutesUntilWindow(23, 120, at("01:00"))).toBe(22 * 60);
+    expect(minutesUntilWindow(0, 60, at("23:59"))).toBe(1);
+    expect(minutesUntilWindow(3, 60, at("02:15"))).toBe(45);
+  });
+});
+
+describe("modes", () => {
+  const stateWith = (mode: "auto" | "manual" | "paused") =>
+    fleetState({
+      mode,
+      tenants: [
+        { tenant: "auto-t", mode: "auto", bots: [] },
+        { tenant: "manual-t", mode: "manual", bots: [] },
+      ],
+    });
+
+  it("a paused fleet pauses every tenant", () => {
+    const { fleet, tenants } = stateWith("paused");
+    expect(isFleetPaused(fleet)).toBe(true);
+    expect(tenants.map((t) => effectiveTenantMode(fleet, t))).toEqual(["paused", "paused"]);
+  });
+
+  it("a manual fleet makes every tenant manual", () => {
+    const { fleet, tenants } = stateWith("manual");
+    expect(isFleetPaused(fleet)).toBe(false);
+    expect(tenants.map((t) => effectiveTenantMode(fleet, t))).toEqual(["manual", "manual"]);
+  });
+
+  it("an auto fleet leaves it to each tenant", () => {
+    const { fleet, tenants } = stateWith("auto");
+    expect(isFleetPaused(fleet)).toBe(false);
+    expect(tenants.map((t) => effectiveTenantMode(fleet, t))).toEqual(["auto", "manual"]);
+  });
+});
+
+describe("mayStartWave", () => {
+  const plan: Pick<Rollout, "targets" | "strategy"> = {
+    strategy: { ...defaultStrategy, pauseSeconds: 60 },
+    targets: [
+      { bot: "a1", tenant: "a", host: "host-a", wave: 1 },
+      { bot: "b1", tenant: "b", host: "host-b", wave: 1 },
+      { bot: "a2", tenant: "a", host: "host-a", wave: 2 },
+      { bot: "c3", tenant: "c", host: "host-c", wave: 3 },
+    ],
+  };
+  const now = new Date("2026-11-27T06:10:00Z");
+
+  it("wave 1 may always start", () => {
+    expect(mayStartWave(plan, 1, new Map(), now)).toBe(true);
+  });
+
+  it("waits for every host with targets in earlier waves", () => {
+    const progress = new Map([["host-a", { wavesDone: 1, finishedAt: "2026-11-27T06:00:00Z" }]]);
+    expect(waveGate(plan, 2, progress, now)).toEqual({
+      open: false,
+      reason: "hosts-busy",
+      waitingFor: ["host-b"],
+    });
+    progress.set("host-b", { wavesDone: 0, finishedAt: "2026-11-27T05:00:00Z" });
+    expect(mayStartWave(plan, 2, progress, now)).toBe(false);
+  });
+
+  it("waits pauseSeconds after the last host finished", () => {
+    const progress = {
+      "host-a": { wavesDone: 1, finishedAt: "2026-11-27T06:00:00Z" },
+      "host-b": { wavesDone: 1, finishedAt: "2026-11-27T06:09:30Z" },
+    };
+    expect(waveGate(plan, 2, progress, now)).toEqual({
+      open: false,
+      reason: "pausing",
+      until: new Date("2026-11-27T06:10:30Z"),
+    });
+    expect(mayStartWave(plan, 2, progress, new Date("2026-11-27T06:10:29.999Z"))).toBe(false);
+    expect(mayStartWave(plan, 2, progress, new Date("2026-11-27T06:10:30Z"))).toBe(true);
+  });
+
+  it("does not wait for hosts without earlier targets, and needs wavesDone >= k-1 from the others", () => {
+    // wave 3: host-a (waves 1, 2) and host-b (wave 1) must report 2 waves done; host-c is not asked.
+    const progress = {
+      "host-a": { wavesDone: 2, finishedAt: "2026-11-27T06:00:00Z" },
+      "host-b": { wavesDone: 1, finishedAt: "2026-11-27T05:00:00Z" },
+    };
+    expect(waveGate(plan, 3, progress, now)).toEqual({
+      open: false,
+      reason: "hosts-busy",
+      waitingFor: ["host-b"],
+    });
+    expect(mayStartWave(plan, 3, { ...progress, "host-b": { wavesDone: 2 } }, now)).toBe(true);
+  });
+
+  it("with no pause, the next wave starts as soon as all hosts are done", () => {
+    const noPause = { ...plan, strategy: { ...plan.strategy, pauseSeconds: 0 } };
+    const progress = {
+      "host-a": { wavesDone: 1, finishedAt: now },
+      "host-b": { wavesDone: 1, finishedAt: now },
+    };
+    expect(mayStartWave(noPause, 2, progress, now)).toBe(true);
+  });
+});
+
+describe("targetGate", () => {
+  const spec = (mode: "auto" | "manual" | "paused", tenantMode: "auto" | "manual" = "auto") => ({
+    mode,
+    windowMinutes: 120,
+    tenants: [
+      {
+        tenant: "acme",
+        mode: tenantMode,
+        hour: 23,
+        bots: [
+          { id: "acme-1", host: "host-a" },
+          { id: "acme-pinned", host: "host-a", pinnedDigest: `sha256:${"a".repeat(64)}` },
+        ],
+      },
+    ],
+  });
+  const plan: Pick<Rollout, "image" | "control"> = { image: IMAGE, control: { state: "active" } };
+  const target = { bot: "acme-1", tenant: "acme", host: "host-a", wave: 1 };
+  const open = at("00:30");
+  const hold = (gate: ReturnType<typeof targetGate>) => (gate.go ? "go" : gate.hold);
+
+  it("lets a bot go in its window on an auto tenant", () => {
+    expect(hold(targetGate(fleetState(spec("auto")), plan, target, open))).toBe("go");
+  });
+
+  it("holds for a paused fleet, a paused or aborted rollout", () => {
+    expect(hold(targetGate(fleetState(spec("paused")), plan, target, open))).toBe("fleet-paused");
+    const s = fleetState(spec("auto"));
+    expect(hold(targetGate(s, { ...plan, control: { state: "paused" } }, target, open))).toBe(
+      "rollout-paused",
+    );
+    expect(hold(targetGate(s, { ...plan, control: { state: "aborted" } }, target, open, true))).toBe(
+      "rollout-aborted",
+    );
+  });
+
+  it("holds manual tenants until Update now", () => {
+    const s = fleetState(spec("auto", "manual"));
+    expect(hold(targetGate(s, plan, target, open))).toBe("manual");
+    expect(hold(targetGate(fleetState(spec("manual")), plan, target, open))).toBe("manual");
+    expect(hold(targetGate(s, plan, target, at("12:00"), true))).toBe("go");
+  });
+
+  it("holds outside the window and says when it opens", () => {
+    const gate = targetGate(fleetState(spec("auto")), plan, target, at("01:00"));
+    expect(gate).toEqual({
+      go: false,
+      hold: "outside-window",
+      detail: "tenant acme's window opens at 23:00 UTC (in 1320 min)",
+    });
+  });
+
+  it("skips bots that were removed, moved, re-imaged or pinned since the plan", () => {
+    const s = fleetState(spec("auto"));
+    expect(hold(targetGate(s, plan, { ...target, bot: "gone" }, open))).toBe("bot-removed");
+    expect(hold(targetGate(s, plan, { ...target, host: "host-z" }, open))).toBe("bot-moved");
+    expect(hold(targetGate(s, { ...plan, image: "ghcr.io/acme/app:canary" }, target, open))).toBe(
+      "image-changed",
+    );
+    expect(hold(targetGate(s, plan, { ...target, bot: "acme-pinned" }, open, true))).toBe("pinned");
+  });
+});

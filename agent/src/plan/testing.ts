@@ -1,0 +1,97 @@
+/**
+ * Builds fleet-state YAML text for tests and benchmarks, so they exercise the same validation
+ * (`buildFleetState`) that real files go through. Not used by production code.
+ */
+import { buildFleetState, type FleetState, type StateFile } from "../model/fleet-state.ts";
+
+export const IMAGE = "ghcr.io/acme/app:managed";
+
+/** A valid digest whose hex starts with `prefix` (hex only). */
+export function digestOf(prefix: string): string {
+  return `sha256:${prefix.padEnd(64, "0")}`;
+}
+
+export interface BotSpec {
+  id: string;
+  host: string;
+  image?: string;
+  pinnedDigest?: string;
+}
+
+export interface TenantSpec {
+  tenant: string;
+  mode?: "auto" | "manual";
+  hour?: number;
+  bots: BotSpec[];
+}
+
+export interface StatusSpec {
+  host: string;
+  /** bot id -> running digest */
+  bots?: Record<string, string>;
+  quarantine?: { image: string; digest: string; rollout: string; reason: string }[];
+}
+
+export interface FleetSpec {
+  mode?: "auto" | "manual" | "paused";
+  defaultHour?: number;
+  windowMinutes?: number;
+  /** Lines under `strategy:` in fleet.yaml, e.g. { batchPercent: 50 }. */
+  strategy?: Record<string, string | number>;
+  allowlist?: string[];
+  tenants: TenantSpec[];
+  statuses?: StatusSpec[];
+  /** Extra files, e.g. existing rollouts: path -> text. */
+  extra?: Record<string, string>;
+}
+
+export function fleetFiles(spec: FleetSpec): StateFile[] {
+  const strategy = Object.entries(spec.strategy ?? {})
+    .map(([k, v]) => `  ${k}: ${v}\n`)
+    .join("");
+  const fleet =
+    `updates:\n  mode: ${spec.mode ?? "auto"}\n  defaultPreferredHourUtc: ${spec.defaultHour ?? 3}\n` +
+    `  windowMinutes: ${spec.windowMinutes ?? 60}\n` +
+    (strategy ? `strategy:\n${strategy}` : "") +
+    `images:\n  allowlist: [${(spec.allowlist ?? ["ghcr.io/acme/"]).map((p) => JSON.stringify(p)).join(", ")}]\n`;
+  const files: StateFile[] = [{ path: "fleet.yaml", text: fleet }];
+  for (const t of spec.tenants) {
+    let text = `tenant: ${t.tenant}\nupdate:\n  mode: ${t.mode ?? "auto"}\n`;
+    if (t.hour !== undefined) text += `  preferredHourUtc: ${t.hour}\n`;
+    text += "bots:\n";
+    for (const b of t.bots) {
+      text += `  - id: ${b.id}\n    host: ${b.host}\n    image: ${b.image ?? IMAGE}\n`;
+      if (b.pinnedDigest) text += `    pinnedDigest: ${b.pinnedDigest}\n`;
+      text += `    volumes:\n      - { name: ${b.id}-data, path: /data }\n`;
+      text += `    health:\n      url: http://127.0.0.1:3100/health\n`;
+    }
+    if (t.bots.length === 0) text = text.replace("bots:\n", "bots: []\n");
+    files.push({ path: `tenants/${t.tenant}.yaml`, text });
+  }
+  for (const s of spec.statuses ?? []) {
+    let text = `host: ${s.host}\nobservedCommit: abc1234\nupdatedAt: 2026-11-27T05:00:00Z\nbots:\n`;
+    const bots = Object.entries(s.bots ?? {});
+    for (const [id, digest] of bots) text += `  ${id}:\n    digest: ${digest}\n    state: running\n`;
+    if (bots.length === 0) text = text.replace("bots:\n", "bots: {}\n");
+    if (s.quarantine?.length) {
+      text += "quarantine:\n";
+      for (const q of s.quarantine) {
+        text += `  - { image: ${q.image}, digest: ${q.digest}, rollout: ${q.rollout}, at: 2026-11-27T05:00:00Z, reason: ${JSON.stringify(q.reason)} }\n`;
+      }
+    }
+    files.push({ path: `status/${s.host}.yaml`, text });
+  }
+  for (const [path, text] of Object.entries(spec.extra ?? {})) files.push({ path, text });
+  return files;
+}
+
+/** The validated state of `spec`; throws with the problems when it does not validate. */
+export function fleetState(spec: FleetSpec): FleetState {
+  const result = buildFleetState(fleetFiles(spec));
+  if (!result.ok) {
+    throw new Error(
+      `test fleet invalid:\n${result.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`).join("\n")}`,
+    );
+  }
+  return result.state;
+}
