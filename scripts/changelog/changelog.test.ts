@@ -2,8 +2,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { changelogCommand } from "../../agent/src/cli/commands/changelog.ts";
 import type { CliIO } from "../../agent/src/cli/command.ts";
+import { changelogCommand } from "../../agent/src/cli/commands/changelog.ts";
 import { makeTempDir, TestRepo } from "../sync/test-helpers.ts";
 
 const CONFIG = `
@@ -29,8 +29,13 @@ describe("fleetwave changelog", () => {
   beforeAll(async () => {
     tmp = await makeTempDir();
     repo = await TestRepo.init(join(tmp.dir, "app"));
-    base = await repo.commit("chore: initial import", { "src/app.ts": "export {};\n", "README.md": "# app\n" });
-    shas.breakingBang = await repo.commit("feat(agent)!: drop the v1 status format", { "src/status.ts": "v2\n" });
+    base = await repo.commit("chore: initial import", {
+      "src/app.ts": "export {};\n",
+      "README.md": "# app\n",
+    });
+    shas.breakingBang = await repo.commit("feat(agent)!: drop the v1 status format", {
+      "src/status.ts": "v2\n",
+    });
     shas.footer = await repo.commit(
       "fix(api): reject unknown config keys\n\nBREAKING CHANGE: configs with typos now fail to load",
       { "src/config.ts": "strict\n" },
@@ -41,18 +46,28 @@ describe("fleetwave changelog", () => {
     shas.merge = await repo.merge("topic", "Merge branch 'topic'");
     shas.reverted = await repo.commit("feat: confetti on every save", { "src/confetti.ts": "boom\n" });
     shas.revert = await repo.revert(shas.reverted);
-    shas.nonConventional = await repo.commit("Polish the onboarding screens", { "src/onboarding.ts": "nice\n" });
+    shas.nonConventional = await repo.commit("Polish the onboarding screens", {
+      "src/onboarding.ts": "nice\n",
+    });
     shas.ci = await repo.commit("ci: cache npm between jobs", { "src/ci-notes.ts": "// ci\n" });
     shas.infra = await repo.commit("fix: pin the base image", {
       "docker/Dockerfile": "FROM scratch\n",
       ".github/workflows/ci.yml": "on: push\n",
     });
     shas.scope = await repo.commit("feat(adapters): add a Gemini adapter", { "src/gemini.ts": "g\n" });
-    shas.path = await repo.commit("perf: stream tokens sooner", { "packages/adapters/claude/index.ts": "fast\n" });
-    shas.keyword = await repo.commit("feat: choose the thinking effort per agent", { "src/effort.ts": "e\n" });
+    shas.path = await repo.commit("perf: stream tokens sooner", {
+      "packages/adapters/claude/index.ts": "fast\n",
+    });
+    shas.keyword = await repo.commit("feat: choose the thinking effort per agent", {
+      "src/effort.ts": "e\n",
+    });
     shas.cli = await repo.commit("feat: new CLI flag --json for exports", { "src/cli-flags.ts": "j\n" });
-    shas.client = await repo.commit("fix: the client reconnects after a network timeout", { "src/client.ts": "r\n" });
-    shas.clicking = await repo.commit("fix: clicking Save twice no longer sends twice.", { "src/save.ts": "s\n" });
+    shas.client = await repo.commit("fix: the client reconnects after a network timeout", {
+      "src/client.ts": "r\n",
+    });
+    shas.clicking = await repo.commit("fix: clicking Save twice no longer sends twice.", {
+      "src/save.ts": "s\n",
+    });
     await writeFile(join(tmp.dir, "hosted.yaml"), CONFIG);
   });
   afterAll(() => tmp.cleanup());
@@ -102,9 +117,13 @@ describe("fleetwave changelog", () => {
     expect(line(shas.client!)).toContain("users: Fixed");
     // dropped from both views, and said so
     expect(md).toMatch(new RegExp(`\`${shas.merge!.slice(0, 7)}\` Merge branch 'topic' — merge commit`));
-    expect(md).toContain(`\`${shas.revert!.slice(0, 7)}\` Revert "feat: confetti on every save" — revert pair`);
+    expect(md).toContain(
+      `\`${shas.revert!.slice(0, 7)}\` Revert "feat: confetti on every save" — revert pair`,
+    );
     expect(md).toContain(`\`${shas.reverted!.slice(0, 7)}\` feat: confetti on every save — revert pair`);
-    expect(md).toContain(`\`${shas.infra!.slice(0, 7)}\` fix: pin the base image — touches only infrastructure paths`);
+    expect(md).toContain(
+      `\`${shas.infra!.slice(0, 7)}\` fix: pin the base image — touches only infrastructure paths`,
+    );
     expect(JSON.stringify(json)).not.toMatch(/confetti|base image|Gemini|thinking|\bCLI\b|cache npm/i);
   });
 
@@ -122,17 +141,19 @@ describe("fleetwave changelog", () => {
 
   it("keeps latest.json on the newest day when an older day is written", async () => {
     const cli = io(repo.dir);
-    expect(await changelogCommand.run(["--from", base, "--to", shas.footer!, "--date", "2026-11-01"], cli)).toBe(0);
+    expect(
+      await changelogCommand.run(["--from", base, "--to", shas.footer!, "--date", "2026-11-01"], cli),
+    ).toBe(0);
     const out = join(repo.dir, "changelogs", "user-facing");
     expect(JSON.parse(await readFile(join(out, "latest.json"), "utf8")).date).toBe("2026-11-28");
   });
 
   it("rejects unknown revisions and bad dates", async () => {
-    await expect(changelogCommand.run(["--repo", repo.dir, "--from", "nope", "--to", "HEAD"], io(tmp.dir))).rejects.toThrow(
-      /--from: unknown revision "nope"/,
-    );
-    await expect(changelogCommand.run(["--repo", repo.dir, "--date", "2026-02-30"], io(tmp.dir))).rejects.toThrow(
-      /--date: not a calendar date/,
-    );
+    await expect(
+      changelogCommand.run(["--repo", repo.dir, "--from", "nope", "--to", "HEAD"], io(tmp.dir)),
+    ).rejects.toThrow(/--from: unknown revision "nope"/);
+    await expect(
+      changelogCommand.run(["--repo", repo.dir, "--date", "2026-02-30"], io(tmp.dir)),
+    ).rejects.toThrow(/--date: not a calendar date/);
   });
 });

@@ -44,9 +44,12 @@ function code(text: string): string {
   return `${ticks}${text}${ticks}`;
 }
 
-/** Escapes what would turn a commit subject into markup (links, emphasis, HTML). */
+/**
+ * Escapes what would turn a commit subject into unintended markup (links, emphasis, HTML, table
+ * pipes). Backticks are kept: in commit subjects they mark code, as in Markdown.
+ */
 function md(text: string): string {
-  return text.replace(/([\\`*_[\]<>|])/g, "\\$1");
+  return text.replace(/([\\*_[\]<>|])/g, "\\$1");
 }
 
 function commitLine(commit: ChangelogCommit): string {

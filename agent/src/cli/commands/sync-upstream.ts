@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_IDENTITY } from "../../../../scripts/sync/git.ts";
 import { syncUpstream, utcToday } from "../../../../scripts/sync/sync.ts";
@@ -66,6 +66,12 @@ const schema = z
     path: ["no-push"],
   });
 
+/** URLs and `user@host:path` pass through; a local path is made absolute against the caller's cwd. */
+function upstreamUrl(value: string, cwd: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[^/]+@[^/:]+:/.test(value)) return value;
+  return isAbsolute(value) ? value : resolve(cwd, value);
+}
+
 export const syncUpstreamCommand: Command = {
   name: "sync-upstream",
   summary: "nightly sync of the fork with upstream: sync branch, changelogs, guard scan, PR",
@@ -94,7 +100,7 @@ export const syncUpstreamCommand: Command = {
     }
     const result = await syncUpstream({
       repo: resolve(io.cwd, flags.repo ?? "."),
-      ...(flags.upstream !== undefined ? { upstreamUrl: flags.upstream } : {}),
+      ...(flags.upstream !== undefined ? { upstreamUrl: upstreamUrl(flags.upstream, io.cwd) } : {}),
       upstreamBranch: flags["upstream-branch"],
       branch: flags.branch,
       strategy: flags.strategy,
