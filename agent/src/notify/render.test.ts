@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { fleetSchema } from "../model/fleet.ts";
+import { tenantSchema } from "../model/tenant.ts";
+import { dedupeKey, type NotifyEvent } from "./events.ts";
+import { webhookPayload } from "./payload.ts";
+import { planChannels } from "./plan.ts";
+import { audienceOf, escapeHtml, renderEmail, shortDigest } from "./render.ts";
+
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:3f2a9c1b7d2e${"0".repeat(52)}`;
+const ROLLOUT = "2026-11-27T0612Z-3f2a9c1b";
+
+describe("renderEmail", () => {
+  it("tells a tenant about an update without internals, and how to update without a dashboard", () => {
+    const email = renderEmail(
+      { type: "bot.update_available", bot: "acme-main", tenant: "acme", rollout: ROLLOUT, from: D1, to: D2 },
+      { host: "host-a" },
+    )!;
+    expect(email.audience).toBe("tenant");
+    expect(email.subject).toBe("Update available for acme-main: sha256:3f2a9c1b7d2e");
+    expect(email.text).toContain('Ask your administrator to click "Update now" for acme-main');
+    for (const body of [email.text, email.html]) {
+      expect(body).not.toContain("host-a");
+      expect(body).not.toContain(D2);
+      expect(body).not.toContain(D1.slice(7, 19));
+      expect(body).not.toContain(ROLLOUT);
+    }
+  });
+
+  it("links only http(s) dashboards", () => {
+    const event: NotifyEvent = { type: "bot.update_available", bot: "acme-main", tenant: "acme", to: D2 };
+    const js = renderEmail(event, { host: "h", dashboardUrl: "javascript:alert(1)" })!;
+    expect(js.html).not.toContain("javascript:");
+    const ok = renderEmail(event, { host: "h", dashboardUrl: "http://127.0.0.1:8787/?bot={bot}" })!;
+    expect(ok.html).toContain('href="http://127.0.0.1:8787/?bot=acme-main"');
+  });
+
+  it("lists fleet-state problems as file:line: field: message with the commit", () => {
+    const email = renderEmail(
+      {
+        type: "fleet_state.invalid",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        problems: [
+          {
+            file: "fleet-state/tenants/acme.yaml",
+            line: 7,
+            field: "bots[0].image",
+            message: "must be repository:tag",
+          },
+          { file: "fleet-state/fleet.yaml", line: 2, field: "updates.mode", message: "invalid <option>" },
+        ],
+      },
+      { host: "host-a" },
+    )!;
+    expect(email.audience).toBe("admins");
+    expect(email.subject).toBe("[fleetwave host-a] invalid fleet-state at 0123456789ab: 2 problem(s)");
+    expect(email.text).toContain("0123456789abcdef0123456789abcdef01234567");
+    expect(email.text).toContain("fleet-state/tenants/acme.yaml:7: bots[0].image: must be repository:tag");
+    expect(email.text).toContain("fleet-state/fleet.yaml:2: updates.mode: invalid <option>");
+    expect(email.html).toContain("updates.mode: invalid &lt;option&gt;");
+  });
+
+  it("escapes reasons and ids in admin HTML and keeps headers on one line", () => {
+    const email = renderEmail(
+      {
+        type: "bot.rolled_back",
+        bot: "acme-main",
+        tenant: "acme",
+        from: D1,
+        to: D2,
+        reason: "<img src=x>\r\nBcc: x",
+      },
+      { host: "host-a" },
+    )!;
+    expect(email.html).not.toContain("<img");
+    expect(email.html).toContain("&lt;img src=x&gt;");
+    expect(email.subject).not.toMatch(/[\r\n]/);
+  });
+
+  it("sends rollout.started / completed to webhooks only", () => {
+    expect(renderEmail({ type: "rollout.completed", rollout: ROLLOUT }, { host: "h" })).toBeNull();
+    expect(audienceOf("rollout.started")).toBeNull();
+    expect(audienceOf("bot.updated")).toBe("tenant");
+    expect(audienceOf("rollout.paused")).toBe("admins");
+  });
+
+  it("escapes the five HTML-significant characters", () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    expect(shortDigest(D2)).toBe("sha256:3f2a9c1b7d2e");
+  });
+});
+
+describe("dedupeKey", () => {
+  it("is (type, bot or -, rollout or -), plus the commit for fleet_state.invalid", () => {
+    const bot = { bot: "acme-main", tenant: "acme", from: D1, to: D2, reason: "r" } as const;
+    expect(dedupeKey({ type: "bot.rolled_back", rollout: ROLLOUT, ...bot })).toBe(
+      `bot.rolled_back|acme-main|${ROLLOUT}`,
+    );
+    expect(dedupeKey({ type: "bot.rolled_back", ...bot })).toBe(`bot.rolled_back|acme-main|@${D2}`);
+    expect(dedupeKey({ type: "rollout.aborted", rollout: ROLLOUT, reason: "r", failed: [] })).toBe(
+      `rollout.aborted|-|${ROLLOUT}`,
+    );
+    expect(dedupeKey({ type: "fleet_state.invalid", commit: "abc", problems: [] })).toBe(
+      "fleet_state.invalid|-|-|abc",
+    );
+  });
+});
+
+describe("planChannels", () => {
+  const fleet = fleetSchema.parse({
+    images: { allowlist: ["ghcr.io/acme/"] },
+    notifications: {
+      email: { from: "fleet@acme.example", admins: ["ops@acme.example"] },
+      webhooks: [
+        { url: "http://127.0.0.1:1/a", events: ["bot.updated"] },
+        { url: "http://127.0.0.1:1/a", events: ["bot.updated", "bot.rolled_back"] },
+      ],
+    },
+  });
+  const tenants = [tenantSchema.parse({ tenant: "acme", contacts: ["o@acme.example", "o@acme.example"] })];
+  const updated: NotifyEvent = {
+    type: "bot.updated",
+    bot: "acme-main",
+    tenant: "acme",
+    rollout: ROLLOUT,
+    to: D2,
+  };
+
+  it("plans one email per recipient group and one POST per webhook URL", () => {
+    const plan = planChannels(updated, "2026-11-27T07:00:00.000Z", {
+      host: "host-a",
+      fleet,
+      tenants,
+      emailEnabled: true,
+    });
+    expect(plan.channels.map((c) => c.kind)).toEqual(["email", "webhook"]);
+    const email = plan.channels[0]!;
+    expect(email.kind === "email" && email.message.to).toEqual(["o@acme.example"]);
+    const post = plan.channels[1]!;
+    expect(post.kind === "webhook" && JSON.parse(post.body)).toEqual(
+      webhookPayload(updated, "host-a", "2026-11-27T07:00:00.000Z"),
+    );
+  });
+
+  it("plans no email when SMTP is off or the tenant has no contacts, and says why", () => {
+    expect(
+      planChannels(updated, "t", { host: "h", fleet, tenants, emailEnabled: false }).channels.map(
+        (c) => c.kind,
+      ),
+    ).toEqual(["webhook"]);
+    const plan = planChannels({ ...updated, tenant: "ghost" }, "t", {
+      host: "h",
+      fleet,
+      tenants,
+      emailEnabled: true,
+    });
+    expect(plan.channels.map((c) => c.kind)).toEqual(["webhook"]);
+    expect(plan.notes).toEqual(["tenant ghost is not in fleet-state"]);
+  });
+});

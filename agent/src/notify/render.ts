@@ -1,0 +1,443 @@
+/**
+ * Pure rendering of notification emails: event in, subject + plain text + HTML out. No I/O.
+ * Everything that comes from outside (changelog items, reasons, ids, versions, URLs) is escaped
+ * in the HTML. Tenants see their bot, a version (the changelog's, else a 12-digit short digest)
+ * and the changelog; never a host, a full digest or an internal reason. Admins see everything.
+ */
+import { formatProblem } from "../model/problems.ts";
+import { changelogSectionTitles, type UserChangelog } from "../model/rollout.ts";
+import type {
+  BotRollbackFailedEvent,
+  BotRolledBackEvent,
+  BotUpdateAvailableEvent,
+  BotUpdatedEvent,
+  BotUpdateFailedEvent,
+  FailedBot,
+  FleetStateInvalidEvent,
+  NotifyEvent,
+  RolloutAbortedEvent,
+  RolloutPausedEvent,
+} from "./events.ts";
+
+export type Audience = "tenant" | "admins";
+
+export interface RenderedEmail {
+  /** Who receives it: the tenant's contacts, or fleet.yaml's `notifications.email.admins`. */
+  audience: Audience;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface RenderOptions {
+  /** The agent's host id, shown to admins. */
+  host: string;
+  /**
+   * Where a tenant clicks "Update now" (http or https). `{bot}` in it is replaced by the bot id.
+   * Without it, the email tells the tenant to ask their administrator.
+   */
+  dashboardUrl?: string;
+}
+
+/** Who gets an email for this event type; `null` = webhooks only. */
+export function audienceOf(type: NotifyEvent["type"]): Audience | null {
+  switch (type) {
+    case "bot.update_available":
+    case "bot.updated":
+      return "tenant";
+    case "bot.update_failed":
+    case "bot.rolled_back":
+    case "bot.rollback_failed":
+    case "rollout.paused":
+    case "rollout.aborted":
+    case "fleet_state.invalid":
+      return "admins";
+    case "rollout.started":
+    case "rollout.completed":
+      return null;
+  }
+}
+
+/** The email for an event, or `null` for webhook-only events. */
+export function renderEmail(event: NotifyEvent, options: RenderOptions): RenderedEmail | null {
+  switch (event.type) {
+    case "bot.update_available":
+      return updateAvailable(event, options);
+    case "bot.updated":
+      return updated(event);
+    case "bot.update_failed":
+      return updateFailed(event, options);
+    case "bot.rolled_back":
+      return rolledBack(event, options);
+    case "bot.rollback_failed":
+      return rollbackFailed(event, options);
+    case "rollout.paused":
+    case "rollout.aborted":
+      return rolloutStopped(event, options);
+    case "fleet_state.invalid":
+      return fleetStateInvalid(event, options);
+    case "rollout.started":
+    case "rollout.completed":
+      return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+/** One line: header-safe and tidy (no CR/LF, collapsed whitespace). */
+function oneLine(value: string): string {
+  return value.replace(/\s+/g, " ").trim();
+}
+
+/** `sha256:3f2a9c1b7d2e` — enough to tell versions apart, nothing more. */
+export function shortDigest(digest: string): string {
+  const match = /^sha256:([0-9a-f]{12})/.exec(digest);
+  return match ? `sha256:${match[1]}` : oneLine(digest).slice(0, 19);
+}
+
+function versionFor(changelog: UserChangelog | undefined, digest: string): string {
+  return changelog ? oneLine(changelog.version) : shortDigest(digest);
+}
+
+function safeHttpUrl(url: string | undefined, bot: string): string | undefined {
+  if (!url) return undefined;
+  const filled = url.replaceAll("{bot}", encodeURIComponent(bot));
+  try {
+    const parsed = new URL(filled);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sections in the fixed New / Improved / Fixed order, empty ones left out. */
+function changelogSections(changelog: UserChangelog): { title: string; items: string[] }[] {
+  return changelogSectionTitles
+    .map((title) => ({
+      title,
+      items: changelog.sections
+        .filter((s) => s.title === title)
+        .flatMap((s) => s.items)
+        .map(oneLine)
+        .filter((item) => item !== ""),
+    }))
+    .filter((s) => s.items.length > 0);
+}
+
+function changelogText(changelog: UserChangelog): string[] {
+  const lines = [`What's new in ${oneLine(changelog.version)} (${oneLine(changelog.date)}):`, ""];
+  const sections = changelogSections(changelog);
+  if (sections.length === 0) lines.push("Maintenance changes only.");
+  for (const section of sections) {
+    lines.push(section.title);
+    for (const item of section.items) lines.push(`  - ${item}`);
+    lines.push("");
+  }
+  return lines;
+}
+
+function changelogHtml(changelog: UserChangelog): string {
+  const sections = changelogSections(changelog);
+  const parts = [
+    `<h2 style="font-size:17px;margin:24px 0 8px">What's new in ${escapeHtml(oneLine(changelog.version))} <span style="color:#59636e;font-weight:normal">(${escapeHtml(oneLine(changelog.date))})</span></h2>`,
+  ];
+  if (sections.length === 0) parts.push("<p>Maintenance changes only.</p>");
+  for (const section of sections) {
+    parts.push(`<h3 style="font-size:15px;margin:16px 0 4px">${escapeHtml(section.title)}</h3>`);
+    parts.push(`<ul>${section.items.map((item) => `<li>${escapeHtml(item)}</li>`).join("")}</ul>`);
+  }
+  return parts.join("\n");
+}
+
+function page(title: string, body: string): string {
+  return [
+    "<!doctype html>",
+    `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>`,
+    '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2328;max-width:680px">',
+    body,
+    '<p style="color:#59636e;font-size:12px;margin-top:32px">Sent automatically by Fleetwave.</p>',
+    "</body></html>",
+  ].join("\n");
+}
+
+function p(text: string): string {
+  return `<p>${escapeHtml(text)}</p>`;
+}
+
+function code(text: string): string {
+  return `<code style="font-family:ui-monospace,Menlo,Consolas,monospace">${escapeHtml(text)}</code>`;
+}
+
+type Details = [label: string, value: string | undefined][];
+
+function detailsText(details: Details): string[] {
+  const shown = details.filter((d): d is [string, string] => d[1] !== undefined);
+  const width = Math.max(...shown.map(([label]) => label.length));
+  return shown.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`);
+}
+
+function detailsHtml(details: Details): string {
+  const rows = details
+    .filter((d): d is [string, string] => d[1] !== undefined)
+    .map(
+      ([label, value]) =>
+        `<tr><th style="text-align:left;padding:2px 12px 2px 0;vertical-align:top">${escapeHtml(label)}</th><td style="font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap">${escapeHtml(value)}</td></tr>`,
+    );
+  return `<table style="border-collapse:collapse">${rows.join("")}</table>`;
+}
+
+function adminSubject(host: string, text: string): string {
+  return oneLine(`[fleetwave ${host}] ${text}`);
+}
+
+function finish(audience: Audience, subject: string, text: string[], html: string[]): RenderedEmail {
+  return {
+    audience,
+    subject: oneLine(subject),
+    text: `${text
+      .join("\n")
+      .replace(/\n{3,}/g, "\n\n")
+      .trimEnd()}\n\n-- \nSent automatically by Fleetwave.\n`,
+    html: page(subject, html.join("\n")),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant emails
+
+function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions): RenderedEmail {
+  const version = versionFor(event.changelog, event.to);
+  const url = safeHttpUrl(options.dashboardUrl, event.bot);
+  const text = [
+    "Hello,",
+    "",
+    `A new version of your bot ${event.bot} is ready: ${version}.`,
+    "Your bot updates only when you say so, so it keeps running its current version until then.",
+    "",
+    ...(event.changelog ? changelogText(event.changelog) : []),
+    "How to update:",
+    url
+      ? `Open ${url} and click "Update now" for ${event.bot}.`
+      : `Ask your administrator to click "Update now" for ${event.bot} in the Fleetwave dashboard.`,
+    "The update takes a minute or two. If the new version does not start correctly, your bot is",
+    "put back on the current version automatically, with its data as it was.",
+  ];
+  const html = [
+    p("Hello,"),
+    `<p>A new version of your bot <strong>${escapeHtml(event.bot)}</strong> is ready: <strong>${escapeHtml(version)}</strong>.</p>`,
+    p("Your bot updates only when you say so, so it keeps running its current version until then."),
+    event.changelog ? changelogHtml(event.changelog) : "",
+    '<h2 style="font-size:17px;margin:24px 0 8px">How to update</h2>',
+    url
+      ? `<p><a href="${escapeHtml(url)}" style="display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none">Update now</a></p><p>Or open ${escapeHtml(url)} and click “Update now” for ${escapeHtml(event.bot)}.</p>`
+      : `<p>Ask your administrator to click “Update now” for <strong>${escapeHtml(event.bot)}</strong> in the Fleetwave dashboard.</p>`,
+    p(
+      "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.",
+    ),
+  ];
+  return finish("tenant", `Update available for ${event.bot}: ${version}`, text, html);
+}
+
+function updated(event: BotUpdatedEvent): RenderedEmail {
+  const version = versionFor(event.changelog, event.to);
+  const text = [
+    "Hello,",
+    "",
+    `Your bot ${event.bot} was updated to ${version} and is running normally.`,
+    "",
+    ...(event.changelog ? changelogText(event.changelog) : []),
+  ];
+  const html = [
+    p("Hello,"),
+    `<p>Your bot <strong>${escapeHtml(event.bot)}</strong> was updated to <strong>${escapeHtml(version)}</strong> and is running normally.</p>`,
+    event.changelog ? changelogHtml(event.changelog) : "",
+  ];
+  return finish("tenant", `${event.bot} was updated to ${version}`, text, html);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin emails
+
+function botDetails(
+  event: BotUpdateFailedEvent | BotRolledBackEvent | BotRollbackFailedEvent,
+  host: string,
+  fromLabel: string,
+  toLabel: string,
+): Details {
+  return [
+    ["Bot", event.bot],
+    ["Tenant", event.tenant],
+    ["Host", host],
+    ["Rollout", event.rollout],
+    [fromLabel, event.from],
+    [toLabel, event.to],
+    ["Reason", event.reason],
+  ];
+}
+
+function updateFailed(event: BotUpdateFailedEvent, options: RenderOptions): RenderedEmail {
+  const details = botDetails(event, options.host, "Running", "Wanted");
+  if (event.attempts !== undefined) details.push(["Attempts", String(event.attempts)]);
+  const intro = `${event.bot} could not be updated to ${shortDigest(event.to)}. The bot was not changed and keeps running its current version.`;
+  return finish(
+    "admins",
+    adminSubject(options.host, `${event.bot}: update failed, bot unchanged`),
+    [intro, "", ...detailsText(details)],
+    [p(intro), detailsHtml(details)],
+  );
+}
+
+function rolledBack(event: BotRolledBackEvent, options: RenderOptions): RenderedEmail {
+  const details = botDetails(event, options.host, "Back on", "Failed");
+  const intro = `${event.bot} was rolled back: the update to ${shortDigest(event.to)} failed its health gate.`;
+  const after =
+    "The previous container runs again and its volumes were restored from the snapshot taken before the update. This digest is not retried for the image until a newer plan arrives.";
+  return finish(
+    "admins",
+    adminSubject(options.host, `${event.bot} rolled back: ${oneLine(event.reason)}`),
+    [intro, "", ...detailsText(details), "", after],
+    [p(intro), detailsHtml(details), p(after)],
+  );
+}
+
+function rollbackFailed(event: BotRollbackFailedEvent, options: RenderOptions): RenderedEmail {
+  const details = botDetails(event, options.host, "Was on", "Failed");
+  if (event.snapshots && event.snapshots.length > 0) details.push(["Snapshots", event.snapshots.join("\n")]);
+  const intro = `ACTION NEEDED: the update of ${event.bot} to ${shortDigest(event.to)} failed and rolling it back failed too. The bot may be down.`;
+  const kept = `The volume snapshots taken before the update were kept on ${options.host}. Nothing is deleted until you act.`;
+  const steps = [
+    `fleetwave snapshots list --bot ${event.bot}`,
+    ...(event.snapshots && event.snapshots.length > 0
+      ? event.snapshots.map((id) => `fleetwave snapshots restore ${id}`)
+      : ["fleetwave snapshots restore <snapshot id>"]),
+    `docker ps -a --filter label=fleetwave.bot=${event.bot}`,
+  ];
+  const todo = [
+    `On ${options.host}:`,
+    "1. List the snapshots kept for the bot and restore them (the bot's container must be stopped):",
+    ...steps.slice(0, -1).map((s) => `     ${s}`),
+    "2. Check which containers exist for the bot and start the previous one:",
+    `     ${steps.at(-1)}`,
+    "3. Once the bot is healthy, run `fleetwave status` to confirm; the next reconcile records it.",
+  ];
+  const html = [
+    `<p><strong style="color:#cf222e">ACTION NEEDED</strong>: the update of <strong>${escapeHtml(event.bot)}</strong> to ${code(shortDigest(event.to))} failed and rolling it back failed too. The bot may be down.</p>`,
+    detailsHtml(details),
+    p(kept),
+    `<h2 style="font-size:17px;margin:24px 0 8px">What to do on ${escapeHtml(options.host)}</h2>`,
+    "<ol>",
+    `<li>List the snapshots kept for the bot and restore them (the bot's container must be stopped):<br>${steps
+      .slice(0, -1)
+      .map(code)
+      .join("<br>")}</li>`,
+    `<li>Check which containers exist for the bot and start the previous one:<br>${code(steps.at(-1) ?? "")}</li>`,
+    `<li>Once the bot is healthy, run ${code("fleetwave status")} to confirm; the next reconcile records it.</li>`,
+    "</ol>",
+  ];
+  return finish(
+    "admins",
+    adminSubject(options.host, `ROLLBACK FAILED for ${event.bot}: ${oneLine(event.reason)}`),
+    [intro, "", ...detailsText(details), "", kept, "", ...todo],
+    html,
+  );
+}
+
+function failedBotLine(f: FailedBot): string {
+  const where = [f.tenant && `tenant ${f.tenant}`, f.host && `host ${f.host}`, f.result]
+    .filter(Boolean)
+    .join(", ");
+  return `${f.bot}${where ? ` (${where})` : ""}: ${oneLine(f.reason)}`;
+}
+
+function rolloutStopped(
+  event: RolloutPausedEvent | RolloutAbortedEvent,
+  options: RenderOptions,
+): RenderedEmail {
+  const aborted = event.type === "rollout.aborted";
+  const verb = aborted ? "aborted" : "paused";
+  const details: Details = [
+    ["Rollout", event.rollout],
+    ["Image", event.image],
+    ["Digest", event.digest],
+    ["Reported by", options.host],
+    ["Threshold", event.failureThreshold === undefined ? undefined : `${event.failureThreshold} failed bots`],
+    ["Reason", event.reason],
+  ];
+  const intro = `Rollout ${event.rollout} was ${verb}: no further bots will be started${aborted ? "" : " until it is resumed"}.`;
+  const next = aborted
+    ? "Aborting is final: the digest is quarantined for this image and bots already updated stay where they are. Fix the problem and publish a newer image to start a new rollout."
+    : `To continue, set control.state: active in fleet-state/rollouts/${event.rollout}.yaml (or POST /api/rollouts/${event.rollout}/resume on an agent); to stop for good, abort it the same way.`;
+  const failedText =
+    event.failed.length > 0 ? event.failed.map((f) => `  - ${failedBotLine(f)}`) : ["  (none listed)"];
+  const failedHtml =
+    event.failed.length > 0
+      ? `<ul>${event.failed.map((f) => `<li>${escapeHtml(failedBotLine(f))}</li>`).join("")}</ul>`
+      : p("(none listed)");
+  return finish(
+    "admins",
+    adminSubject(options.host, `rollout ${event.rollout} ${verb}: ${event.failed.length} failed bot(s)`),
+    [
+      intro,
+      "",
+      ...detailsText(details),
+      "",
+      `Failed bots (${event.failed.length}):`,
+      ...failedText,
+      "",
+      next,
+    ],
+    [
+      p(intro),
+      detailsHtml(details),
+      `<h2 style="font-size:17px;margin:24px 0 8px">Failed bots (${event.failed.length})</h2>`,
+      failedHtml,
+      p(next),
+    ],
+  );
+}
+
+function fleetStateInvalid(event: FleetStateInvalidEvent, options: RenderOptions): RenderedEmail {
+  const lines = event.problems.map(formatProblem);
+  const details: Details = [
+    ["Commit", event.commit],
+    ["Still using", event.lastValidCommit ?? "the last valid fleet-state it had"],
+    ["Host", options.host],
+  ];
+  const intro = `Fleet-state commit ${event.commit.slice(0, 12)} is invalid; the agent on ${options.host} ignores it and keeps acting on the last valid fleet-state.`;
+  const next =
+    "Fix the files in a new commit (run `fleetwave validate` locally to check); the agent picks it up on its next tick.";
+  return finish(
+    "admins",
+    adminSubject(
+      options.host,
+      `invalid fleet-state at ${event.commit.slice(0, 12)}: ${lines.length} problem(s)`,
+    ),
+    [
+      intro,
+      "",
+      ...detailsText(details),
+      "",
+      `Problems (${lines.length}):`,
+      ...lines.map((l) => `  ${l}`),
+      "",
+      next,
+    ],
+    [
+      p(intro),
+      detailsHtml(details),
+      `<h2 style="font-size:17px;margin:24px 0 8px">Problems (${lines.length})</h2>`,
+      `<pre style="white-space:pre-wrap;background:#f6f8fa;padding:8px">${escapeHtml(lines.join("\n"))}</pre>`,
+      p(next),
+    ],
+  );
+}
