@@ -1,0 +1,214 @@
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createTrickyTree, treeManifest, vandalizeTree } from "../../../test/support/tree-manifest.ts";
+import {
+  InsufficientSpaceError,
+  InvalidSnapshotIdError,
+  SnapshotCorruptError,
+  SnapshotMethodMismatchError,
+  SnapshotNotFoundError,
+} from "./errors.ts";
+import { estimateVolumeBytes } from "./space.ts";
+import { SnapshotStore } from "./store.ts";
+
+// The direct (Mountpoint) path needs no Docker Engine: any directory stands in for a volume's Mountpoint.
+// Runs as root (chown to uid 1234). Generous timeouts: the tricky tree has a few MiB and is fsynced.
+const SLOW = 60_000;
+
+async function setup() {
+  const root = await mkdtemp(join(tmpdir(), "fleetwave-store-"));
+  const volume = join(root, "volume");
+  await mkdir(volume);
+  let tick = Date.parse("2026-11-27T06:00:00.000Z");
+  const now = () => {
+    tick += 1000;
+    return new Date(tick);
+  };
+  const store = new SnapshotStore({ dataDir: join(root, "data"), now });
+  return { root, volume, store };
+}
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+describe("SnapshotStore, direct path", () => {
+  it(
+    "round-trips the tricky tree exactly and removes what came after",
+    async () => {
+      const { volume, store } = await setup();
+      const { xattr } = await createTrickyTree(volume);
+      const before = await treeManifest(volume, { xattrs: true });
+      if (xattr)
+        expect(before.entries.find((e) => e.path === "xattr.txt")?.xattrs).toEqual({ "user.fleetwave": "1" });
+
+      const manifest = await store.snapshotVolume({
+        volume: "data",
+        bot: "acme-main",
+        imageDigest: DIGEST,
+        via: { kind: "mountpoint", path: volume },
+      });
+      expect(manifest).toMatchObject({
+        volume: "data",
+        bot: "acme-main",
+        imageDigest: DIGEST,
+        method: "mountpoint",
+      });
+      expect(manifest.entries).toBe(before.entries.length + 1); // + the root's ./
+      expect((await stat(store.tarPath(manifest.id))).size).toBe(manifest.bytes);
+      expect(JSON.parse(await readFile(store.manifestPath(manifest.id), "utf8"))).toEqual(manifest);
+
+      await vandalizeTree(volume);
+      expect(await treeManifest(volume, { xattrs: true })).not.toEqual(before);
+      await store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume });
+      expect(await treeManifest(volume, { xattrs: true })).toEqual(before);
+      // The sparse file stayed sparse.
+      const sparse = await stat(join(volume, "sparse.bin"));
+      expect(sparse.blocks * 512).toBeLessThan(sparse.size / 4);
+    },
+    SLOW,
+  );
+
+  it(
+    "refuses a corrupt tar and leaves the volume as it is",
+    async () => {
+      const { volume, store } = await setup();
+      await createTrickyTree(volume);
+      const manifest = await store.snapshotVolume({
+        volume: "data",
+        bot: "b1",
+        imageDigest: null,
+        via: { kind: "mountpoint", path: volume },
+      });
+      await vandalizeTree(volume);
+      const vandalized = await treeManifest(volume);
+      const tar = await readFile(store.tarPath(manifest.id));
+      tar[2000] = tar[2000]! ^ 1;
+      await writeFile(store.tarPath(manifest.id), tar);
+      const restore = store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume });
+      await expect(restore).rejects.toThrow(SnapshotCorruptError);
+      await expect(restore).rejects.toThrow(/sha256 of .* is [0-9a-f]{64}, its manifest says/);
+      expect(await treeManifest(volume)).toEqual(vandalized);
+
+      await writeFile(store.tarPath(manifest.id), tar.subarray(0, 1000));
+      await expect(store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume })).rejects.toThrow(
+        /has 1000 bytes, its manifest says/,
+      );
+      expect(await treeManifest(volume)).toEqual(vandalized);
+    },
+    SLOW,
+  );
+
+  it("rejects path-traversal ids everywhere before touching the disk", async () => {
+    const { store, volume } = await setup();
+    for (const id of ["../../etc/passwd", "..", "a/b", "x\0y", "/etc/shadow", "a..b"]) {
+      await expect(store.get(id)).rejects.toThrow(InvalidSnapshotIdError);
+      await expect(store.remove(id)).rejects.toThrow(InvalidSnapshotIdError);
+      await expect(store.verify(id)).rejects.toThrow(InvalidSnapshotIdError);
+      await expect(store.restoreVolume(id, { kind: "mountpoint", path: volume })).rejects.toThrow(
+        InvalidSnapshotIdError,
+      );
+      expect(() => store.tarPath(id)).toThrow(InvalidSnapshotIdError);
+    }
+  });
+
+  it("says when a snapshot does not exist or was taken the other way", async () => {
+    const { store, volume } = await setup();
+    await expect(
+      store.restoreVolume("b--v--20260101T000000000Z-0000", { kind: "mountpoint", path: volume }),
+    ).rejects.toThrow(SnapshotNotFoundError);
+    expect(await store.get("b--v--20260101T000000000Z-0000")).toBeUndefined();
+    await writeFile(join(volume, "f"), "x");
+    const m = await store.snapshotVolume({
+      volume: "v",
+      bot: "b",
+      imageDigest: null,
+      via: { kind: "mountpoint", path: volume },
+    });
+    const docker = {} as never;
+    await expect(store.restoreVolume(m.id, { kind: "archive", docker, carrierImage: "x" })).rejects.toThrow(
+      SnapshotMethodMismatchError,
+    );
+  });
+
+  it(
+    "lists newest first, filters, and prunes to the newest N per volume",
+    async () => {
+      const { volume, store } = await setup();
+      await writeFile(join(volume, "f"), "x");
+      const via = { kind: "mountpoint", path: volume } as const;
+      const take = (bot: string, vol: string) =>
+        store.snapshotVolume({ volume: vol, bot, imageDigest: null, via });
+      const a = [
+        await take("b1", "v1"),
+        await take("b1", "v1"),
+        await take("b1", "v1"),
+        await take("b1", "v1"),
+      ];
+      const other = await take("b1", "v2");
+      const elsewhere = await take("b2", "v1");
+      expect((await store.list({ bot: "b1" })).map((m) => m.id)).toEqual(
+        [other, ...a.slice().reverse()].map((m) => m.id),
+      );
+      expect((await store.list()).length).toBe(6);
+
+      const removed = await store.prune({ bot: "b1", volume: "v1", keep: 2 });
+      expect(removed).toEqual([a[1]!.id, a[0]!.id]);
+      expect((await store.list({ bot: "b1", volume: "v1" })).map((m) => m.id)).toEqual([a[3]!.id, a[2]!.id]);
+      expect(await store.get(other.id)).toEqual(other);
+      expect(await store.get(elsewhere.id)).toEqual(elsewhere);
+      const files = await readdir(store.dir);
+      expect(files.filter((f) => f.startsWith(a[0]!.id))).toEqual([]);
+      expect(await store.prune({ bot: "b1", volume: "v1", keep: 0 })).toHaveLength(2);
+      expect(await store.remove(a[3]!.id)).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    "checks the space before writing anything",
+    async () => {
+      const { root, volume } = await setup();
+      await createTrickyTree(volume);
+      const estimate = await estimateVolumeBytes({ kind: "mountpoint", path: volume });
+      expect(estimate).toBeGreaterThan(3 << 20);
+      const store = new SnapshotStore({
+        dataDir: join(root, "data2"),
+        marginBytes: Number.MAX_SAFE_INTEGER / 2,
+      });
+      const attempt = store.snapshotVolume({
+        volume: "v",
+        bot: "b",
+        imageDigest: null,
+        via: { kind: "mountpoint", path: volume },
+      });
+      await expect(attempt).rejects.toThrow(InsufficientSpaceError);
+      await expect(attempt).rejects.toThrow(/needed .* available/);
+      expect(await readdir(store.dir)).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it("cleans what an interrupted snapshot left, and never lists it", async () => {
+    const { volume, store } = await setup();
+    await writeFile(join(volume, "f"), "x");
+    const m = await store.snapshotVolume({
+      volume: "v",
+      bot: "b",
+      imageDigest: null,
+      via: { kind: "mountpoint", path: volume },
+    });
+    await writeFile(join(store.dir, "b--v--20260101T000000000Z-0001.tar.partial"), "half");
+    await writeFile(join(store.dir, "b--v--20260101T000000000Z-0002.tar"), "no manifest");
+    await writeFile(join(store.dir, "b--v--20260101T000000000Z-0003.json.tmp"), "{");
+    await writeFile(join(store.dir, "b--v--20260101T000000000Z-0004.json"), "{ not json");
+    expect((await store.list()).map((x) => x.id)).toEqual([m.id]);
+    await expect(store.get("b--v--20260101T000000000Z-0004")).rejects.toThrow(SnapshotCorruptError);
+    expect((await store.cleanIncomplete()).sort()).toEqual([
+      "b--v--20260101T000000000Z-0001.tar.partial",
+      "b--v--20260101T000000000Z-0002.tar",
+      "b--v--20260101T000000000Z-0003.json.tmp",
+    ]);
+    expect(await store.verify(m.id)).toEqual(m);
+  });
+});
