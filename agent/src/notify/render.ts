@@ -183,7 +183,10 @@ type Details = [label: string, value: string | undefined][];
 function detailsText(details: Details): string[] {
   const shown = details.filter((d): d is [string, string] => d[1] !== undefined);
   const width = Math.max(...shown.map(([label]) => label.length));
-  return shown.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`);
+  const indent = " ".repeat(width + 2);
+  return shown.map(
+    ([label, value]) => `${`${label}:`.padEnd(width + 2)}${value.trim().split(/\r?\n/).join(`\n${indent}`)}`,
+  );
 }
 
 function detailsHtml(details: Details): string {
@@ -312,23 +315,27 @@ function rolledBack(event: BotRolledBackEvent, options: RenderOptions): Rendered
 
 function rollbackFailed(event: BotRollbackFailedEvent, options: RenderOptions): RenderedEmail {
   const details = botDetails(event, options.host, "Was on", "Failed");
-  if (event.snapshots && event.snapshots.length > 0) details.push(["Snapshots", event.snapshots.join("\n")]);
+  const snapshots = event.snapshots ?? [];
+  if (snapshots.length > 0) details.push(["Snapshots", snapshots.join(", ")]);
   const intro = `ACTION NEEDED: the update of ${event.bot} to ${shortDigest(event.to)} failed and rolling it back failed too. The bot may be down.`;
   const kept = `The volume snapshots taken before the update were kept on ${options.host}. Nothing is deleted until you act.`;
-  const steps = [
+  const inspect = `docker ps -a --filter label=fleetwave.bot=${event.bot}`;
+  const restore = [
     `fleetwave snapshots list --bot ${event.bot}`,
-    ...(event.snapshots && event.snapshots.length > 0
-      ? event.snapshots.map((id) => `fleetwave snapshots restore ${id}`)
+    ...(snapshots.length > 0
+      ? snapshots.map((id) => `fleetwave snapshots restore ${id}`)
       : ["fleetwave snapshots restore <snapshot id>"]),
-    `docker ps -a --filter label=fleetwave.bot=${event.bot}`,
   ];
+  const start = `Start the previous container (${event.bot}, or ${event.bot}.fleetwave-old if it is still renamed aside) and check that it is healthy.`;
+  const confirm = "Run `fleetwave status` to confirm; the next reconcile records the bot's state.";
   const todo = [
-    `On ${options.host}:`,
-    "1. List the snapshots kept for the bot and restore them (the bot's container must be stopped):",
-    ...steps.slice(0, -1).map((s) => `     ${s}`),
-    "2. Check which containers exist for the bot and start the previous one:",
-    `     ${steps.at(-1)}`,
-    "3. Once the bot is healthy, run `fleetwave status` to confirm; the next reconcile records it.",
+    `What to do on ${options.host}:`,
+    "1. See which containers are left for the bot:",
+    `     ${inspect}`,
+    "2. List the snapshots kept for it and restore them, with the bot's containers stopped:",
+    ...restore.map((s) => `     ${s}`),
+    `3. ${start}`,
+    `4. ${confirm}`,
   ];
   const html = [
     `<p><strong style="color:#cf222e">ACTION NEEDED</strong>: the update of <strong>${escapeHtml(event.bot)}</strong> to ${code(shortDigest(event.to))} failed and rolling it back failed too. The bot may be down.</p>`,
@@ -336,12 +343,10 @@ function rollbackFailed(event: BotRollbackFailedEvent, options: RenderOptions): 
     p(kept),
     `<h2 style="font-size:17px;margin:24px 0 8px">What to do on ${escapeHtml(options.host)}</h2>`,
     "<ol>",
-    `<li>List the snapshots kept for the bot and restore them (the bot's container must be stopped):<br>${steps
-      .slice(0, -1)
-      .map(code)
-      .join("<br>")}</li>`,
-    `<li>Check which containers exist for the bot and start the previous one:<br>${code(steps.at(-1) ?? "")}</li>`,
-    `<li>Once the bot is healthy, run ${code("fleetwave status")} to confirm; the next reconcile records it.</li>`,
+    `<li>See which containers are left for the bot:<br>${code(inspect)}</li>`,
+    `<li>List the snapshots kept for it and restore them, with the bot's containers stopped:<br>${restore.map(code).join("<br>")}</li>`,
+    `<li>${escapeHtml(start)}</li>`,
+    `<li>Run ${code("fleetwave status")} to confirm; the next reconcile records the bot's state.</li>`,
     "</ol>",
   ];
   return finish(
