@@ -3,6 +3,7 @@
  * the fork as a local bare repository (`origin`) and the fork's clone the sync works in. GitHub is
  * the local fake from test/support.
  */
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, type ExpectStatic, it } from "vitest";
@@ -86,6 +87,35 @@ function sync(world: World, ...extra: string[]) {
   return run.then((code) => ({ code, output: io.text() }));
 }
 
+/** Runs a line from the report's "finish by hand" block the way a person would, in bash. */
+function shell(cwd: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "bash",
+      ["-c", command],
+      {
+        cwd,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: FORK_DEV.name,
+          GIT_AUTHOR_EMAIL: FORK_DEV.email,
+          GIT_COMMITTER_NAME: FORK_DEV.name,
+          GIT_COMMITTER_EMAIL: FORK_DEV.email,
+          GIT_EDITOR: "true",
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve(stdout)),
+    );
+  });
+}
+
+function syncOn(world: World, date: string, ...extra: string[]) {
+  const io = cliIO(world);
+  return syncUpstreamCommand
+    .run(["--repo", world.fork.dir, "--upstream", world.upstream.dir, "--date", date, ...extra], io)
+    .then((code) => ({ code, output: io.text() }));
+}
+
 async function upstreamNews(world: World): Promise<string> {
   await world.upstream.commit("feat(ui): team avatars in the sidebar", {
     "ui/src/components/Avatars.tsx": "export function Avatars() { return null; }\n",
@@ -114,7 +144,7 @@ async function withWorld(test: (world: World) => Promise<void>): Promise<void> {
   }
 }
 
-describe.concurrent("fleetwave sync-upstream", { timeout: 60_000 }, () => {
+describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
   for (const strategy of ["rebase", "merge"] as const) {
     it(`syncs cleanly with --strategy ${strategy}: branch, changelogs, one PR; a second run updates it`, ({
       expect,
@@ -134,14 +164,24 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 60_000 }, () => {
         expect(subjects[0]).toMatch(/^chore\(changelog\): upstream sync 2026-11-27/);
         expect(subjects).toContain("feat(hosted): hosted mode switch");
         if (strategy === "rebase") {
-          expect(await origin.isAncestor(world.forkMain, pushed!)).toBe(false); // fork commit replayed
-          expect(subjects[1]).toBe("feat(hosted): hosted mode switch");
-          expect((await origin.run(["rev-list", "--merges", "--count", pushed!])).trim()).toBe("0");
+          // fork commit replayed on top of upstream, then the marker merge of the old main
+          expect(subjects[1]).toBe(
+            `fleetwave: ${SYNC} supersedes origin/main at ${world.forkMain.slice(0, 7)}`,
+          );
+          expect(subjects[2]).toBe("feat(hosted): hosted mode switch");
+          const marker = (await origin.run(["log", "-1", "--format=%P%n%B", `${pushed}^`])).trim();
+          expect(marker).toContain(`Fleetwave-Sync-Supersedes: ${world.forkMain}`);
+          const [replayed] = marker.split("\n")[0]!.split(" ");
+          expect(await origin.isAncestor(upstreamHead, replayed!)).toBe(true);
+          expect(await origin.isAncestor(world.forkMain, replayed!)).toBe(false);
+          // the marker keeps the rebased tree as is
+          expect((await origin.run(["diff", "--stat", replayed!, `${pushed}^`])).trim()).toBe("");
         } else {
-          expect(await origin.isAncestor(world.forkMain, pushed!)).toBe(true);
           const parents = (await origin.run(["log", "-1", "--format=%P", `${pushed}^`])).trim().split(" ");
           expect(parents).toEqual([world.forkMain, upstreamHead]);
         }
+        // either way the PR merges into main without conflicts: main is behind the branch
+        expect(await origin.isAncestor(world.forkMain, pushed!)).toBe(true);
         const committer = (await origin.run(["log", "-1", "--format=%cn <%ce>", pushed!])).trim();
         expect(committer).toBe("Fleetwave Sync <fleetwave-sync@users.noreply.github.com>");
 
@@ -212,6 +252,68 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 60_000 }, () => {
         await expectForkMainUntouched(expect, world);
       }));
   }
+
+  it("rebase, next night: replays only the fork's current commits, so a conflict fixed by hand stays fixed", ({
+    expect,
+  }) =>
+    withWorld(async (world) => {
+      // night 1: the fork and upstream both change line 2 -> conflict
+      await world.fork.commit("feat(hosted): fork wording", { "src/shared.ts": "line 1\nfork 2\nline 3\n" });
+      await world.fork.git.run(["push", "--quiet", "origin", "main"]);
+      await world.upstream.commit("feat: upstream wording", {
+        "src/shared.ts": "line 1\nupstream 2\nline 3\n",
+      });
+      const first = await sync(world);
+      expect(first.code).toBe(1);
+
+      // a person finishes it with the commands from the report (conflict resolved to "both 2")
+      const fork = world.fork.git;
+      const commands = first.output.split("```sh\n")[1]!.split("\n```")[0]!.split("\n");
+      const rebaseLine = commands.find((c) => c.startsWith("git rebase"))!;
+      expect(rebaseLine).toBe("git rebase upstream/main");
+      const sh = (command: string) => shell(world.fork.dir, command);
+      await sh(commands.find((c) => c.startsWith("git checkout -B"))!);
+      await expect(sh(rebaseLine)).rejects.toThrow(/git rebase upstream\/main/);
+      await writeFile(join(world.fork.dir, "src/shared.ts"), "line 1\nboth 2\nline 3\n");
+      await fork.run(["add", "src/shared.ts"]);
+      await fork.run(["rebase", "--continue"]);
+      const markerLine = commands.find((c) => c.startsWith("git merge -s ours"))!;
+      expect(markerLine).toContain(`Fleetwave-Sync-Supersedes: ${await world.fork.head("origin/main")}`);
+      await sh(markerLine);
+      // the PR is merged with a merge commit
+      await fork.run(["checkout", "--quiet", "main"]);
+      await fork.run(["merge", "--quiet", "--no-ff", "-m", "Merge pull request #1", SYNC]);
+      await fork.run(["push", "--quiet", "origin", "main"]);
+      expect(await readFile(join(world.fork.dir, "src/shared.ts"), "utf8")).toBe("line 1\nboth 2\nline 3\n");
+      await fork.run(["branch", "-D", SYNC]);
+
+      // nothing new upstream now
+      expect((await syncOn(world, "2026-11-28")).code).toBe(2);
+
+      // night 2: upstream moves elsewhere, the fork adds a commit; the old conflict must not return
+      await world.upstream.commit("feat: more", { "src/more.ts": "more\n" });
+      await world.fork.commit("fix(hosted): fork-only tweak", {
+        "src/hosted.ts": "export const hostedMode = 2;\n",
+      });
+      await fork.run(["push", "--quiet", "origin", "main"]);
+      const second = await syncOn(world, "2026-11-29");
+      expect(second.output).not.toContain("Stopped on conflicts");
+      expect(second.code).toBe(0);
+      const branch = "sync/upstream-2026-11-29";
+      const origin = new Git(world.originDir);
+      expect(await origin.run(["show", `${branch}:src/shared.ts`])).toBe("line 1\nboth 2\nline 3\n");
+      // the branch's own line (first parents): changelog, marker, then exactly the fork's stack
+      const upstreamTip = await world.upstream.head();
+      const line = await origin.run(["log", "--first-parent", "--format=%s", `${upstreamTip}..${branch}`]);
+      expect(line.trim().split("\n")).toEqual([
+        expect.stringMatching(/^chore\(changelog\): upstream sync 2026-11-29 /),
+        expect.stringMatching(/^fleetwave: sync\/upstream-2026-11-29 supersedes origin\/main/),
+        "fix(hosted): fork-only tweak",
+        "feat(hosted): fork wording",
+        "feat(hosted): hosted mode switch",
+      ]);
+      expect(second.output).toContain("3 fork commit(s) kept on top");
+    }));
 
   it("stops on conflicts: exit 1, files named, nothing pushed, main untouched, backup kept", ({ expect }) =>
     withWorld(async (world) => {
