@@ -1,0 +1,45 @@
+/**
+ * GitHub webhooks: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` with the shared
+ * secret, checked in constant time before anything in the body is looked at.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+
+export const WEBHOOK_SECRET_ENV = "FLEETWAVE_WEBHOOK_SECRET";
+
+const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
+/** Whether `header` is the HMAC-SHA256 of exactly `body` under `secret`. */
+export function verifyGitHubSignature(secret: string, body: Uint8Array, header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const match = SIGNATURE.exec(header.trim());
+  if (!match) return false;
+  const presented = Buffer.from(match[1]!, "hex");
+  const expected = createHmac("sha256", secret).update(body).digest();
+  return timingSafeEqual(presented, expected);
+}
+
+/** `sha256=<hex>` for a body: what GitHub sends; used by tests and local tooling. */
+export function signGitHubPayload(secret: string, body: string | Uint8Array): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+/** The only fields of a push event the agent uses. Other fields are allowed and ignored. */
+export const pushEventSchema = z.object({
+  ref: z.string().min(1),
+  after: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, { message: "must be a commit sha" }),
+  deleted: z.boolean().optional(),
+});
+export type PushEvent = z.output<typeof pushEventSchema>;
+
+/**
+ * The JSON payload of a delivery. GitHub sends either `application/json` or
+ * `application/x-www-form-urlencoded` with the JSON in the `payload` field.
+ */
+export function webhookPayloadText(body: Uint8Array, contentType: string | undefined): string | undefined {
+  const text = Buffer.from(body).toString("utf8");
+  if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    return new URLSearchParams(text).get("payload") ?? undefined;
+  }
+  return text;
+}
