@@ -1,0 +1,352 @@
+/**
+ * The agent's HTTP API (DESIGN §7) as a Hono app over an {@link AgentControl}.
+ *
+ * - GET routes are open (the server listens on loopback by default); every POST under /api needs
+ *   `Authorization: Bearer <token>` and the token's name becomes the actor of the action.
+ * - Errors are JSON: `{ error, issues?: [{ path, message }] }`.
+ * - Requests whose Host is not a loopback name are refused (DNS-rebinding guard) unless
+ *   `allowedHosts` says otherwise; the webhook and /healthz are exempt.
+ */
+import { randomBytes } from "node:crypto";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { matchedRoutes } from "hono/route";
+import { z } from "zod";
+import { FleetwaveError } from "../errors.ts";
+import { dockerName, rolloutId } from "../model/primitives.ts";
+import type { ActionResult, AgentControl, RolloutControlState } from "./control.ts";
+import { dashboardHeaders, renderDashboard } from "./dashboard.ts";
+import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { type ApiToken, TokenVerifier } from "./tokens.ts";
+import { pushEventSchema, verifyGitHubSignature, WEBHOOK_SECRET_ENV, webhookPayloadText } from "./webhook.ts";
+
+export interface AppOptions {
+  /** Parsed FLEETWAVE_API_TOKENS (see parseApiTokens). Empty: every mutating route answers 503. */
+  tokens: readonly ApiToken[];
+  /** FLEETWAVE_WEBHOOK_SECRET. Unset or empty: POST /webhooks/github answers 503. */
+  webhookSecret?: string | undefined;
+  /**
+   * Host names (without port) accepted in the Host header besides loopback ones, or "any" to
+   * accept every host (use when serving behind a reverse proxy with allowRemote). Default: [].
+   */
+  allowedHosts?: readonly string[] | "any";
+  /** Where unexpected errors are reported. Default: console.error. */
+  log?: (line: string) => void;
+}
+
+type Env = { Variables: { actor: string } };
+export type FleetwaveApp = Hono<Env>;
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export const MAX_REASON_LENGTH = 500;
+export const API_BODY_LIMIT_BYTES = 16 * 1024;
+/** GitHub caps webhook payloads at 25 MB. */
+export const WEBHOOK_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
+
+/** Body of every mutating route. A reason ends up in a commit message, so it is one plain line. */
+export const actionBodySchema = z.strictObject({
+  reason: z
+    .string()
+    .trim()
+    .min(1, { message: "reason cannot be empty (leave it out instead)" })
+    .max(MAX_REASON_LENGTH, { message: `reason must be at most ${MAX_REASON_LENGTH} characters` })
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    .regex(/^[^\u0000-\u001f\u007f]*$/, {
+      message: "reason must be a single line without control characters",
+    })
+    .optional(),
+});
+export type ActionBody = z.output<typeof actionBodySchema>;
+
+const botIdParam = dockerName("bot id");
+const rolloutIdParam = rolloutId;
+
+function issuesOf(error: z.ZodError, prefix: string): Issue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+}
+
+function badRequest(c: Context, error: string, issues: Issue[] = []) {
+  return c.json({ error, issues }, 400);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return (
+    h === "localhost" ||
+    h.endsWith(".localhost") ||
+    h === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
+}
+
+/** The registered route (not middleware) that answered, for metric labels. */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c).filter((r) => r.method !== "ALL");
+  return routes.at(-1)?.path ?? "unmatched";
+}
+
+export function createApp(control: AgentControl, options: AppOptions): FleetwaveApp {
+  const verifier = new TokenVerifier(options.tokens);
+  const webhookSecret = options.webhookSecret ? options.webhookSecret : undefined;
+  const allowedHosts = options.allowedHosts ?? [];
+  const log = options.log ?? ((line: string) => console.error(line));
+  const counters = new HttpCounters();
+  const app = new Hono<Env>();
+
+  app.use(async (c, next) => {
+    await next();
+    counters.countRequest(c.req.method, routeLabel(c), c.res.status);
+  });
+
+  app.use(async (c, next) => {
+    if (allowedHosts === "any" || c.req.path === "/healthz" || c.req.path === "/webhooks/github")
+      return next();
+    const hostname = new URL(c.req.url).hostname;
+    if (isLoopbackHost(hostname) || allowedHosts.includes(hostname.toLowerCase())) return next();
+    return c.json(
+      {
+        error: `Host "${hostname}" is not allowed: this agent only answers to loopback names (list other names in allowedHosts)`,
+      },
+      403,
+    );
+  });
+
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          { error: `method ${c.req.method} not allowed on ${c.req.path}; use ${methods.join(", ")}` },
+          405,
+          {
+            Allow: methods.join(", "),
+          },
+        ),
+    }),
+  );
+
+  const requireToken: MiddlewareHandler<Env> = async (c, next) => {
+    if (!verifier.configured) {
+      return c.json(
+        { error: "the API is read-only: no tokens are configured (set FLEETWAVE_API_TOKENS=name:token,...)" },
+        503,
+      );
+    }
+    const header = c.req.header("authorization");
+    if (header === undefined) {
+      return c.json({ error: "authentication required: send Authorization: Bearer <token>" }, 401, {
+        "WWW-Authenticate": 'Bearer realm="fleetwave"',
+      });
+    }
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    if (!match) {
+      return c.json({ error: "malformed Authorization header: expected Bearer <token>" }, 401, {
+        "WWW-Authenticate": 'Bearer realm="fleetwave", error="invalid_request"',
+      });
+    }
+    const actor = verifier.verify(match[1]!);
+    if (actor === undefined) return c.json({ error: "invalid token" }, 403);
+    c.set("actor", actor);
+    return next();
+  };
+
+  const apiBodyLimit = bodyLimit({
+    maxSize: API_BODY_LIMIT_BYTES,
+    onError: (c) => c.json({ error: `request body larger than ${API_BODY_LIMIT_BYTES} bytes` }, 413),
+  });
+
+  /** Parses the (optional) JSON body of a mutating route; a Response means "answer this". */
+  async function actionBody(c: Context<Env>): Promise<ActionBody | Response> {
+    const text = await c.req.text();
+    let value: unknown = {};
+    if (text.trim() !== "") {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return badRequest(c, 'request body must be JSON, e.g. {} or {"reason": "..."}');
+      }
+    }
+    const parsed = actionBodySchema.safeParse(value);
+    if (!parsed.success) return badRequest(c, "invalid request body", issuesOf(parsed.error, "body"));
+    return parsed.data;
+  }
+
+  function param<S extends z.ZodType>(c: Context<Env>, schema: S): z.output<S> | Response {
+    const parsed = schema.safeParse(c.req.param("id"));
+    if (!parsed.success) return badRequest(c, "invalid id in the URL", issuesOf(parsed.error, "params.id"));
+    return parsed.data;
+  }
+
+  function answer(c: Context<Env>, result: ActionResult) {
+    if (!result.ok) return c.json({ error: result.message }, result.status);
+    const body: { message: string; commit?: string; pending?: boolean } = { message: result.message };
+    if (result.commit !== undefined) body.commit = result.commit;
+    if (result.pending) body.pending = true;
+    return c.json(body, result.pending ? 202 : 200);
+  }
+
+  app.get("/healthz", (c) => c.json({ status: "ok", host: control.host }));
+
+  app.get("/", (c) => {
+    const nonce = randomBytes(16).toString("base64");
+    const page = renderDashboard({ status: control.status(), branch: control.watchedBranch, nonce });
+    return c.html(page, 200, dashboardHeaders(nonce));
+  });
+
+  app.get("/metrics", (c) => {
+    const text = renderMetrics({
+      host: control.host,
+      branch: control.watchedBranch,
+      status: control.status(),
+      snapshot: control.metrics(),
+      http: counters,
+    });
+    return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
+  });
+
+  app.get("/api/status", (c) => c.json(control.status()));
+
+  app.get("/api/rollouts", (c) => c.json({ rollouts: control.status().rollouts }));
+
+  app.get("/api/rollouts/:id", (c) => {
+    const id = param(c, rolloutIdParam);
+    if (id instanceof Response) return id;
+    const rollout = control.rollout(id);
+    if (!rollout) return c.json({ error: `no rollout ${id} in the current fleet-state` }, 404);
+    return c.json(rollout);
+  });
+
+  /** Who the presented token belongs to; lets the dashboard check a pasted token. */
+  app.get("/api/whoami", requireToken, (c) => c.json({ actor: c.get("actor") }));
+
+  app.post("/api/bots/:id/update", requireToken, apiBodyLimit, async (c) => {
+    const id = param(c, botIdParam);
+    if (id instanceof Response) return id;
+    const body = await actionBody(c);
+    if (body instanceof Response) return body;
+    return answer(c, await control.updateBotNow(id, c.get("actor")));
+  });
+
+  const controlRoutes: [string, RolloutControlState][] = [
+    ["pause", "paused"],
+    ["resume", "active"],
+    ["abort", "aborted"],
+  ];
+  for (const [verb, state] of controlRoutes) {
+    app.post(`/api/rollouts/:id/${verb}`, requireToken, apiBodyLimit, async (c) => {
+      const id = param(c, rolloutIdParam);
+      if (id instanceof Response) return id;
+      const body = await actionBody(c);
+      if (body instanceof Response) return body;
+      return answer(c, await control.setRolloutControl(id, state, c.get("actor"), body.reason));
+    });
+  }
+
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    app.post(`/api/${verb}`, requireToken, apiBodyLimit, async (c) => {
+      const body = await actionBody(c);
+      if (body instanceof Response) return body;
+      return answer(c, await control.setFleetPaused(paused, c.get("actor"), body.reason));
+    });
+  }
+
+  app.post("/api/reconcile", requireToken, apiBodyLimit, async (c) => {
+    const body = await actionBody(c);
+    if (body instanceof Response) return body;
+    const reason = `api request by ${c.get("actor")}${body.reason ? `: ${body.reason}` : ""}`;
+    control.requestReconcile(reason);
+    return c.json({ message: "reconcile requested", pending: true }, 202);
+  });
+
+  app.post(
+    "/webhooks/github",
+    bodyLimit({
+      maxSize: WEBHOOK_BODY_LIMIT_BYTES,
+      onError: (c) => {
+        counters.countWebhook("invalid");
+        return c.json({ error: "webhook payload too large" }, 413);
+      },
+    }),
+    async (c) => {
+      if (!webhookSecret) {
+        counters.countWebhook("rejected");
+        return c.json(
+          { error: `webhooks are disabled on this agent: set ${WEBHOOK_SECRET_ENV} to the webhook's secret` },
+          503,
+        );
+      }
+      const raw = new Uint8Array(await c.req.arrayBuffer());
+      if (!verifyGitHubSignature(webhookSecret, raw, c.req.header("x-hub-signature-256"))) {
+        counters.countWebhook("rejected");
+        return c.json({ error: "missing or invalid X-Hub-Signature-256" }, 401);
+      }
+      const event = c.req.header("x-github-event");
+      if (!event) {
+        counters.countWebhook("invalid");
+        return badRequest(c, "missing X-GitHub-Event header");
+      }
+      if (event === "ping") {
+        counters.countWebhook("ping");
+        return c.json({ pong: true, host: control.host });
+      }
+      if (event !== "push") {
+        counters.countWebhook("ignored");
+        return c.json({ ignored: `event "${event}" (only push events trigger a reconcile)` }, 202);
+      }
+      const text = webhookPayloadText(raw, c.req.header("content-type"));
+      let json: unknown;
+      try {
+        json = text === undefined ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (json === undefined) {
+        counters.countWebhook("invalid");
+        return badRequest(c, "push payload must be JSON");
+      }
+      const push = pushEventSchema.safeParse(json);
+      if (!push.success) {
+        counters.countWebhook("invalid");
+        return badRequest(c, "invalid push payload", issuesOf(push.error, "payload"));
+      }
+      const watched = `refs/heads/${control.watchedBranch}`;
+      if (push.data.ref !== watched) {
+        counters.countWebhook("ignored");
+        return c.json({ ignored: `push to ${push.data.ref} (watching ${watched})` }, 202);
+      }
+      if (push.data.deleted) {
+        counters.countWebhook("ignored");
+        return c.json({ ignored: `${watched} was deleted` }, 202);
+      }
+      const reason = `github push ${push.data.after}`;
+      control.requestReconcile(reason);
+      counters.countWebhook("reconcile");
+      return c.json({ accepted: true, reconcile: reason }, 202);
+    },
+  );
+
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.onError((error, c) => {
+    if (error instanceof FleetwaveError) {
+      log(`fleetwave http: ${c.req.method} ${c.req.path}: ${error.message}`);
+      return c.json({ error: error.message }, 500);
+    }
+    log(`fleetwave http: ${c.req.method} ${c.req.path}: ${error.stack ?? String(error)}`);
+    return c.json({ error: "internal error (see the agent log)" }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { escapeHtml, formatTime, renderDashboard, renderLive, shortDigest } from "./dashboard.ts";
+import { DIGEST_V1, sampleStatus } from "./fake-control.ts";
+
+describe("dashboard rendering", () => {
+  it("escapes the five HTML-significant characters", () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
+    );
+  });
+
+  it("shortens digests and formats times in UTC", () => {
+    expect(shortDigest(DIGEST_V1)).toBe("a1a1a1a1a1a1");
+    expect(shortDigest(null)).toBe("—");
+    expect(formatTime("2026-11-27T07:12:30+01:00")).toBe("2026-11-27 06:12 UTC");
+    expect(formatTime(undefined)).toBe("—");
+  });
+
+  it("escapes ids, tenants, reasons and error text in markup and attributes", () => {
+    const status = sampleStatus();
+    status.host = `h"><script>`;
+    status.bots[2]!.tenant = "<b>t</b>";
+    status.rollouts[0]!.control = { state: "paused", by: "<i>eve</i>", reason: `"quoted" & <tagged>` };
+    const page = renderDashboard({ status, branch: "<br0>", nonce: "n0nce" });
+    expect(page).not.toMatch(/<script>|<b>t<\/b>|<i>eve|<tagged>|<br0>/);
+    expect(page).toContain("&lt;b&gt;t&lt;/b&gt;");
+    expect(page).toContain("&lt;i&gt;eve&lt;/i&gt;: &quot;quoted&quot; &amp; &lt;tagged&gt;");
+    expect(page).toContain('<script nonce="n0nce">');
+  });
+
+  it("offers the actions that fit each state", () => {
+    const status = sampleStatus();
+    let live = renderLive(status);
+    expect(live).toContain('data-action="fleet-pause"');
+    expect(live).toContain('data-action="update-bot" data-id="gamma-1"');
+    expect(live).toContain('data-action="rollout-pause"');
+
+    status.paused = true;
+    status.rollouts[0]!.control = { state: "aborted" };
+    delete status.bots[2]!.updateAvailable;
+    live = renderLive(status);
+    expect(live).toContain('data-action="fleet-resume"');
+    expect(live).not.toContain('data-action="update-bot"');
+    expect(live).not.toMatch(/data-action="rollout-/);
+  });
+});
