@@ -40,8 +40,10 @@ async function setup() {
 }
 
 const noSleep = async () => {};
+/** Rebasing writes commits: the committer comes from the environment, never a global config. */
+const env = { GIT_COMMITTER_NAME: "Test", GIT_COMMITTER_EMAIL: "test@example.com", HOME: tmpdir() };
 
-describe("git", () => {
+describe("git", { timeout: 20_000 }, () => {
   it("runs git, reports failures as GitError with stderr, and reads HEAD and the branch", async () => {
     const { a, root } = await setup();
     expect(await currentBranch(a)).toBe("main");
@@ -54,11 +56,11 @@ describe("git", () => {
   });
 });
 
-describe("pushWithRetry", () => {
+describe("pushWithRetry", { timeout: 20_000 }, () => {
   it("pushes local commits", async () => {
     const { a, log } = await setup();
     await commitFile(a, "a.txt", "a\n", "from a");
-    const result = await pushWithRetry({ cwd: a, branch: "main", sleep: noSleep });
+    const result = await pushWithRetry({ cwd: a, env, branch: "main", sleep: noSleep });
     expect(result.attempts).toBe(1);
     expect(await log()).toEqual(["from a", "initial"]);
     expect(result.commit).toBe(await headCommit(a));
@@ -69,7 +71,7 @@ describe("pushWithRetry", () => {
     await commitFile(b, "b.txt", "b\n", "from b");
     await git(["push", "-q", "origin", "main"], { cwd: b });
     await commitFile(a, "a.txt", "a\n", "from a");
-    await pushWithRetry({ cwd: a, branch: "main", sleep: noSleep });
+    await pushWithRetry({ cwd: a, env, branch: "main", sleep: noSleep });
     expect(await log()).toEqual(["from a", "from b", "initial"]);
   });
 
@@ -81,6 +83,7 @@ describe("pushWithRetry", () => {
     let raced = false;
     const result = await pushWithRetry({
       cwd: a,
+      env,
       branch: "main",
       baseDelayMs: 100,
       random: () => 0.5,
@@ -107,7 +110,9 @@ describe("pushWithRetry", () => {
     await commitFile(b, "README", "b\n", "b edits README");
     await git(["push", "-q", "origin", "main"], { cwd: b });
     await commitFile(a, "README", "a\n", "a edits README");
-    await expect(pushWithRetry({ cwd: a, branch: "main", sleep: noSleep })).rejects.toThrow(GitConflictError);
+    await expect(pushWithRetry({ cwd: a, env, branch: "main", sleep: noSleep })).rejects.toThrow(
+      GitConflictError,
+    );
     expect(await log()).toEqual(["b edits README", "initial"]);
     expect((await tryGit(["status"], { cwd: a })).stdout).not.toContain("rebase in progress");
     expect(await readFile(join(a, "README"), "utf8")).toBe("a\n");
@@ -119,7 +124,7 @@ describe("pushWithRetry", () => {
     await writeFile(hook, "#!/bin/sh\necho 'main is frozen' >&2\nexit 1\n");
     await chmod(hook, 0o755);
     await commitFile(a, "a.txt", "a\n", "from a");
-    const error = await pushWithRetry({ cwd: a, branch: "main", attempts: 3, sleep: noSleep }).catch(
+    const error = await pushWithRetry({ cwd: a, env, branch: "main", attempts: 3, sleep: noSleep }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(PushFailedError);

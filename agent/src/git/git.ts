@@ -103,6 +103,10 @@ export async function currentBranch(cwd: string): Promise<string | undefined> {
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
+/**
+ * Options of pushWithRetry. The default rebase writes commits, so git needs a committer identity:
+ * pass GIT_COMMITTER_NAME / GIT_COMMITTER_EMAIL in `env` unless the clone's config has one.
+ */
 export interface PushWithRetryOptions extends GitOptions {
   /** The branch to land on, e.g. "main". The local HEAD is pushed to refs/heads/<branch>. */
   branch: string;

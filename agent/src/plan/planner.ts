@@ -158,12 +158,6 @@ export function planRollout(input: PlanInput): PlanResult {
 
   const existing = state.rollouts.find((r) => r.image === image && r.digest === digest);
   if (existing) throw new DuplicatePlanError(existing);
-  const id = rolloutIdFor(now, digest);
-  if (state.rollouts.some((r) => r.id === id)) {
-    throw new PlanError(
-      `rollouts/${id}.yaml already exists (same minute and digest prefix); plan again in a minute`,
-    );
-  }
 
   const strategy = resolveStrategy(state.fleet.strategy, input.strategy);
   if (input.bot !== undefined && strategy.name !== "single-bot") {
@@ -236,6 +230,13 @@ export function planRollout(input: PlanInput): PlanResult {
     wave: waveOf(index, chosen.length, strategy),
   }));
 
+  // Only a plan that will be written can collide with an existing file.
+  const id = rolloutIdFor(now, digest);
+  if (targets.length > 0 && state.rollouts.some((r) => r.id === id)) {
+    throw new PlanError(
+      `rollouts/${id}.yaml already exists (same minute and digest prefix); plan again in a minute`,
+    );
+  }
   const plan: Rollout = {
     id,
     createdAt: `${now.toISOString().slice(0, 19)}Z`,

@@ -239,7 +239,7 @@ export function formatPlanCommitMessage(plan: Rollout, excluded: Exclusion[]): s
     "",
     ...summarizeWaves(plan).map(
       (w) =>
-        `wave ${w.wave}: ${plural(w.bots.length, "bot")} (${w.tenants.length} tenants on ${w.hosts.join(", ")})`,
+        `wave ${w.wave}: ${plural(w.bots.length, "bot")} (${plural(w.tenants.length, "tenant")} on ${w.hosts.join(", ")})`,
     ),
   ];
   const counts = reasonOrder
