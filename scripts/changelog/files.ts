@@ -7,6 +7,18 @@ import type { UserFacingChangelog } from "./build.ts";
 
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A real calendar day as YYYY-MM-DD (flag and file-name format). */
+export const calendarDate = z
+  .string()
+  .regex(DATE_PATTERN, "expected YYYY-MM-DD")
+  .refine(
+    (d) => {
+      const time = Date.parse(`${d}T00:00:00Z`);
+      return !Number.isNaN(time) && new Date(time).toISOString().startsWith(d);
+    },
+    { message: "not a calendar date" },
+  );
+
 export const userFacingSchema = z.strictObject({
   version: z.string().min(1),
   date: z.string().regex(DATE_PATTERN),

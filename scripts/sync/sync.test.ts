@@ -272,7 +272,7 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
       const rebaseLine = commands.find((c) => c.startsWith("git rebase"))!;
       expect(rebaseLine).toBe("git rebase upstream/main");
       const sh = (command: string) => shell(world.fork.dir, command);
-      await sh(commands.find((c) => c.startsWith("git checkout -B"))!);
+      await sh(commands.find((c) => c.startsWith("git checkout --no-track -B"))!);
       await expect(sh(rebaseLine)).rejects.toThrow(/git rebase upstream\/main/);
       await writeFile(join(world.fork.dir, "src/shared.ts"), "line 1\nboth 2\nline 3\n");
       await fork.run(["add", "src/shared.ts"]);

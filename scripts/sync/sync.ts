@@ -257,7 +257,7 @@ function finishCommands(options: {
         ];
   return [
     "git fetch upstream && git fetch origin",
-    `git checkout -B ${syncBranch} ${baseRef}`,
+    `git checkout --no-track -B ${syncBranch} ${baseRef}`,
     ...integrate,
     "git grep -nE '^(<<<<<<<|>>>>>>>)( |$)' && echo 'conflict markers left: fix them first'",
     `npx fleetwave changelog --repo . --from ${options.from} --to ${upstreamRef}`,

@@ -2,7 +2,11 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { toUserFacing } from "../../../../scripts/changelog/build.ts";
 import { DEFAULT_HOSTED_MODE_FILE, loadHostedModeConfig } from "../../../../scripts/changelog/exclusions.ts";
-import { readLatestUserFacing, serializeUserFacing } from "../../../../scripts/changelog/files.ts";
+import {
+  calendarDate,
+  readLatestUserFacing,
+  serializeUserFacing,
+} from "../../../../scripts/changelog/files.ts";
 import { generateChangelog } from "../../../../scripts/changelog/generate.ts";
 import { Git } from "../../../../scripts/sync/git.ts";
 import { utcToday } from "../../../../scripts/sync/sync.ts";
@@ -29,23 +33,12 @@ Flags:
 
 Exit codes: 0 written, 1 bad input or git failure.`;
 
-const date = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD")
-  .refine(
-    (d) =>
-      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
-    {
-      message: "not a calendar date",
-    },
-  );
-
 const schema = z.strictObject({
   repo: z.string().min(1).optional(),
   from: z.string().min(1).optional(),
   to: z.string().min(1).optional(),
   out: z.string().min(1).optional(),
-  date: date.optional(),
+  date: calendarDate.optional(),
   config: z.string().min(1).optional(),
   "dry-run": z.boolean().optional(),
 });

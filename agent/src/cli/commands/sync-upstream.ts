@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { calendarDate } from "../../../../scripts/changelog/files.ts";
 import { DEFAULT_IDENTITY } from "../../../../scripts/sync/git.ts";
 import { syncUpstream, utcToday } from "../../../../scripts/sync/sync.ts";
 import { UsageError } from "../../errors.ts";
@@ -50,10 +51,7 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9._/-]+$/, "not a branch name")
       .default("main"),
-    date: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD")
-      .optional(),
+    date: calendarDate.optional(),
     config: z.string().min(1).optional(),
     report: z.string().min(1).optional(),
     "open-pr": z.boolean().default(false),
