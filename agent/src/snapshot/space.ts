@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { lstat, mkdir, readdir, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
@@ -12,12 +13,41 @@ const ARCHIVE_TAIL = 10_240;
 
 const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
+function duNumber(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile("du", args, { env: { ...process.env, LC_ALL: "C" } }, (error, stdout) => {
+      const value = Number.parseInt(stdout.split(/\s/)[0] ?? "", 10);
+      if (error || !Number.isFinite(value))
+        reject(error ?? new Error(`du printed ${JSON.stringify(stdout)}`));
+      else resolve(value);
+    });
+  });
+}
+
+/**
+ * Estimates the size of a tar of `root`: GNU du's apparent size (hardlinks once, never following
+ * symlinks) plus tar's headers for every inode du counts. Two du runs take tens of milliseconds where a
+ * walk in Node takes hundreds for tens of thousands of files; the walk is the fallback when du fails.
+ */
+export async function estimateDirectoryTarBytes(root: string): Promise<number> {
+  try {
+    const [bytes, inodes] = await Promise.all([
+      duNumber(["-s", "-B1", "--apparent-size", "--", root]),
+      duNumber(["-s", "--inodes", "--", root]),
+    ]);
+    // Each file's data is padded to 512 bytes: at most one block per inode on top of the apparent size.
+    return bytes + inodes * (PER_ENTRY_OVERHEAD + BLOCK) + ARCHIVE_TAIL;
+  } catch {
+    return walkDirectoryTarBytes(root);
+  }
+}
+
 /**
  * Walks a directory with lstat (never following symlinks) and estimates the size of its tar: every entry
  * costs its headers, every regular file its apparent size rounded to 512 bytes, hardlinked files once.
  * The apparent size over-estimates sparse files, which is the safe side.
  */
-export async function estimateDirectoryTarBytes(root: string): Promise<number> {
+export async function walkDirectoryTarBytes(root: string): Promise<number> {
   const seenInodes = new Set<string>();
   let total = ARCHIVE_TAIL + PER_ENTRY_OVERHEAD; // the root's own `./` entry
   const pending: string[] = [root];
@@ -96,7 +126,8 @@ export async function volumeAt(docker: Dockerode, container: string, mountPath: 
 
 /**
  * Bytes a snapshot of this volume will take in the snapshots directory.
- * - mountpoint: a walk of the directory with lstat (see estimateDirectoryTarBytes).
+ * - mountpoint: GNU du's apparent size and inode count of the directory, plus tar headers
+ *   (see estimateDirectoryTarBytes).
  * - archive: the Engine's volume size from `GET /system/df?type=volume`, plus 10% and 1 MiB for tar
  *   headers (the Engine does not count entries); 0 when the Engine cannot tell, so only the margin of
  *   ensureSpaceFor protects such volumes.

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createTrickyTree, treeManifest, vandalizeTree } from "../../../test/support/tree-manifest.ts";
 import {
   InsufficientSpaceError,
@@ -17,8 +17,14 @@ import { SnapshotStore } from "./store.ts";
 // Runs as root (chown to uid 1234). Generous timeouts: the tricky tree has a few MiB and is fsynced.
 const SLOW = 60_000;
 
+const roots: string[] = [];
+afterAll(async () => {
+  for (const root of roots) await rm(root, { recursive: true, force: true });
+});
+
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), "fleetwave-store-"));
+  roots.push(root);
   const volume = join(root, "volume");
   await mkdir(volume);
   let tick = Date.parse("2026-11-27T06:00:00.000Z");

@@ -76,6 +76,22 @@ function run(command: string, args: readonly string[], what: string): Promise<vo
   });
 }
 
+/**
+ * Deletes every entry inside `dir`, dotfiles such as `.a` and `..b` included, and keeps `dir` itself (it is
+ * the volume). The names come from readdir and go to `rm -rf --` as arguments, never through a shell glob;
+ * coreutils rm is several times faster than fs.rm's recursive walk on many small files.
+ */
+export async function emptyDirectory(dir: string): Promise<void> {
+  const paths = (await readdir(dir)).map((name) => join(dir, name));
+  for (let i = 0; i < paths.length; i += 1000) {
+    await run("rm", ["-rf", "--", ...paths.slice(i, i + 1000)], `emptying ${dir}`);
+  }
+  const left = await readdir(dir);
+  if (left.length > 0) {
+    throw new SnapshotFailedError(`could not empty ${dir}: ${left.slice(0, 5).join(", ")} remained`);
+  }
+}
+
 /** Names of the containers (any state) that reference a volume. */
 async function containersUsing(docker: Dockerode, volume: string): Promise<string[]> {
   const containers = await docker.listContainers({ all: true, filters: { volume: [volume] } });
@@ -199,7 +215,7 @@ export class SnapshotStore {
       );
     }
     const hash = createHash("sha256");
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), async (source) => {
+    await pipeline(createReadStream(path, { highWaterMark: 4 << 20 }), async (source) => {
       for await (const chunk of source) hash.update(chunk as Buffer);
     });
     const actual = hash.digest("hex");
@@ -378,9 +394,14 @@ export class SnapshotStore {
     try {
       written = await this.writeArchive(tar.stdout, partial);
     } catch (error) {
+      if (error instanceof TarFormatError) {
+        // tar's own complaint explains a broken stream better than the stream does.
+        await tar.done;
+        throw new SnapshotFailedError(`tar of ${path} produced an unusable archive: ${error.message}`);
+      }
+      // Writing failed (ENOSPC, ...): stop tar and report the write error, not the kill.
       tar.kill();
-      // tar's own complaint (unreadable file, ...) explains a broken stream better than the stream does.
-      await tar.done;
+      await tar.done.catch(() => undefined);
       throw error;
     }
     await tar.done;
@@ -437,10 +458,7 @@ export class SnapshotStore {
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory; nothing was restored`);
     }
-    // Every child, dotfiles such as `.a` and `..b` included; the directory itself stays (it is the volume).
-    for (const name of await readdir(path)) {
-      await rm(join(path, name), { recursive: true, force: true });
-    }
+    await emptyDirectory(path);
     const tar = runTar(
       [...EXTRACT_FLAGS, `--file=${this.tarPath(manifest.id)}`, "--directory", path],
       `restore of snapshot ${manifest.id} into ${path}`,

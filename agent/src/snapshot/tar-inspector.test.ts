@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { link, mkdir, mkdtemp, open, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TarFormatError, TarInspector } from "./tar-inspector.ts";
 
 let dir: string;
@@ -23,6 +23,10 @@ beforeAll(async () => {
   for (let i = 0; i < 40; i += 1) await sparse.write(Buffer.alloc(10, 7), 0, 10, i * 65536);
   await sparse.truncate(40 * 65536);
   await sparse.close();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 function archive(format: string): Buffer {
