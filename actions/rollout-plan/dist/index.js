@@ -47683,6 +47683,11 @@ function formatPlanSummary(plan, excluded, options = {}) {
     ...header.map((row) => formatRow(row, headerWidths)),
     ""
   ];
+  if (fleet && fleet.updates.mode !== "auto") {
+    lines.push(
+      fleet.updates.mode === "paused" ? "Note: fleet.yaml updates.mode is paused: no bot starts until it is set back to auto or manual.\n" : 'Note: fleet.yaml updates.mode is manual: every bot waits for "Update now".\n'
+    );
+  }
   for (const { wave, rows, more } of waves) {
     lines.push(
       `Wave ${wave.wave}: ${plural2(wave.bots.length, "bot")}, ${plural2(wave.tenants.length, "tenant")}, ${plural2(wave.hosts.length, "host")}`,
@@ -47958,7 +47963,7 @@ async function runRolloutPlan(inputs, context) {
       source: sourceOf(inputs, env)
     });
   } catch (error63) {
-    if (error63 instanceof DuplicatePlanError) {
+    if (error63 instanceof DuplicatePlanError && error63.existing.control.state !== "aborted") {
       const existing = error63.existing;
       const planPath2 = posixPath(relative2(workspace, join3(stateDir, rolloutFileName(existing))));
       return {

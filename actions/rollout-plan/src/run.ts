@@ -193,7 +193,9 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
       source: sourceOf(inputs, env),
     });
   } catch (error) {
-    if (error instanceof DuplicatePlanError) {
+    // Re-running a workflow for a digest that is already planned is a no-op; an aborted digest
+    // stays a failure so nobody mistakes it for a fresh plan.
+    if (error instanceof DuplicatePlanError && error.existing.control.state !== "aborted") {
       const existing = error.existing;
       const planPath = posixPath(relative(workspace, join(stateDir, rolloutFileName(existing))));
       return {

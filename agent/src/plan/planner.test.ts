@@ -326,6 +326,20 @@ describe("plan text", () => {
     expect(md).toContain("| pinned | 1: t05-bot |");
   });
 
+  it("warns when the fleet is paused or manual", () => {
+    const state = fleetState(flatFleet(1, { mode: "paused" }));
+    const { plan: p, excluded } = planRollout({
+      state,
+      image: IMAGE,
+      digest: DIGEST,
+      now: NOW,
+      basedOn: "x",
+    });
+    expect(formatPlanSummary(p, excluded, { fleet: state.fleet })).toContain(
+      "updates.mode is paused: no bot starts",
+    );
+  });
+
   it("writes the commit message with the short digest and trailers", () => {
     const { plan: p, excluded } = plan(flatFleet(2));
     const message = formatPlanCommitMessage(p, excluded);

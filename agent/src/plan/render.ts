@@ -167,6 +167,13 @@ export function formatPlanSummary(
     ...header.map((row) => formatRow(row, headerWidths)),
     "",
   ];
+  if (fleet && fleet.updates.mode !== "auto") {
+    lines.push(
+      fleet.updates.mode === "paused"
+        ? "Note: fleet.yaml updates.mode is paused: no bot starts until it is set back to auto or manual.\n"
+        : 'Note: fleet.yaml updates.mode is manual: every bot waits for "Update now".\n',
+    );
+  }
   for (const { wave, rows, more } of waves) {
     lines.push(
       `Wave ${wave.wave}: ${plural(wave.bots.length, "bot")}, ${plural(wave.tenants.length, "tenant")}, ${plural(wave.hosts.length, "host")}`,
