@@ -37,18 +37,41 @@ export class DockerAdapter {
     } catch (error) {
       throw new PullError(`pull of ${ref} failed: ${(error as Error).message}`);
     }
-    const failure = await new Promise<string | undefined>((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (error: Error | null) => (error ? reject(error) : resolve(undefined)),
-        (event: { error?: string; errorDetail?: { message?: string } }) => {
-          if (event.error || event.errorDetail) resolve(event.errorDetail?.message ?? event.error);
-        },
-      );
-    }).catch((error: Error) => error.message);
+    const failure = await this.followPull(stream);
     if (failure) throw new PullError(`pull of ${ref} failed: ${failure}`);
     if (!(await this.imageExists(ref)))
       throw new PullError(`pull of ${ref} ended but the image is not present`);
+  }
+
+  /** Pulls a channel tag and returns the digest it points at in the registry. */
+  async resolveTag(repository: string, tag: string): Promise<string> {
+    const ref = `${repository}:${tag}`;
+    const authconfig = await registryAuth(repository);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
+    } catch (error) {
+      throw new PullError(`pull of ${ref} failed: ${(error as Error).message}`);
+    }
+    const failure = await this.followPull(stream);
+    if (failure) throw new PullError(`pull of ${ref} failed: ${failure}`);
+    const digest = await this.localDigestOf(repository, ref);
+    if (!digest) throw new PullError(`pulled ${ref} but the Engine recorded no registry digest for it`);
+    return digest;
+  }
+
+  /** The error message inside a pull stream, if any; see pull(). */
+  private followPull(stream: NodeJS.ReadableStream): Promise<string | undefined> {
+    return new Promise<string | undefined>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve(failure)),
+        (event: { error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error || event.errorDetail) failure ??= event.errorDetail?.message ?? event.error;
+        },
+      );
+    }).catch((error: Error) => error.message);
   }
 
   async imageExists(ref: string): Promise<boolean> {

@@ -1,0 +1,255 @@
+import { asideName, containerCreateOptions } from "../docker/container-spec.ts";
+import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import type { FleetBot } from "../model/fleet-state.ts";
+import { splitImageRef } from "../model/primitives.ts";
+import { faultPoint } from "./faults.ts";
+import { waitHealthy } from "./health-gate.ts";
+import type { Journal, JournalEntry } from "./journal.ts";
+import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
+import { botProbe } from "./probes.ts";
+import type { VolumeSnapshotter } from "./snapshotter.ts";
+
+export interface EngineOptions {
+  docker: DockerAdapter;
+  journal: Journal;
+  snapshots: VolumeSnapshotter;
+  allowlist: string[];
+  healthCheckTimeoutSeconds: number;
+  minHealthySeconds: number;
+  keepSnapshots: number;
+  /** Grace given to the old container to stop before SIGKILL. */
+  stopTimeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Moves one bot to `digest` (DESIGN §5): it ends healthy on the new image, or back on the old
+ * one with its volumes exactly as they were. Every step is journaled before it is taken.
+ */
+export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions): Promise<UpdateOutcome> {
+  const timer = new PhaseTimer();
+  const { repository } = splitImageRef(bot.image);
+  const outcome = (
+    result: UpdateOutcome["result"],
+    from: string | null,
+    reason: string,
+    extra: Partial<UpdateOutcome> = {},
+  ) => ({
+    bot: bot.id,
+    result,
+    from,
+    to: digest,
+    reason,
+    durationMs: timer.elapsed(),
+    timings: timer.timings,
+    snapshots: [],
+    ...extra,
+  });
+
+  // 1. Preflight: nothing is touched when any of this fails.
+  if (!o.allowlist.some((prefix) => bot.image.startsWith(prefix))) {
+    return outcome(
+      "failed",
+      null,
+      `image ${bot.image} is outside the allowlist (${o.allowlist.join(", ")}); nothing was changed`,
+    );
+  }
+  const current = await timer.time("preflight", () => o.docker.inspect(bot.id));
+  if (!current)
+    return outcome("failed", null, `no container named ${bot.id} exists; it must be created first`);
+  const from = containerDigest(current) ?? null;
+  if (from === digest) return outcome("skipped", from, `already on ${digest}`);
+  try {
+    await timer.time("preflight", () => o.snapshots.ensureSpace(bot.volumes.map((v) => v.name)));
+  } catch (error) {
+    return outcome("failed", from, `${errorText(error)}; the bot was not stopped`);
+  }
+
+  // 2. Pull while the old container still serves.
+  try {
+    await timer.time("pull", () => o.docker.pull(repository, digest));
+  } catch (error) {
+    return outcome("failed", from, `${errorText(error)}; the bot was not stopped`);
+  }
+  faultPoint("after-pull");
+
+  let entry: JournalEntry = {
+    bot,
+    repository,
+    fromDigest: from,
+    toDigest: digest,
+    oldContainerId: current.Id,
+    snapshots: [],
+    keepSnapshots: o.keepSnapshots,
+    phase: "stopping",
+    startedAt: new Date().toISOString(),
+    steps: [{ phase: "stopping", at: new Date().toISOString() }],
+  };
+  await o.journal.write(entry);
+
+  // 3. Stop, then snapshot every volume while nothing writes to it.
+  const stoppedAt = performance.now();
+  await timer.time("stop", () => o.docker.stop(current.Id, o.stopTimeoutSeconds ?? 10));
+  faultPoint("after-stop");
+  entry = await o.journal.advance(entry, "snapshotting");
+  try {
+    await timer.time("snapshot", async () => {
+      for (const volume of bot.volumes) {
+        const id = await o.snapshots.snapshot(volume.name, bot.id, from);
+        entry = await o.journal.advance(entry, "snapshotting", {
+          snapshots: [...entry.snapshots, { id, volume: volume.name }],
+        });
+      }
+    });
+  } catch (error) {
+    const restarted = await restartOld(entry, o);
+    await o.snapshots
+      .release(
+        entry.snapshots.map((s) => s.id),
+        0,
+      )
+      .catch(() => undefined);
+    await o.journal.finish(bot.id);
+    const reason = `snapshot failed: ${errorText(error)}; ${restarted ?? "the old container was restarted"}`;
+    return outcome(restarted ? "rollback-failed" : "failed", from, reason);
+  }
+  faultPoint("after-snapshot");
+
+  // 4. Keep the old container aside (rollback needs no pull), create and start the new one.
+  try {
+    entry = await o.journal.advance(entry, "renaming");
+    await timer.time("recreate", () => o.docker.rename(current.Id, asideName(bot.id)));
+    faultPoint("after-rename");
+    entry = await o.journal.advance(entry, "creating");
+    const newId = await timer.time("recreate", () =>
+      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: false })),
+    );
+    entry = await o.journal.advance(entry, "starting", { newContainerId: newId });
+    faultPoint("after-create");
+    await timer.time("recreate", () => o.docker.start(newId));
+    faultPoint("after-start");
+    entry = await o.journal.advance(entry, "health-gate");
+
+    // 5. Health gate.
+    const gate = await timer.time("health", async () =>
+      waitHealthy(await botProbe(o.docker, newId, bot.health), {
+        timeoutMs: o.healthCheckTimeoutSeconds * 1000,
+        minHealthyMs: o.minHealthySeconds * 1000,
+      }),
+    );
+    if (!gate.healthy) return await rollBack(entry, gate.reason, o, timer, outcome);
+    const downtimeMs = Math.round(performance.now() - stoppedAt - (gate.elapsedMs - gate.firstOkAfterMs));
+
+    // 6. Confirmed: the old container and the snapshots can go.
+    entry = await o.journal.advance(entry, "confirmed");
+    faultPoint("after-confirm");
+    const kept = await complete(entry, o);
+    return outcome(
+      "updated",
+      from,
+      `updated ${short(from)} -> ${short(digest)} in ${(timer.elapsed() / 1000).toFixed(1)}s`,
+      {
+        downtimeMs,
+        snapshots: kept,
+      },
+    );
+  } catch (error) {
+    return await rollBack(
+      entry,
+      `update step "${entry.phase}" failed: ${errorText(error)}`,
+      o,
+      timer,
+      outcome,
+    );
+  }
+}
+
+type MakeOutcome = (
+  result: UpdateOutcome["result"],
+  from: string | null,
+  reason: string,
+  extra?: Partial<UpdateOutcome>,
+) => UpdateOutcome;
+
+const short = (digest: string | null) => (digest ? digest.slice(0, 19) : "none");
+
+/** Removes the old container and drops the snapshots beyond the ones kept. Idempotent. */
+async function complete(entry: JournalEntry, o: EngineOptions): Promise<string[]> {
+  await o.docker.remove(entry.oldContainerId);
+  const ids = entry.snapshots.map((s) => s.id);
+  await o.snapshots.release(ids, entry.keepSnapshots);
+  await o.journal.finish(entry.bot.id);
+  return entry.keepSnapshots > 0 ? ids.slice(-entry.keepSnapshots * entry.bot.volumes.length) : [];
+}
+
+/** Starts the old container where it stands; returns a problem description, or undefined when it runs. */
+async function restartOld(entry: JournalEntry, o: EngineOptions): Promise<string | undefined> {
+  try {
+    await o.docker.start(entry.oldContainerId);
+    return undefined;
+  } catch (error) {
+    return `the old container could not be restarted: ${errorText(error)}`;
+  }
+}
+
+/**
+ * 7. Unhealthy or interrupted: the new container goes, every volume is restored from its
+ * snapshot, the old container comes back under its name and must prove healthy. Each step is
+ * safe to repeat, so recover() can run this again after a crash half way through.
+ */
+export async function rollBack(
+  start: JournalEntry,
+  reason: string,
+  o: EngineOptions,
+  timer: PhaseTimer,
+  outcome: MakeOutcome,
+): Promise<UpdateOutcome> {
+  const entry =
+    start.phase === "rolling-back" ? start : await o.journal.advance(start, "rolling-back", { reason });
+  const { bot } = entry;
+  try {
+    await timer.time("rollback", async () => {
+      if (entry.newContainerId) await o.docker.remove(entry.newContainerId);
+      const named = await o.docker.inspect(bot.id);
+      if (named && named.Id !== entry.oldContainerId) await o.docker.remove(named.Id);
+      faultPoint("after-remove-new");
+      const old = await o.docker.inspect(entry.oldContainerId);
+      if (!old) throw new Error(`the old container ${entry.oldContainerId.slice(0, 12)} no longer exists`);
+      if (old.State.Running) await o.docker.stop(old.Id, o.stopTimeoutSeconds ?? 10);
+      for (const snapshot of entry.snapshots) await o.snapshots.restore(snapshot.id, snapshot.volume);
+      faultPoint("after-restore");
+      if (old.Name !== `/${bot.id}`) await o.docker.rename(old.Id, bot.id);
+      await o.docker.start(old.Id);
+      const gate = await waitHealthy(await botProbe(o.docker, old.Id, bot.health), {
+        timeoutMs: o.healthCheckTimeoutSeconds * 1000,
+        minHealthyMs: o.minHealthySeconds * 1000,
+      });
+      if (!gate.healthy) throw new Error(`the old version did not come back healthy: ${gate.reason}`);
+    });
+  } catch (error) {
+    const kept = entry.snapshots.map((s) => s.id);
+    await o.journal.finish(bot.id);
+    o.log?.(`${bot.id}: ROLLBACK FAILED: ${errorText(error)}`);
+    return outcome(
+      "rollback-failed",
+      entry.fromDigest,
+      `${reason}; rollback failed: ${errorText(error)}; snapshots kept: ${kept.join(", ") || "none"}`,
+      {
+        snapshots: kept,
+      },
+    );
+  }
+  await o.snapshots.release(
+    entry.snapshots.map((s) => s.id),
+    entry.keepSnapshots,
+  );
+  await o.journal.finish(bot.id);
+  const restored = bot.volumes.length > 0 ? "; volumes restored" : "";
+  return outcome(
+    "rolled-back",
+    entry.fromDigest,
+    `rolled back to ${short(entry.fromDigest)}: ${reason}${restored}`,
+  );
+}
