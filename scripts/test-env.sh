@@ -32,6 +32,13 @@ REGISTRY_LOG="$DIR/registry.log"
 DRIVER_FILE="$DIR/storage-driver"
 LOCK_FILE="$DIR/.lock"
 
+# Ports the fetch standard blocks ("bad port"): Node's fetch, used by the tests to reach the
+# registry, refuses them however the registry is configured.
+FETCH_BLOCKED_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102 103 104 109 110
+ 111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513 514 515 526 530 531 532 540 548 554
+ 556 563 587 601 636 989 990 993 995 1719 1720 1723 2049 3659 4045 4190 5060 5061 6000 6566 6665 6666 6667
+ 6668 6669 6679 6697 10080 "
+
 STARTED_DOCKERD=""
 PACKAGES=(docker.io docker-registry busybox-static)
 # Debian's own CLI matches the daemon's API; /usr/local/bin may hold a newer one, which also works.
@@ -266,6 +273,12 @@ cmd_up() {
   if all_running 2>/dev/null; then
     log "already running"
     return 0
+  fi
+  if ! [[ "$REGISTRY_PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$REGISTRY_PORT < 1 || 10#$REGISTRY_PORT > 65535)); then
+    die "FLEETWAVE_TEST_REGISTRY_PORT must be a TCP port number, not '$REGISTRY_PORT'"
+  fi
+  if [[ "$FETCH_BLOCKED_PORTS" == *" $REGISTRY_PORT "* ]]; then
+    die "registry port $REGISTRY_PORT is on fetch's blocked-port list (Node's fetch says 'bad port'); pick another"
   fi
   if ((EUID != 0)); then
     ensure_packages
