@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
+
+const FLEET = `# the fleet
+updates:
+  mode: manual # tenants click
+  windowMinutes: 60
+images:
+  allowlist: ["ghcr.io/acme/"]
+`;
+
+describe("fleet edits", () => {
+  it("pauses and resumes the fleet back to its previous mode, keeping comments", () => {
+    const paused = setFleetPaused(FLEET, true, "alice");
+    expect(parse(paused).updates.mode).toBe("paused");
+    expect(paused).toContain("# the fleet");
+    expect(paused).toContain("paused by alice; was: manual");
+    const resumed = setFleetPaused(paused, false, "bob");
+    expect(parse(resumed).updates.mode).toBe("manual");
+    expect(setFleetPaused(FLEET, false, "bob")).toBe(FLEET);
+    expect(setFleetPaused(paused, true, "carol")).toBe(paused);
+  });
+
+  it("resumes to auto when no previous mode was noted", () => {
+    expect(parse(setFleetPaused("updates:\n  mode: paused\n", false, "x")).updates.mode).toBe("auto");
+  });
+
+  it("sets a rollout's control with actor and reason; aborted is final", () => {
+    const text = "id: r1\ncontrol: { state: active }\ntargets: []\n";
+    const at = new Date("2026-11-27T10:00:00Z");
+    const paused = setRolloutControl(text, "r1.yaml", {
+      state: "paused",
+      by: "alice",
+      at,
+      reason: "tenant call",
+    });
+    expect(parse(paused).control).toEqual({
+      state: "paused",
+      by: "alice",
+      at: "2026-11-27T10:00:00.000Z",
+      reason: "tenant call",
+    });
+    const aborted = setRolloutControl(paused, "r1.yaml", { state: "aborted", by: "bob", at });
+    expect(() => setRolloutControl(aborted, "r1.yaml", { state: "active", by: "carol", at })).toThrow(
+      EditError,
+    );
+  });
+});

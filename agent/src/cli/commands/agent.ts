@@ -1,0 +1,134 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { Agent } from "../../agent/agent.ts";
+import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
+import { UsageError } from "../../errors.ts";
+import { createApp, parseApiTokens, parseListen, serve, WEBHOOK_SECRET_ENV } from "../../http/index.ts";
+import { hostId } from "../../model/primitives.ts";
+import { createNotifier } from "../../notify/index.ts";
+import { type Command, parseFlags } from "../command.ts";
+import { durationMs } from "../duration.ts";
+
+const flagsSchema = z.strictObject({
+  repo: z.string({ message: "the GitOps repository URL or path is required" }).min(1),
+  host: hostId,
+  branch: z.string().min(1).default("main"),
+  "data-dir": z.string().optional(),
+  listen: z.string().default("127.0.0.1:8787"),
+  interval: durationMs.default(30_000),
+  once: z.boolean().default(false),
+});
+
+const identitySchema = z.string().regex(/^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/, {
+  message: 'FLEETWAVE_GIT_AUTHOR must look like "Name <email>"',
+});
+
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "run the on-host agent: pull desired state, update this host's bots, commit results",
+  usage: `Usage: fleetwave agent --repo URL|PATH --host ID [--branch main] [--data-dir DIR]
+                       [--listen 127.0.0.1:8787] [--interval 30s] [--once]
+
+Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
+reconciles the bots declared for --host, executes rollout waves and commits each host's
+status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
+update failed. Serves the HTTP API and dashboard on --listen (loopback only).
+
+Environment:
+  DOCKER_HOST                       Engine socket (default /var/run/docker.sock)
+  FLEETWAVE_API_TOKENS              name:token,... for POST routes; the name is the git actor
+  FLEETWAVE_WEBHOOK_SECRET          secret of the GitHub push webhook (POST /webhooks/github)
+  FLEETWAVE_GIT_AUTHOR              "Name <email>" of the agent's commits
+  SMTP_URL                          e.g. smtp://user:pass@127.0.0.1:587; unset = no email
+  FLEETWAVE_WEBHOOK_SIGNING_SECRET  HMAC secret for outgoing webhooks
+  FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now"`,
+  async run(argv, io) {
+    const { flags } = parseFlags(
+      argv,
+      {
+        repo: { type: "string" },
+        host: { type: "string" },
+        branch: { type: "string" },
+        "data-dir": { type: "string" },
+        listen: { type: "string" },
+        interval: { type: "string" },
+        once: { type: "boolean" },
+      },
+      flagsSchema,
+    );
+    const tokens = parseApiTokens(io.env.FLEETWAVE_API_TOKENS);
+    const author = io.env.FLEETWAVE_GIT_AUTHOR
+      ? identitySchema.safeParse(io.env.FLEETWAVE_GIT_AUTHOR)
+      : undefined;
+    if (author && !author.success) throw new UsageError(author.error.issues[0]!.message);
+    const identity = author?.success ? /^(.+?)\s*<(.+)>$/.exec(author.data) : null;
+    const listen = flags.once ? undefined : parseListen(flags.listen);
+    const repo =
+      /^[a-z]+:\/\//.test(flags.repo) || flags.repo.includes("@") ? flags.repo : resolve(io.cwd, flags.repo);
+    const dataDir = resolve(io.cwd, flags["data-dir"] ?? `/var/lib/fleetwave/${flags.host}`);
+    const log = (line: string) => io.err(`${new Date().toISOString()} ${flags.host} ${line}`);
+
+    const agent = new Agent({
+      repo,
+      host: flags.host,
+      branch: flags.branch,
+      dataDir,
+      docker: new DockerAdapter(dockerFromEnv(io.env)),
+      ...(identity ? { identity: { name: identity[1]!, email: identity[2]! } } : {}),
+      notifier: (state) =>
+        createNotifier({
+          dataDir,
+          host: flags.host,
+          fleet: state.fleet,
+          tenants: state.tenants,
+          env: io.env,
+          log,
+        }),
+      log,
+    });
+    await agent.start();
+
+    if (flags.once) {
+      const report = await agent.reconcile("--once");
+      await agent.stop();
+      for (const line of report.failed) io.err(`failed: ${line}`);
+      for (const line of report.errors) io.err(`error: ${line}`);
+      io.out(`reconciled ${flags.host}: ${report.outcomes.length} updates, ${report.failed.length} failed`);
+      return report.failed.length > 0 || report.errors.length > 0 ? 1 : 0;
+    }
+
+    const app = createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log });
+    const server = await serve(app, { listen: listen! });
+    log(`listening on ${server.url}`);
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = () => {
+      const jitter = flags.interval * (0.9 + Math.random() * 0.2);
+      timer = setTimeout(() => {
+        agent.requestReconcile("interval");
+        schedule();
+      }, jitter);
+    };
+    agent.requestReconcile("start");
+    schedule();
+
+    return new Promise<number>((done) => {
+      let stopping = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          log(`${signal} again: exiting now; the journal lets the next start finish or undo any update`);
+          process.exit(130);
+        }
+        stopping = true;
+        log(`${signal}: finishing the bot step in flight, then pushing and exiting`);
+        clearTimeout(timer);
+        void (async () => {
+          await server.close(5000);
+          await agent.stop();
+          done(0);
+        })();
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+    });
+  },
+};

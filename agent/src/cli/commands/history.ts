@@ -1,0 +1,52 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { readAuditLog } from "../../audit/git-log.ts";
+import { filterHistory, formatHistoryTable, historyRows } from "../../audit/history.ts";
+import { loadFleetState } from "../../model/load.ts";
+import { type Command, parseFlags } from "../command.ts";
+
+const flagsSchema = z.strictObject({
+  repo: z.string().default("."),
+  bot: z.string().optional(),
+  tenant: z.string().optional(),
+  rollout: z.string().optional(),
+  format: z.enum(["table", "json"]).default("table"),
+});
+
+export const historyCommand: Command = {
+  name: "history",
+  summary: "the audit table of every update, read from the git log's trailers",
+  usage: `Usage: fleetwave history [--repo PATH] [--bot ID | --tenant ID | --rollout ID] [--format table|json]
+
+Reads the Fleetwave-* trailers of the commits in the GitOps repository (default: the current
+directory) and prints when, host, bot, from, to, result, actor and commit, newest first.`,
+  async run(argv, io) {
+    const { flags } = parseFlags(
+      argv,
+      {
+        repo: { type: "string" },
+        bot: { type: "string" },
+        tenant: { type: "string" },
+        rollout: { type: "string" },
+        format: { type: "string" },
+      },
+      flagsSchema,
+    );
+    const repo = resolve(io.cwd, flags.repo);
+    const commits = await readAuditLog(repo);
+    let tenantOf: ((bot: string) => string | undefined) | undefined;
+    if (flags.tenant) {
+      const state = await loadFleetState(resolve(repo, "fleet-state"), io.cwd);
+      const owners = new Map(state.ok ? state.state.bots.map((b) => [b.id, b.tenant]) : []);
+      tenantOf = (bot) => owners.get(bot);
+    }
+    const rows = filterHistory(historyRows(commits), {
+      ...(flags.bot ? { bot: flags.bot } : {}),
+      ...(flags.rollout ? { rollout: flags.rollout } : {}),
+      ...(flags.tenant ? { tenant: flags.tenant } : {}),
+      ...(tenantOf ? { tenantOf } : {}),
+    });
+    io.out(flags.format === "json" ? JSON.stringify(rows, null, 2) : formatHistoryTable(rows));
+    return 0;
+  },
+};

@@ -1,0 +1,99 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
+import { FleetwaveError, UsageError } from "../../errors.ts";
+import { SnapshotStore } from "../../snapshot/index.ts";
+import { type Command, parseFlags } from "../command.ts";
+
+const flagsSchema = z.strictObject({
+  "data-dir": z.string({
+    message: "--data-dir is required: the agent's data dir, e.g. /var/lib/fleetwave/host-a",
+  }),
+  bot: z.string().optional(),
+  keep: z.coerce.number().int().min(0).default(0),
+  format: z.enum(["table", "json"]).default("table"),
+});
+
+const usage = `Usage: fleetwave snapshots list    --data-dir DIR [--bot ID] [--format table|json]
+       fleetwave snapshots restore ID --data-dir DIR
+       fleetwave snapshots prune   --data-dir DIR --bot ID [--keep N]
+
+Volume snapshots live in DIR/snapshots as <id>.tar plus <id>.json. restore verifies the
+sha256, empties the volume and extracts the snapshot into it; every container using the
+volume must be stopped first (docker stop <bot>). prune keeps the newest N per volume.`;
+
+export const snapshotsCommand: Command = {
+  name: "snapshots",
+  summary: "list, restore or prune the volume snapshots in an agent's data dir",
+  usage,
+  async run(argv, io) {
+    const [action, ...rest] = argv;
+    const { flags, positionals } = parseFlags(
+      rest,
+      {
+        "data-dir": { type: "string" },
+        bot: { type: "string" },
+        keep: { type: "string" },
+        format: { type: "string" },
+      },
+      flagsSchema,
+      true,
+    );
+    const store = new SnapshotStore({ dataDir: resolve(io.cwd, flags["data-dir"]) });
+    switch (action) {
+      case "list": {
+        const list = await store.list(flags.bot ? { bot: flags.bot } : {});
+        if (flags.format === "json") {
+          io.out(JSON.stringify(list, null, 2));
+          return 0;
+        }
+        io.out(
+          [
+            "ID\tBOT\tVOLUME\tCREATED\tBYTES\tENTRIES\tMETHOD",
+            ...list.map((m) => [m.id, m.bot, m.volume, m.createdAt, m.bytes, m.entries, m.method].join("\t")),
+          ].join("\n"),
+        );
+        return 0;
+      }
+      case "restore": {
+        const id = positionals[0];
+        if (!id) throw new UsageError("restore needs the snapshot id (see `fleetwave snapshots list`)");
+        const manifest = await store.get(id);
+        if (!manifest) throw new FleetwaveError(`no snapshot ${id} in ${store.dir}`);
+        if (manifest.method !== "mountpoint") {
+          throw new FleetwaveError(
+            `snapshot ${id} was taken through the Engine archive API; restore it with the agent, which recreates the volume`,
+          );
+        }
+        const docker = new DockerAdapter(dockerFromEnv(io.env));
+        const users = await docker.docker.listContainers({
+          filters: { volume: [manifest.volume], status: ["running", "restarting"] },
+        });
+        if (users.length > 0) {
+          throw new FleetwaveError(
+            `volume ${manifest.volume} is in use by running containers (${users.map((c) => c.Names[0]).join(", ")}); stop them first`,
+          );
+        }
+        await store.restoreVolume(id, {
+          kind: "mountpoint",
+          path: await docker.volumeMountpoint(manifest.volume),
+        });
+        io.out(
+          `restored ${manifest.volume} from ${id} (${manifest.entries} entries, sha256 ${manifest.sha256.slice(0, 12)} verified)`,
+        );
+        return 0;
+      }
+      case "prune": {
+        if (!flags.bot) throw new UsageError("prune needs --bot");
+        const removed: string[] = [];
+        const volumes = new Set((await store.list({ bot: flags.bot })).map((m) => m.volume));
+        for (const volume of volumes)
+          removed.push(...(await store.prune({ bot: flags.bot, volume, keep: flags.keep })));
+        io.out(removed.length === 0 ? "nothing to prune" : removed.map((id) => `removed ${id}`).join("\n"));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown action "${action ?? ""}"; use list, restore or prune`);
+    }
+  },
+};

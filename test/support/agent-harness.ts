@@ -1,0 +1,268 @@
+/**
+ * A real GitOps setup for agent tests: a bare repository as the remote, an operator's working
+ * clone with fleet-state, test bots on the host network, and agents running in this process
+ * (or as the real CLI in a child process).
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { Agent } from "../../agent/src/agent/agent.ts";
+import { DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
+import { createApp, type ServerHandle, serve } from "../../agent/src/http/index.ts";
+import type { UserChangelog } from "../../agent/src/model/rollout.ts";
+import type { Strategy } from "../../agent/src/model/strategy.ts";
+import { createNotifier } from "../../agent/src/notify/index.ts";
+import { freePort } from "./docker.ts";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const IDENTITY = ["-c", "user.name=Operator", "-c", "user.email=ops@acme.example"];
+
+export const TOKEN = "alice:alice-token-0123456789";
+export const TOKEN_HEADER = { authorization: "Bearer alice-token-0123456789" };
+
+export async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("git", [...IDENTITY, ...args], { cwd, maxBuffer: 32 << 20 });
+  return stdout;
+}
+
+export interface BotDecl {
+  id: string;
+  host: string;
+  port: number;
+}
+
+export interface TenantDecl {
+  tenant: string;
+  mode: "auto" | "manual";
+  hour: number;
+  contacts: string[];
+  bots: BotDecl[];
+}
+
+export interface FleetDecl {
+  image: string;
+  tenants: TenantDecl[];
+  strategy?: Partial<Strategy>;
+  mode?: "auto" | "manual" | "paused";
+  windowMinutes?: number;
+  admins?: string[];
+}
+
+/** The hour of `now` in UTC: a window opening then stays open for the test's whole run. */
+export const openHour = () => new Date().getUTCHours();
+/** An hour whose window (of 60 minutes) is certainly closed now. */
+export const closedHour = () => (new Date().getUTCHours() + 12) % 24;
+
+export function fleetYaml(decl: FleetDecl): string {
+  return stringify({
+    updates: {
+      mode: decl.mode ?? "auto",
+      defaultPreferredHourUtc: openHour(),
+      windowMinutes: decl.windowMinutes ?? 120,
+    },
+    strategy: {
+      name: "rolling-wave",
+      batchPercent: 50,
+      pauseSeconds: 0,
+      maxParallel: 2,
+      maxRetries: 0,
+      failureThreshold: 2,
+      onThreshold: "abort",
+      healthCheckTimeoutSeconds: 6,
+      minHealthySeconds: 1,
+      ...decl.strategy,
+    },
+    images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`] },
+    notifications: { email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] } },
+  });
+}
+
+export function tenantYaml(decl: FleetDecl, t: TenantDecl): string {
+  return stringify({
+    tenant: t.tenant,
+    update: { mode: t.mode, preferredHourUtc: t.hour },
+    contacts: t.contacts,
+    bots: t.bots.map((b) => ({
+      id: b.id,
+      host: b.host,
+      image: decl.image,
+      volumes: [{ name: `${b.id}-data`, path: "/data" }],
+      env: { PORT: String(b.port) },
+      network: "host",
+      health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: { status: "ok" } },
+    })),
+  });
+}
+
+/** Bots with fresh ports, named uniquely per test run so leftovers never collide. */
+export async function bots(prefix: string, host: string, count: number): Promise<BotDecl[]> {
+  const out: BotDecl[] = [];
+  for (let i = 1; i <= count; i++)
+    out.push({ id: `${prefix}-${process.pid}-${i}`, host, port: await freePort() });
+  return out;
+}
+
+export interface FleetRepo {
+  bare: string;
+  work: string;
+  /** Writes files (paths relative to the repository) in the operator's clone, commits and pushes. */
+  commit(files: Record<string, string>, message: string): Promise<string>;
+  /** Pulls the remote into the operator's clone. */
+  pull(): Promise<void>;
+  /** `fleetwave plan` in the operator's clone, committed and pushed; returns the rollout id. */
+  plan(image: string, digest: string, changelog?: UserChangelog, extra?: string[]): Promise<string>;
+  /** `fleetwave <args>` run in the operator's clone. */
+  cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
+  const root = await mkdtemp(join(tmpdir(), "fleetwave-agent-"));
+  const bare = join(root, "fleet.git");
+  const work = join(root, "operator");
+  await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
+  await run("git", ["clone", "--quiet", bare, work]);
+  await git(work, "checkout", "--quiet", "-B", "main");
+  const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(decl) };
+  for (const t of decl.tenants) files[`fleet-state/tenants/${t.tenant}.yaml`] = tenantYaml(decl, t);
+  const repo: FleetRepo = {
+    bare,
+    work,
+    async commit(changes, message) {
+      await git(work, "pull", "--quiet", "--rebase", "origin", "main").catch(() => "");
+      for (const [path, text] of Object.entries(changes)) {
+        await mkdir(join(work, path, ".."), { recursive: true });
+        await writeFile(join(work, path), text);
+      }
+      await git(work, "add", "-A");
+      await git(work, "commit", "--quiet", "-m", message);
+      await git(work, "push", "--quiet", "origin", "HEAD:main");
+      return (await git(work, "rev-parse", "HEAD")).trim();
+    },
+    async pull() {
+      await git(work, "pull", "--quiet", "--rebase", "origin", "main");
+    },
+    async cli(...args) {
+      return new Promise((done) => {
+        const child = spawn(process.execPath, [join(ROOT, "agent/bin/fleetwave.js"), ...args], {
+          cwd: work,
+          env: process.env,
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d;
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += d;
+        });
+        child.on("close", (code) => done({ code: code ?? 1, stdout, stderr }));
+      });
+    },
+    async plan(image, digest, changelog, extra = []) {
+      await repo.pull();
+      const args = ["plan", "--image", image, "--digest", digest, ...extra];
+      if (changelog) {
+        await writeFile(join(root, "changelog.json"), JSON.stringify(changelog));
+        args.push("--changelog", join(root, "changelog.json"));
+      }
+      const result = await repo.cli(...args);
+      if (result.code !== 0) throw new Error(`fleetwave plan failed: ${result.stderr}${result.stdout}`);
+      const id = /Rollout plan (\S+)/.exec(result.stdout)?.[1];
+      if (!id) throw new Error(`no rollout id in: ${result.stdout}`);
+      await git(work, "add", "-A");
+      await git(work, "commit", "--quiet", "-m", `plan rollout ${id}`);
+      await git(work, "push", "--quiet", "origin", "HEAD:main");
+      return id;
+    },
+  };
+  await repo.commit(files, "fleet-state: initial fleet");
+  return repo;
+}
+
+export interface RunningAgent {
+  agent: Agent;
+  server: ServerHandle;
+  dataDir: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** An agent in this process with its HTTP API on a free loopback port. */
+export async function startAgent(
+  repo: string,
+  host: string,
+  env: Record<string, string> = {},
+  dataDir?: string,
+): Promise<RunningAgent> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
+  const logs: string[] = [];
+  const log = (line: string) => logs.push(line);
+  const agent = new Agent({
+    repo,
+    host,
+    branch: "main",
+    dataDir: dir,
+    docker: new DockerAdapter(dockerFromEnv()),
+    stopTimeoutSeconds: 5,
+    notifier: (state) =>
+      createNotifier({
+        dataDir: dir,
+        host,
+        fleet: state.fleet,
+        tenants: state.tenants,
+        env,
+        log,
+        backoff: { initialMs: 50, maxMs: 500 },
+      }),
+    log,
+  });
+  await agent.start();
+  const app = createApp(agent, {
+    tokens: [{ name: "alice", token: "alice-token-0123456789" }],
+    webhookSecret: "hook-secret",
+    log,
+  });
+  const server = await serve(app, { listen: `127.0.0.1:${await freePort()}` });
+  return {
+    agent,
+    server,
+    dataDir: dir,
+    logs,
+    async stop() {
+      await server.close(1000);
+      await agent.stop();
+    },
+  };
+}
+
+/** Reads a file as it is on the remote's main. */
+export async function remoteFile(bare: string, path: string): Promise<string> {
+  return git(bare, "show", `main:${path}`);
+}
+
+export async function remoteLog(bare: string): Promise<string> {
+  return git(bare, "log", "--format=%H%n%an%n%B%n----", "main");
+}
+
+export async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, "utf8")) as T;
+}
+
+/** Polls `check` until it returns a value, for background work such as "Update now". */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
