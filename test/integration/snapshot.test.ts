@@ -239,6 +239,9 @@ describe("volume snapshots on the real engine", () => {
     await mkdir(device);
     const f = await fixture({ empty: true, driverOpts: { type: "none", o: "bind", device } });
     await writeFile(join(device, "kept"), "bind-backed volumes keep their data when removed\n");
+    // Such a volume is mounted at its Mountpoint only while a container runs: never read it directly.
+    expect((await chooseSnapshotPath(docker, f.volume, f.container.id, MOUNT)).kind).toBe("archive");
+    expect(await readdir(f.mountpoint)).toEqual([]);
     const m = await f.store.snapshotVolume({
       volume: f.volume,
       bot: "snap-bot",
@@ -253,6 +256,64 @@ describe("volume snapshots on the real engine", () => {
     expect((await readdir(device)).sort()).toEqual([".a", "kept"]);
     const volume = await docker.getVolume(f.volume).inspect();
     expect(volume.Options).toEqual({ type: "none", o: "bind", device });
+  });
+});
+
+describe("direct path with the data dir on another filesystem", () => {
+  const other = () => join(scratch, "other-fs");
+  let mounted = false;
+
+  beforeAll(async () => {
+    await mkdir(other());
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", other()]);
+    mounted = true;
+  });
+
+  afterAll(() => {
+    if (mounted) execFileSync("umount", [other()]);
+  });
+
+  it("cannot stage next to the volume, so it verifies, empties in place and extracts", async () => {
+    const f = await fixture();
+    const before = await treeManifest(f.mountpoint, { xattrs: true });
+    const store = new SnapshotStore({ dataDir: other() });
+    const m = await store.snapshotVolume({
+      volume: f.volume,
+      bot: "snap-bot",
+      imageDigest: null,
+      via: { kind: "mountpoint", path: f.mountpoint },
+    });
+    await vandalizeTree(f.mountpoint);
+    await store.restoreVolume(m.id, { kind: "mountpoint", path: f.mountpoint });
+    expect(await treeManifest(f.mountpoint, { xattrs: true })).toEqual(before);
+    expect(await readdir(join(store.dir, ".restore"))).toEqual([]);
+    await store.remove(m.id);
+  });
+
+  it("falls back to restoring in place when the Mountpoint is a bind mount (renames cross mounts: EXDEV)", async () => {
+    const source = join(scratch, "bind-source");
+    const target = join(scratch, "bind-target");
+    await mkdir(source);
+    await mkdir(target);
+    execFileSync("mount", ["--bind", source, target]);
+    try {
+      await createTrickyTree(target);
+      const before = await treeManifest(target, { xattrs: true });
+      const store = new SnapshotStore({ dataDir: join(scratch, "bind-data") });
+      const m = await store.snapshotVolume({
+        volume: "bind",
+        bot: "snap-bot",
+        imageDigest: null,
+        via: { kind: "mountpoint", path: target },
+      });
+      await vandalizeTree(target);
+      await store.restoreVolume(m.id, { kind: "mountpoint", path: target });
+      expect(await treeManifest(target, { xattrs: true })).toEqual(before);
+      await store.settled();
+      expect(await readdir(join(store.dir, ".restore"))).toEqual([]);
+    } finally {
+      execFileSync("umount", [target]);
+    }
   });
 });
 

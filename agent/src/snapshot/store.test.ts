@@ -68,6 +68,8 @@ describe("SnapshotStore, direct path", () => {
       expect(await treeManifest(volume, { xattrs: true })).not.toEqual(before);
       await store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume });
       expect(await treeManifest(volume, { xattrs: true })).toEqual(before);
+      await store.settled();
+      expect(await readdir(join(store.dir, ".restore"))).toEqual([]);
       // The sparse file stayed sparse.
       const sparse = await stat(join(volume, "sparse.bin"));
       expect(sparse.blocks * 512).toBeLessThan(sparse.size / 4);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants, createReadStream, createWriteStream } from "node:fs";
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { access, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -44,6 +44,8 @@ export interface SnapshotStoreOptions {
 }
 
 const DEFAULT_MARGIN = 16 << 20;
+/** Work area of direct restores inside the snapshots dir: staging and trash directories. */
+const RESTORE_AREA = ".restore";
 /** Label on the never-started containers that carry a tar into a recreated volume. */
 export const CARRIER_LABEL = "fleetwave.snapshot-carrier";
 
@@ -108,6 +110,7 @@ export class SnapshotStore {
   private readonly durable: boolean;
   private readonly tarCommand: string;
   private readonly now: () => Date;
+  private readonly purges = new Set<Promise<unknown>>();
 
   constructor(options: SnapshotStoreOptions) {
     this.dir = join(options.dataDir, "snapshots");
@@ -196,15 +199,24 @@ export class SnapshotStore {
   async restoreVolume(id: string, via: RestoreVia): Promise<SnapshotManifest> {
     const manifest = await this.require(id);
     if (manifest.method !== via.kind) throw new SnapshotMethodMismatchError(id, manifest.method, via.kind);
-    await this.verify(manifest);
-    if (via.kind === "mountpoint") await this.restoreDirectory(manifest, via.path);
-    else await this.restoreThroughEngine(manifest, via);
+    if (via.kind === "mountpoint") {
+      await this.restoreDirectory(manifest, via.path);
+    } else {
+      await this.verify(manifest);
+      await this.restoreThroughEngine(manifest, via);
+    }
     return manifest;
   }
 
   /** Checks the tar's size and sha256 against its manifest; throws SnapshotCorruptError when they differ. */
   async verify(idOrManifest: string | SnapshotManifest): Promise<SnapshotManifest> {
     const manifest = typeof idOrManifest === "string" ? await this.require(idOrManifest) : idOrManifest;
+    await this.checkSize(manifest);
+    await this.hashTar(manifest);
+    return manifest;
+  }
+
+  private async checkSize(manifest: SnapshotManifest): Promise<void> {
     const path = this.tarPath(manifest.id);
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new SnapshotCorruptError(manifest.id, `its tar file ${path} is missing`);
@@ -214,6 +226,11 @@ export class SnapshotStore {
         `${path} has ${info.size} bytes, its manifest says ${manifest.bytes}`,
       );
     }
+  }
+
+  /** Resolves true when the tar's sha256 matches the manifest; throws SnapshotCorruptError otherwise. */
+  private async hashTar(manifest: SnapshotManifest): Promise<true> {
+    const path = this.tarPath(manifest.id);
     const hash = createHash("sha256");
     await pipeline(createReadStream(path, { highWaterMark: 4 << 20 }), async (source) => {
       for await (const chunk of source) hash.update(chunk as Buffer);
@@ -225,7 +242,7 @@ export class SnapshotStore {
         `sha256 of ${path} is ${actual}, its manifest says ${manifest.sha256}`,
       );
     }
-    return manifest;
+    return true;
   }
 
   /** The manifest, or undefined when there is none; SnapshotCorruptError when it is unreadable. */
@@ -311,7 +328,13 @@ export class SnapshotStore {
         (n.endsWith(".tar") && !manifests.has(n.slice(0, -4))),
     );
     for (const name of removed) await rm(join(this.dir, name), { force: true });
-    return removed;
+    // Staging and trash directories of direct restores (none is in use while nothing is restoring).
+    await this.settled();
+    const area = join(this.dir, RESTORE_AREA);
+    const leftovers = await readdir(area).catch(() => [] as string[]);
+    if (leftovers.length > 0)
+      await run("rm", ["-rf", "--", ...leftovers.map((n) => join(area, n))], "cleanup");
+    return [...removed, ...leftovers.map((n) => `${RESTORE_AREA}/${n}`)];
   }
 
   // ---- internals ----
@@ -453,20 +476,112 @@ export class SnapshotStore {
     return written;
   }
 
+  /**
+   * The direct restore. When a work area in the snapshots dir is on the volume's filesystem, the tar is
+   * hashed and extracted into a staging directory there at the same time (one pass over the data on two
+   * cores); only once the sha256 matched are the volume's old entries moved out and the staged ones moved
+   * in (renames), the root's own mode, owner, xattrs and ACLs applied from the `./` entry, and the old
+   * entries deleted in the background. Otherwise (another filesystem, a bind mount, no room to stage):
+   * verify, delete every entry in place, extract.
+   */
   private async restoreDirectory(manifest: SnapshotManifest, path: string): Promise<void> {
     const info = await stat(path).catch(() => undefined);
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory; nothing was restored`);
     }
-    await emptyDirectory(path);
+    const staging = await this.stage(manifest, info.dev);
+    if (!(staging && (await this.swapIn(manifest, path, staging)))) {
+      if (!staging) await this.verify(manifest);
+      await emptyDirectory(path);
+      await this.extract(manifest, path, []);
+    }
+    if (this.durable) await run("sync", ["--file-system", path], `sync of ${path}`);
+  }
+
+  /** GNU tar extraction of the snapshot into `dir`, optionally limited by extra arguments. */
+  private extract(manifest: SnapshotManifest, dir: string, extra: readonly string[]): Promise<void> {
     const tar = runTar(
-      [...EXTRACT_FLAGS, `--file=${this.tarPath(manifest.id)}`, "--directory", path],
-      `restore of snapshot ${manifest.id} into ${path}`,
+      [...EXTRACT_FLAGS, `--file=${this.tarPath(manifest.id)}`, "--directory", dir, ...extra],
+      `restore of snapshot ${manifest.id} into ${dir}`,
       this.tarCommand,
     );
     tar.stdout.resume();
-    await tar.done;
-    if (this.durable) await run("sync", ["--file-system", path], `sync of ${path}`);
+    return tar.done;
+  }
+
+  /**
+   * Hashes the tar while extracting it into a fresh staging directory on the volume's filesystem.
+   * Throws SnapshotCorruptError (staging removed, volume untouched) on a mismatch; returns undefined when
+   * staging is impossible here or failed for another reason (no room, ...), so the caller restores in place.
+   */
+  private async stage(manifest: SnapshotManifest, volumeDevice: number): Promise<string | undefined> {
+    const area = join(this.dir, RESTORE_AREA);
+    await mkdir(area, { recursive: true, mode: 0o700 });
+    if ((await stat(area)).dev !== volumeDevice) return undefined;
+    await this.checkSize(manifest);
+    const staging = await mkdtemp(join(area, `${manifest.id}-stage-`));
+    const [hashed, extracted] = await Promise.allSettled([
+      this.hashTar(manifest),
+      this.extract(manifest, staging, []),
+    ]);
+    const verified = hashed.status === "fulfilled" ? hashed.value : undefined;
+    if (!(verified && extracted.status === "fulfilled")) await run("rm", ["-rf", "--", staging], "cleanup");
+    if (hashed.status === "rejected") throw hashed.reason;
+    return extracted.status === "fulfilled" ? staging : undefined;
+  }
+
+  /**
+   * Moves the volume's entries out to a trash directory and the staged ones in; false (nothing moved)
+   * when the first rename crosses a mount (EXDEV), e.g. the Mountpoint is a bind mount.
+   */
+  private async swapIn(manifest: SnapshotManifest, path: string, staging: string): Promise<boolean> {
+    const trash = await mkdtemp(join(this.dir, RESTORE_AREA, `${manifest.id}-trash-`));
+    const old = await readdir(path);
+    let first = true;
+    try {
+      for (const name of old) {
+        await rename(join(path, name), join(trash, name));
+        first = false;
+      }
+      if (first) {
+        // An empty volume proves nothing about renames across its mount: probe with the staging dir.
+        const probe = join(path, `.fleetwave-restore-probe-${manifest.id}`);
+        await rename(staging, probe);
+        await rename(probe, staging);
+        first = false;
+      }
+    } catch (error) {
+      if (!(first && (error as NodeJS.ErrnoException).code === "EXDEV")) throw error;
+      this.purgeInBackground(staging, trash);
+      return false;
+    }
+    const left = await readdir(path);
+    if (left.length > 0) {
+      throw new SnapshotFailedError(
+        `could not empty ${path}: ${left.slice(0, 5).join(", ")} appeared meanwhile`,
+      );
+    }
+    for (const name of await readdir(staging)) await rename(join(staging, name), join(path, name));
+    // The volume root itself: only the `./` entry, which is the first.
+    await this.extract(manifest, path, ["--no-recursion", "--occurrence=1", "./"]);
+    this.purgeInBackground(staging, trash);
+    return true;
+  }
+
+  private purgeInBackground(...dirs: string[]): void {
+    const purge = run("rm", ["-rf", "--", ...dirs], "deleting a volume's previous contents").catch(
+      () => undefined,
+    );
+    this.purges.add(purge);
+    void purge.finally(() => this.purges.delete(purge));
+  }
+
+  /**
+   * Resolves once the previous contents that direct restores moved aside are deleted (they are deleted in
+   * the background so the bot can start sooner). Anything left by a crash goes with cleanIncomplete().
+   */
+  async settled(): Promise<void> {
+    while (this.purges.size > 0) await Promise.all([...this.purges]);
   }
 
   private async restoreThroughEngine(manifest: SnapshotManifest, via: ArchiveRestoreVia): Promise<void> {
@@ -573,8 +688,9 @@ export class SnapshotStore {
  * agent runs as root on the Docker host and talks to the local Engine over its Unix socket), else the
  * Engine archive API on `container` (which must be stopped when the snapshot is taken).
  *
- * A Mountpoint is only trusted when the Engine is reached over a Unix socket: through tcp:// or ssh:// the
- * same path on this machine would be another machine's directory.
+ * A Mountpoint is only trusted for a plain `local` volume (no driver options) of an Engine reached over
+ * a Unix socket: through tcp:// or ssh:// the same path on this machine would be another machine's
+ * directory, and a local volume with options is only mounted at its Mountpoint while a container runs.
  */
 export async function chooseSnapshotPath(
   docker: Dockerode,
@@ -586,7 +702,11 @@ export async function chooseSnapshotPath(
   const modem = docker.modem as { socketPath?: unknown };
   if (typeof modem.socketPath !== "string" || modem.socketPath === "") return archive;
   const info = await docker.getVolume(volumeName).inspect();
-  if (!info.Mountpoint) return archive;
+  // Only a plain local volume keeps its data in the Mountpoint directory. A local volume with options
+  // (type=none o=bind, tmpfs, nfs, ...) is mounted there only while a container uses it, so a stopped
+  // bot's Mountpoint is an empty directory; other drivers' Mountpoints mean nothing on this host.
+  if (info.Driver !== "local" || Object.keys(info.Options ?? {}).length > 0 || !info.Mountpoint)
+    return archive;
   try {
     await access(info.Mountpoint, constants.R_OK | constants.W_OK);
     if (!(await stat(info.Mountpoint)).isDirectory()) return archive;
