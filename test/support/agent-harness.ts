@@ -24,6 +24,19 @@ const IDENTITY = ["-c", "user.name=Operator", "-c", "user.email=ops@acme.example
 export const TOKEN = "alice:alice-token-0123456789";
 export const TOKEN_HEADER = { authorization: "Bearer alice-token-0123456789" };
 
+/** Pushes the operator's clone, rebasing over agents' status commits that landed meanwhile. */
+async function pushMain(work: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await git(work, "push", "--quiet", "origin", "HEAD:main");
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await git(work, "pull", "--quiet", "--rebase", "origin", "main");
+    }
+  }
+}
+
 export async function git(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run("git", [...IDENTITY, ...args], { cwd, maxBuffer: 32 << 20 });
   return stdout;
@@ -139,7 +152,7 @@ export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
       }
       await git(work, "add", "-A");
       await git(work, "commit", "--quiet", "-m", message);
-      await git(work, "push", "--quiet", "origin", "HEAD:main");
+      await pushMain(work);
       return (await git(work, "rev-parse", "HEAD")).trim();
     },
     async pull() {
@@ -175,7 +188,7 @@ export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
       if (!id) throw new Error(`no rollout id in: ${result.stdout}`);
       await git(work, "add", "-A");
       await git(work, "commit", "--quiet", "-m", `plan rollout ${id}`);
-      await git(work, "push", "--quiet", "origin", "HEAD:main");
+      await pushMain(work);
       return id;
     },
   };
