@@ -6,7 +6,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["agent/**/*.test.ts", "scripts/**/*.test.ts", "actions/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: [
+            "agent/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "actions/**/*.test.ts",
+            "test/unit/**/*.test.ts",
+          ],
         },
       },
       {
@@ -20,7 +25,15 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
-      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 60_000 } },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          // The same setup installs Debian's chromium with the engine's packages when missing.
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -40,7 +40,8 @@ FETCH_BLOCKED_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 8
  6668 6669 6679 6697 10080 "
 
 STARTED_DOCKERD=""
-PACKAGES=(docker.io docker-registry busybox-static)
+# chromium (+ fonts) is for the dashboard e2e tests, which drive Debian's browser headless.
+PACKAGES=(docker.io docker-registry busybox-static chromium fonts-liberation)
 # Debian's own CLI matches the daemon's API; /usr/local/bin may hold a newer one, which also works.
 DOCKER_CLI="$(command -v docker || echo /usr/bin/docker)"
 
