@@ -127,7 +127,9 @@ describe("test environment", () => {
     await bot.container.remove();
   });
 
-  describe("bot behaviours", () => {
+  // Concurrent: most of these wait on a timer inside the bot (slow start, crash, healthcheck), and
+  // the waits overlap fine; `expect` comes from each test's context, as concurrent tests need.
+  describe.concurrent("bot behaviours", () => {
     const images = new Map<string, TestImage>();
     const image = (key: string): TestImage => {
       const found = images.get(key);
@@ -157,14 +159,14 @@ describe("test environment", () => {
       });
     });
 
-    it("unhealthy answers 500 on /health", async () => {
+    it("unhealthy answers 500 on /health", async ({ expect }) => {
       const bot = await startBot(image("unhealthy").pinned, "unhealthy");
       const answer = await waitForHttp(`${bot.url}/health`, 20_000, { accept: anyStatus });
       expect(answer.status).toBe(500);
       expect(JSON.parse(answer.body)).toEqual({ status: "error", version: "1.0.0" });
     });
 
-    it("never-listens never binds its port", async () => {
+    it("never-listens never binds its port", async ({ expect }) => {
       const bot = await startBot(image("never-listens").pinned, "never-listens");
       await expect(waitForHttp(`${bot.url}/health`, 1_500, { accept: anyStatus })).rejects.toThrow(
         /ECONNREFUSED/,
@@ -172,7 +174,7 @@ describe("test environment", () => {
       expect((await bot.container.inspect()).State.Running).toBe(true);
     });
 
-    it("crash-after 1 answers, then exits non-zero", async () => {
+    it("crash-after 1 answers, then exits non-zero", async ({ expect }) => {
       const bot = await startBot(image("crash-after").pinned, "crash-after");
       const exited = await untilInspect(bot.container, (info) => !info.State.Running, 20_000);
       expect(exited.State.ExitCode).toBe(3);
@@ -181,14 +183,14 @@ describe("test environment", () => {
       expect(logs).toContain("crashing now");
     });
 
-    it("slow-start 3 refuses connections at first, then is healthy", async () => {
+    it("slow-start 3 refuses connections at first, then is healthy", async ({ expect }) => {
       const bot = await startBot(image("slow-start").pinned, "slow-start");
       await expect(fetch(`${bot.url}/health`)).rejects.toThrow();
       const answer = await waitForHttp(`${bot.url}/health`, 20_000);
       expect(JSON.parse(answer.body)).toEqual({ status: "ok", version: "1.0.0" });
     });
 
-    it("migrate marks the data volume and changes a file in it", async () => {
+    it("migrate marks the data volume and changes a file in it", async ({ expect }) => {
       const data = await hostDir({ "schema-version": "0.9.0\n" });
       const bot = await startBot(image("migrate").pinned, "migrate", [`${data}:/data`]);
       await waitForHttp(`${bot.url}/health`, 20_000);
@@ -196,7 +198,7 @@ describe("test environment", () => {
       expect(await readFile(join(data, "schema-version"), "utf8")).toBe("0.9.0\n1.0.0\n");
     });
 
-    it("corrupt scribbles over the data volume and answers 500", async () => {
+    it("corrupt scribbles over the data volume and answers 500", async ({ expect }) => {
       const data = await hostDir({ "precious.txt": "precious\n", "nested/deep.txt": "deep\n" });
       const bot = await startBot(image("corrupt").pinned, "corrupt", [`${data}:/data`]);
       const answer = await waitForHttp(`${bot.url}/health`, 20_000, { accept: anyStatus });
@@ -208,7 +210,7 @@ describe("test environment", () => {
       expect((await stat(join(data, "corrupted-1.0.0"))).isDirectory()).toBe(true);
     });
 
-    it("dockerHealthcheck gives the image a HEALTHCHECK on /health", async () => {
+    it("dockerHealthcheck gives the image a HEALTHCHECK on /health", async ({ expect }) => {
       const [good, bad] = await Promise.all([
         startBot(image("healthy+hc").pinned, "healthy-hc"),
         startBot(image("unhealthy+hc").pinned, "unhealthy-hc"),
