@@ -93,7 +93,10 @@ export class Journal {
 
   async finish(botId: string): Promise<void> {
     await rm(this.path(botId), { force: true });
-    await syncDir(this.dir);
+    // Nothing was ever journaled (a fresh data dir): there is no directory entry to make durable.
+    await syncDir(this.dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
   }
 }
 
