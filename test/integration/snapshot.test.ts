@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -114,6 +114,9 @@ describe("volume snapshots on the real engine", () => {
     expect(after).toEqual(before);
     expect(after.entries.map((e) => e.path)).not.toContain(".a");
     expect(after.entries.map((e) => e.path)).not.toContain("..b");
+    // Staged in the volume's own directory (the Engine's data root is a mount of its own), then cleaned.
+    await f.store.settled();
+    expect(await readdir(dirname(f.mountpoint))).toEqual(["_data"]);
   });
 
   it("archive path: VolumeInUseError while a container mounts the volume, then an exact restore through a carrier", async () => {

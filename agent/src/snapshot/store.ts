@@ -1,8 +1,20 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants, createReadStream, createWriteStream } from "node:fs";
-import { access, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
-import { join, posix } from "node:path";
+import {
+  access,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  unlink,
+} from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type Dockerode from "dockerode";
@@ -18,6 +30,7 @@ import {
 import { CREATE_FLAGS, EXTRACT_FLAGS, runTar } from "./gnu-tar.ts";
 import { assertValidSnapshotId, newSnapshotId } from "./id.ts";
 import { type SnapshotManifest, snapshotManifestSchema, type VolumeSpec } from "./manifest.ts";
+import { chooseRestoreArea, RESTORE_PREFIX } from "./restore-area.ts";
 import { ensureSpaceIn, estimateVolumeBytes, type SpaceCheck, volumeAt } from "./space.ts";
 import { TarFormatError, TarInspector } from "./tar-inspector.ts";
 import type {
@@ -41,6 +54,8 @@ export interface SnapshotStoreOptions {
   /** GNU tar to run; default `tar` from PATH. */
   tarCommand?: string;
   now?: () => Date;
+  /** Called with the duration of each phase (e.g. `restore.stage`), for timings and benchmarks. */
+  onPhase?: (phase: string, seconds: number) => void;
 }
 
 const DEFAULT_MARGIN = 16 << 20;
@@ -111,6 +126,7 @@ export class SnapshotStore {
   private readonly tarCommand: string;
   private readonly now: () => Date;
   private readonly purges = new Set<Promise<unknown>>();
+  private readonly onPhase: ((phase: string, seconds: number) => void) | undefined;
 
   constructor(options: SnapshotStoreOptions) {
     this.dir = join(options.dataDir, "snapshots");
@@ -118,6 +134,7 @@ export class SnapshotStore {
     this.durable = options.durable ?? true;
     this.tarCommand = options.tarCommand ?? "tar";
     this.now = options.now ?? (() => new Date());
+    this.onPhase = options.onPhase;
   }
 
   tarPath(id: string): string {
@@ -142,7 +159,8 @@ export class SnapshotStore {
    */
   async snapshotVolume(request: SnapshotRequest): Promise<SnapshotManifest> {
     const { via } = request;
-    const estimate = request.estimatedBytes ?? (await estimateVolumeBytes(via));
+    const estimate =
+      request.estimatedBytes ?? (await this.phase("snapshot.estimate", () => estimateVolumeBytes(via)));
     const space = await this.ensureSpaceFor(estimate);
     const createdAt = this.now();
     const id = newSnapshotId(request.bot, request.volume, createdAt);
@@ -151,10 +169,10 @@ export class SnapshotStore {
     let volumeSpec: VolumeSpec | undefined;
     try {
       if (via.kind === "mountpoint") {
-        written = await this.tarDirectory(via.path, partial);
+        written = await this.phase("snapshot.write", () => this.tarDirectory(via.path, partial));
       } else {
         volumeSpec = await this.checkArchiveSource(request.volume, via);
-        written = await this.readArchive(via, partial);
+        written = await this.phase("snapshot.write", () => this.readArchive(via, partial));
       }
       await rename(partial, this.tarPath(id));
     } catch (error) {
@@ -178,7 +196,7 @@ export class SnapshotStore {
       ...(via.kind === "archive" ? { mountPath: via.mountPath, volumeSpec } : {}),
     };
     try {
-      await this.writeManifest(manifest);
+      await this.phase("snapshot.manifest", () => this.writeManifest(manifest));
     } catch (error) {
       await rm(this.tarPath(id), { force: true });
       throw error;
@@ -202,8 +220,8 @@ export class SnapshotStore {
     if (via.kind === "mountpoint") {
       await this.restoreDirectory(manifest, via.path);
     } else {
-      await this.verify(manifest);
-      await this.restoreThroughEngine(manifest, via);
+      await this.phase("restore.verify", () => this.verify(manifest));
+      await this.phase("restore.engine", () => this.restoreThroughEngine(manifest, via));
     }
     return manifest;
   }
@@ -338,6 +356,16 @@ export class SnapshotStore {
   }
 
   // ---- internals ----
+
+  private async phase<T>(name: string, step: () => Promise<T>): Promise<T> {
+    if (!this.onPhase) return step();
+    const start = performance.now();
+    try {
+      return await step();
+    } finally {
+      this.onPhase(name, (performance.now() - start) / 1000);
+    }
+  }
 
   private async require(id: string): Promise<SnapshotManifest> {
     const manifest = await this.get(id);
@@ -489,13 +517,16 @@ export class SnapshotStore {
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory; nothing was restored`);
     }
-    const staging = await this.stage(manifest, info.dev);
-    if (!(staging && (await this.swapIn(manifest, path, staging)))) {
-      if (!staging) await this.verify(manifest);
-      await emptyDirectory(path);
-      await this.extract(manifest, path, []);
+    const staging = await this.phase("restore.stage", () => this.stage(manifest, path));
+    const swapped = staging && (await this.phase("restore.swap", () => this.swapIn(manifest, path, staging)));
+    if (!swapped) {
+      if (!staging) await this.phase("restore.verify", () => this.verify(manifest));
+      await this.phase("restore.empty", () => emptyDirectory(path));
+      await this.phase("restore.extract", () => this.extract(manifest, path, []));
     }
-    if (this.durable) await run("sync", ["--file-system", path], `sync of ${path}`);
+    if (this.durable) {
+      await this.phase("restore.sync", () => run("sync", ["--file-system", path], `sync of ${path}`));
+    }
   }
 
   /** GNU tar extraction of the snapshot into `dir`, optionally limited by extra arguments. */
@@ -510,16 +541,26 @@ export class SnapshotStore {
   }
 
   /**
-   * Hashes the tar while extracting it into a fresh staging directory on the volume's filesystem.
-   * Throws SnapshotCorruptError (staging removed, volume untouched) on a mismatch; returns undefined when
-   * staging is impossible here or failed for another reason (no room, ...), so the caller restores in place.
+   * Hashes the tar while extracting it into a fresh staging directory on the volume's mount (see
+   * chooseRestoreArea). Throws SnapshotCorruptError (staging removed, volume untouched) on a mismatch;
+   * returns undefined when there is no such place, too little room there, or staging failed for another
+   * reason, so the caller restores in place.
    */
-  private async stage(manifest: SnapshotManifest, volumeDevice: number): Promise<string | undefined> {
-    const area = join(this.dir, RESTORE_AREA);
-    await mkdir(area, { recursive: true, mode: 0o700 });
-    if ((await stat(area)).dev !== volumeDevice) return undefined;
+  private async stage(manifest: SnapshotManifest, path: string): Promise<string | undefined> {
+    const ownArea = join(this.dir, RESTORE_AREA);
+    await mkdir(ownArea, { recursive: true, mode: 0o700 });
+    const area = await chooseRestoreArea(path, ownArea);
+    if (!area) return undefined;
+    if (area !== ownArea) {
+      // The volume's own directory: whatever an interrupted restore of this volume left there goes now.
+      const leftovers = (await readdir(area)).filter((n) => n.startsWith(RESTORE_PREFIX));
+      if (leftovers.length > 0)
+        await run("rm", ["-rf", "--", ...leftovers.map((n) => join(area, n))], "cleanup");
+    }
+    const fs = await statfs(area, { bigint: true });
+    if (Number(fs.bavail * fs.bsize) < manifest.bytes + this.marginBytes) return undefined;
     await this.checkSize(manifest);
-    const staging = await mkdtemp(join(area, `${manifest.id}-stage-`));
+    const staging = await mkdtemp(join(area, `${RESTORE_PREFIX}${manifest.id}-stage-`));
     const [hashed, extracted] = await Promise.allSettled([
       this.hashTar(manifest),
       this.extract(manifest, staging, []),
@@ -531,37 +572,26 @@ export class SnapshotStore {
   }
 
   /**
-   * Moves the volume's entries out to a trash directory and the staged ones in; false (nothing moved)
-   * when the first rename crosses a mount (EXDEV), e.g. the Mountpoint is a bind mount.
+   * Moves the volume's entries out to a trash directory beside the staging one and the staged entries in;
+   * false (nothing moved) when the very first rename fails with EXDEV (e.g. differing ext4 project ids).
    */
   private async swapIn(manifest: SnapshotManifest, path: string, staging: string): Promise<boolean> {
-    const trash = await mkdtemp(join(this.dir, RESTORE_AREA, `${manifest.id}-trash-`));
-    const old = await readdir(path);
-    let first = true;
-    try {
-      for (const name of old) {
-        await rename(join(path, name), join(trash, name));
-        first = false;
+    const trash = await mkdtemp(join(dirname(staging), `${RESTORE_PREFIX}${manifest.id}-trash-`));
+    const moves = [
+      ...(await readdir(path)).map((name) => [join(path, name), join(trash, name)] as const),
+      ...(await readdir(staging)).map((name) => [join(staging, name), join(path, name)] as const),
+    ];
+    let moved = 0;
+    for (const [from, to] of moves) {
+      try {
+        await rename(from, to);
+      } catch (error) {
+        if (moved > 0 || (error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+        this.purgeInBackground(staging, trash);
+        return false;
       }
-      if (first) {
-        // An empty volume proves nothing about renames across its mount: probe with the staging dir.
-        const probe = join(path, `.fleetwave-restore-probe-${manifest.id}`);
-        await rename(staging, probe);
-        await rename(probe, staging);
-        first = false;
-      }
-    } catch (error) {
-      if (!(first && (error as NodeJS.ErrnoException).code === "EXDEV")) throw error;
-      this.purgeInBackground(staging, trash);
-      return false;
+      moved += 1;
     }
-    const left = await readdir(path);
-    if (left.length > 0) {
-      throw new SnapshotFailedError(
-        `could not empty ${path}: ${left.slice(0, 5).join(", ")} appeared meanwhile`,
-      );
-    }
-    for (const name of await readdir(staging)) await rename(join(staging, name), join(path, name));
     // The volume root itself: only the `./` entry, which is the first.
     await this.extract(manifest, path, ["--no-recursion", "--occurrence=1", "./"]);
     this.purgeInBackground(staging, trash);
