@@ -91,11 +91,17 @@ const cache = new Map<string, Promise<TestImage>>();
 
 /**
  * Builds the bot image, pushes it and returns its registry digest. The same options in one
- * worker reuse the earlier result as long as the registry tag still points at it; the Engine's
- * build cache and the registry's blob dedup keep rebuilds in other workers to well under a second.
+ * worker reuse the earlier result as long as the registry tag still points at it; other workers
+ * (each test file gets one) reuse a local image built from the same inputs, checked by a label
+ * holding a hash of them, without building or pushing again.
  */
 export function buildTestImage(options: BuildTestImageOptions): Promise<TestImage> {
-  const spec = normalise(options);
+  let spec: Spec;
+  try {
+    spec = normalise(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const key = JSON.stringify(spec);
   const cached = cache.get(key);
   const result = (async () => {
@@ -106,7 +112,9 @@ export function buildTestImage(options: BuildTestImageOptions): Promise<TestImag
     return buildAndPush(spec);
   })();
   cache.set(key, result);
-  result.catch(() => cache.delete(key));
+  result.catch(() => {
+    if (cache.get(key) === result) cache.delete(key);
+  });
   return result;
 }
 
@@ -122,6 +130,9 @@ function normalise(options: BuildTestImageOptions): Spec {
   const behaviour = options.behaviour ?? "healthy";
   const [kind, seconds] = behaviour.split(" ");
   const timed = kind === "slow-start" || kind === "crash-after";
+  if (!timed && !["healthy", "unhealthy", "never-listens", "migrate", "corrupt"].includes(kind ?? "")) {
+    throw new Error(`unknown behaviour "${behaviour}"`);
+  }
   if (timed ? !/^\d+(\.\d+)?$/.test(seconds ?? "") : seconds !== undefined) {
     throw new Error(
       `bad behaviour "${behaviour}": slow-start and crash-after take seconds, the rest nothing`,
