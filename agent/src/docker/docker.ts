@@ -24,21 +24,10 @@ const isNotFound = (error: unknown) => (error as { statusCode?: number }).status
 export class DockerAdapter {
   constructor(readonly docker: Docker) {}
 
-  /**
-   * Pulls `repository@digest`. dockerode's followProgress treats a stream that ends as success
-   * even when the Engine reported an `error` event inside it, so the events are read here.
-   */
+  /** Pulls `repository@digest`; the bot keeps running meanwhile. */
   async pull(repository: string, digest: string): Promise<void> {
     const ref = pinnedRef(repository, digest);
-    const authconfig = await registryAuth(repository);
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
-    } catch (error) {
-      throw new PullError(`pull of ${ref} failed: ${(error as Error).message}`);
-    }
-    const failure = await this.followPull(stream);
-    if (failure) throw new PullError(`pull of ${ref} failed: ${failure}`);
+    await this.pullRef(repository, ref);
     if (!(await this.imageExists(ref)))
       throw new PullError(`pull of ${ref} ended but the image is not present`);
   }
@@ -46,6 +35,17 @@ export class DockerAdapter {
   /** Pulls a channel tag and returns the digest it points at in the registry. */
   async resolveTag(repository: string, tag: string): Promise<string> {
     const ref = `${repository}:${tag}`;
+    await this.pullRef(repository, ref);
+    const digest = await this.localDigestOf(repository, ref);
+    if (!digest) throw new PullError(`pulled ${ref} but the Engine recorded no registry digest for it`);
+    return digest;
+  }
+
+  /**
+   * dockerode's followProgress treats a stream that ends as success even when the Engine
+   * reported an `error` event inside it, so the events are read here.
+   */
+  private async pullRef(repository: string, ref: string): Promise<void> {
     const authconfig = await registryAuth(repository);
     let stream: NodeJS.ReadableStream;
     try {
@@ -55,12 +55,9 @@ export class DockerAdapter {
     }
     const failure = await this.followPull(stream);
     if (failure) throw new PullError(`pull of ${ref} failed: ${failure}`);
-    const digest = await this.localDigestOf(repository, ref);
-    if (!digest) throw new PullError(`pulled ${ref} but the Engine recorded no registry digest for it`);
-    return digest;
   }
 
-  /** The error message inside a pull stream, if any; see pull(). */
+  /** The error message reported inside a pull stream, if any. */
   private followPull(stream: NodeJS.ReadableStream): Promise<string | undefined> {
     return new Promise<string | undefined>((resolve, reject) => {
       let failure: string | undefined;
