@@ -1,6 +1,7 @@
 import type { Command } from "../command.ts";
 import { agentCommand } from "./agent.ts";
 import { changelogCommand } from "./changelog.ts";
+import { demoCommand } from "./demo.ts";
 import { historyCommand } from "./history.ts";
 import { planCommand } from "./plan.ts";
 import { schemaCommand } from "./schema.ts";
@@ -19,4 +20,5 @@ export const commands: Command[] = [
   statusCommand,
   historyCommand,
   snapshotsCommand,
+  demoCommand,
 ];
