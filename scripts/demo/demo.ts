@@ -30,7 +30,7 @@ import { changelog, DEMO_HOST, type DemoTenant, demoTenants, fleetYaml, tenantYa
 import { clip, DemoError, type Narrator, narrator, seconds, shortDigest, table } from "./narrate.ts";
 import { fleetwave, git } from "./run.ts";
 import {
-  assertNotServing,
+  assertRemovable,
   commitAndPush,
   createWorkspace,
   pull,
@@ -471,7 +471,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const ws = workspacePaths(o.dir);
   let ctx: Partial<Ctx> = { o, say, ws };
   try {
-    await assertNotServing(ws.dir);
+    await assertRemovable(ws.dir);
     say.step("Local environment: a private Docker Engine and a registry on 127.0.0.1");
     const env = await bringUpEnvironment(say);
     const docker = dockerFromEnv();
@@ -550,7 +550,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 export async function cleanDemo(o: DemoOptions): Promise<number> {
   const ws = workspacePaths(o.dir);
   try {
-    await assertNotServing(ws.dir);
+    await assertRemovable(ws.dir);
     if (await environmentRunning()) {
       const env = await readEnvironment();
       process.env.DOCKER_HOST = env.dockerHost;

@@ -54,9 +54,14 @@ export async function environmentRunning(): Promise<boolean> {
 export async function bringUpEnvironment(say: Narrator): Promise<DemoEnvironment> {
   const up = await run("bash", [SCRIPT, "up"], { onStderrLine: (line) => say.say(line) });
   if (up.code !== 0) {
+    const root = process.getuid?.() === 0;
     throw new DemoError(
       `the local Docker Engine and registry are not available (scripts/test-env.sh up exited ${up.code}); ` +
-        "the lines above say what is missing",
+        "the lines above say what is missing" +
+        (root
+          ? ""
+          : ". The demo installs and starts them itself when run as root: sudo npm run demo " +
+            "(or start them once with sudo scripts/test-env.sh up and run the demo from an account that may use their socket)"),
     );
   }
   const env = await readEnvironment();

@@ -39,18 +39,17 @@ async function runningDemo(dir: string): Promise<number | undefined> {
   return cmdline.includes("fleetwave") && cmdline.includes("demo") ? pid : undefined;
 }
 
-export async function assertNotServing(dir: string): Promise<void> {
+async function assertNotServing(dir: string): Promise<void> {
   const pid = await runningDemo(dir);
   if (pid) throw new DemoError(`a demo is still serving from ${dir} (pid ${pid}); stop it with Ctrl-C first`);
 }
 
 /**
- * Deletes a previous demo workspace. Refuses a directory that is not one (no marker file and not
- * empty), so a mistyped FLEETWAVE_DEMO_DIR cannot delete someone's files, and one that a
- * `--serve` demo is still using.
+ * Fails unless `dir` may be wiped: absent, empty, or a demo workspace (marker file) that no
+ * `--serve` demo is using. A mistyped FLEETWAVE_DEMO_DIR must not delete someone's files.
  */
-export async function removeWorkspace(dir: string): Promise<boolean> {
-  if (!existsSync(dir)) return false;
+export async function assertRemovable(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
   await assertNotServing(dir);
   const entries = await readdir(dir);
   if (entries.length > 0 && !entries.includes(MARKER)) {
@@ -59,7 +58,13 @@ export async function removeWorkspace(dir: string): Promise<boolean> {
         "set FLEETWAVE_DEMO_DIR to another directory or remove it yourself",
     );
   }
-  if (dir === "/" || dirname(dir) === dir) throw new DemoError(`refusing to delete ${dir}`);
+  if (dirname(dir) === dir) throw new DemoError(`refusing to delete ${dir}`);
+}
+
+/** Deletes a previous demo workspace (see assertRemovable); false when there was none. */
+export async function removeWorkspace(dir: string): Promise<boolean> {
+  if (!existsSync(dir)) return false;
+  await assertRemovable(dir);
   await rm(dir, { recursive: true, force: true });
   return true;
 }
