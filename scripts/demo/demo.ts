@@ -519,14 +519,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     );
     o.out(`  dashboard  ${full.server!.url}/   (API token: ${TOKEN}, actor "demo")`);
     o.out(`  workspace  ${ws.dir}   (operator clone: ${ws.operator})`);
-    o.out(`  clean up   node agent/bin/fleetwave.js demo --clean   (containers, volumes, workspace)`);
+    o.out("  clean up   npm run demo -- --clean   (the demo's containers, volumes and workspace)");
     if (o.serve) {
       o.out("");
       o.out("Serving the agent and its dashboard until Ctrl-C. Edit fleet-state in the operator clone,");
       o.out(`commit and push: the agent reconciles every ${SERVE_INTERVAL_MS / 1000}s.`);
       await serveUntilInterrupted(full);
     } else {
-      o.out("  (run `npm run demo -- --serve` to keep the agent and the dashboard running)");
+      o.out(
+        "The agent and its dashboard stop now; `npm run demo -- --serve` keeps them running until Ctrl-C.",
+      );
     }
     return 0;
   } catch (error) {
