@@ -8,6 +8,7 @@
 #
 # Environment:
 #   FLEETWAVE_TEST_ENV_DIR            state dir (default /tmp/fleetwave-test-env)
+#   FLEETWAVE_TEST_ENV_BROWSER        0 = do not install chromium for the e2e tests (default 1)
 #   FLEETWAVE_TEST_DOCKER_SOCK        daemon socket (default $dir/docker.sock)
 #   FLEETWAVE_TEST_REGISTRY_PORT      registry port on 127.0.0.1 (default 5055)
 #   FLEETWAVE_TEST_STORAGE_DRIVER     force a storage driver (default: overlay2 when a probe mount works, else vfs)
@@ -40,8 +41,10 @@ FETCH_BLOCKED_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 8
  6668 6669 6679 6697 10080 "
 
 STARTED_DOCKERD=""
-# chromium (+ fonts) is for the dashboard e2e tests, which drive Debian's browser headless.
-PACKAGES=(docker.io docker-registry busybox-static chromium fonts-liberation)
+PACKAGES=(docker.io docker-registry busybox-static)
+# chromium (+ fonts) is for the dashboard e2e tests, which drive Debian's browser headless; the
+# demo sets FLEETWAVE_TEST_ENV_BROWSER=0 because it needs no browser.
+[[ "${FLEETWAVE_TEST_ENV_BROWSER:-1}" == "0" ]] || PACKAGES+=(chromium fonts-liberation)
 # Debian's own CLI matches the daemon's API; /usr/local/bin may hold a newer one, which also works.
 DOCKER_CLI="$(command -v docker || echo /usr/bin/docker)"
 

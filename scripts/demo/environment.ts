@@ -52,7 +52,10 @@ export async function environmentRunning(): Promise<boolean> {
 }
 
 export async function bringUpEnvironment(say: Narrator): Promise<DemoEnvironment> {
-  const up = await run("bash", [SCRIPT, "up"], { onStderrLine: (line) => say.say(line) });
+  const up = await run("bash", [SCRIPT, "up"], {
+    env: { ...process.env, FLEETWAVE_TEST_ENV_BROWSER: "0" },
+    onStderrLine: (line) => say.say(line),
+  });
   if (up.code !== 0) {
     const root = process.getuid?.() === 0;
     throw new DemoError(
