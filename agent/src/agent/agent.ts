@@ -332,6 +332,7 @@ export class Agent implements AgentControl {
     if (result.action !== "created") return undefined;
     this.book.recordOutcome(result.outcome, this.now(), {});
     this.countOutcome(result.outcome);
+    this.report.outcomes.push(result.outcome);
     if (result.outcome.result !== "updated") this.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
     return result.outcome;
   }
