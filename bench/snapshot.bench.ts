@@ -15,8 +15,9 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { dockerFromEnv } from "../agent/src/docker/docker.ts";
@@ -128,9 +129,22 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** CPU seconds of this process and of its waited-for children (tar, du, rm, sync): /proc/self/stat. */
+function cpuSeconds(): number {
+  const own = process.cpuUsage();
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  // After the command name: state is field 3, so cutime and cstime (16, 17) are at 13 and 14 here.
+  const children = (Number(fields[13]) + Number(fields[14])) / 100;
+  return (own.user + own.system) / 1e6 + children;
+}
+
+let cpuLog: number[] | undefined;
+
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
+  const cpu = cpuSeconds();
   const value = await fn();
+  cpuLog?.push(cpuSeconds() - cpu);
   return [(performance.now() - start) / 1000, value];
 }
 
@@ -168,6 +182,9 @@ async function main(): Promise<void> {
       },
     });
   const times = { a: [] as number[], aSync: [] as number[], b: [] as number[], c: [] as number[] };
+  const cpu = { a: [] as number[], b: [] as number[], c: [] as number[] };
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  const loads: number[] = [loadavg()[0]!];
   const phase = (name: string, seconds: number) => {
     phases[name] ??= [];
     phases[name]!.push(seconds);
@@ -186,6 +203,7 @@ async function main(): Promise<void> {
 
     for (let rep = 1; rep <= REPS; rep += 1) {
       // (a) GNU tar baseline.
+      cpuLog = [];
       const baseTar = join(work, "baseline.tar");
       const baseDir = join(work, "baseline-extract");
       await mkdir(baseDir);
@@ -198,12 +216,15 @@ async function main(): Promise<void> {
       phase("a tar -cf", aCreate);
       phase("a tar -xf", aExtract);
       phase("a sync after each", aSync1 + aSync2);
+      // CPU of tar -cf and tar -xf (the 1st and 3rd timed steps), without the syncs.
+      cpu.a.push(cpuLog[0]! + cpuLog[2]!);
       if (rep === 1 && (await fingerprint(baseDir)) !== expected) throw new Error("baseline extract differs");
       await rm(baseDir, { recursive: true });
       await rm(baseTar);
 
       // (b) direct path.
       prefix = "b";
+      cpuLog = [];
       const [bSnap, bManifest] = await timed(() =>
         store.snapshotVolume({
           volume,
@@ -216,6 +237,8 @@ async function main(): Promise<void> {
         store.restoreVolume(bManifest.id, { kind: "mountpoint", path: mountpoint }),
       );
       // The volume is exact when restoreVolume returns; its previous contents are deleted in the background.
+      cpu.b.push(sum(cpuLog));
+      cpuLog = undefined;
       const [bPurge] = await timed(() => store.settled());
       times.b.push(bSnap + bRestore);
       phase("b snapshot", bSnap);
@@ -226,6 +249,7 @@ async function main(): Promise<void> {
 
       // (c) archive path.
       prefix = "c";
+      cpuLog = [];
       const [cSnap, cManifest] = await timed(() =>
         store.snapshotVolume({
           volume,
@@ -239,6 +263,9 @@ async function main(): Promise<void> {
         await store.restoreVolume(cManifest.id, { kind: "archive", docker, carrierImage: CARRIER_IMAGE });
       });
       times.c.push(cSnap + cRestore);
+      cpu.c.push(sum(cpuLog));
+      cpuLog = undefined;
+      loads.push(loadavg()[0]!);
       phase("c snapshot", cSnap);
       phase("c remove container + restore", cRestore);
       if ((await fingerprint(mountpoint)) !== expected) throw new Error("archive-path restore differs");
@@ -254,14 +281,17 @@ async function main(): Promise<void> {
     const [a, aSync, b, c] = [median(times.a), median(times.aSync), median(times.b), median(times.c)];
     console.log(`\n${machineFacts(work, version).join("\n")}`);
     console.log(`\nmedians of ${REPS} alternating repetitions, 1 GiB, ${generated.files} files:`);
-    console.log(`| run | snapshot + restore (median) | ratio to tar |`);
-    console.log(`| --- | --- | --- |`);
-    console.log(`| (a) GNU tar -cf + tar -xf | ${a.toFixed(2)} s | 1.00 |`);
-    console.log(
-      `| (a') the same, with \`sync -f\` after each | ${aSync.toFixed(2)} s | ${(aSync / a).toFixed(2)} |`,
-    );
-    console.log(`| (b) direct path (Mountpoint) | ${b.toFixed(2)} s | ${(b / a).toFixed(2)} |`);
-    console.log(`| (c) Engine archive API | ${c.toFixed(2)} s | ${(c / a).toFixed(2)} |`);
+    const [ca, cb, cc] = [median(cpu.a), median(cpu.b), median(cpu.c)];
+    const [lo, hi] = [Math.min(...loads), Math.max(...loads)];
+    console.log(`load average (1 min) during the run: ${lo.toFixed(1)}–${hi.toFixed(1)}`);
+    console.log("| run | wall (median) | wall / tar | CPU of agent + children (median) |");
+    console.log("| --- | ---: | ---: | ---: |");
+    const row = (name: string, wall: number, cpuSeconds: string) =>
+      console.log(`| ${name} | ${wall.toFixed(2)} s | ${(wall / a).toFixed(2)} | ${cpuSeconds} |`);
+    row("(a) GNU tar -cf + tar -xf", a, `${ca.toFixed(2)} s`);
+    row("(a') the same, with `sync -f` after each", aSync, "");
+    row("(b) direct path (Mountpoint)", b, `${cb.toFixed(2)} s`);
+    row("(c) Engine archive API", c, `${cc.toFixed(2)} s + dockerd's`);
     console.log("\nphases (median seconds):");
     for (const [name, xs] of Object.entries(phases)) console.log(`  ${name}: ${median(xs).toFixed(2)}`);
   } finally {

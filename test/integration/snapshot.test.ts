@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CARRIER_LABEL,
   chooseSnapshotPath,
+  estimateVolumeBytes,
   InsufficientSpaceError,
   InvalidSnapshotIdError,
   SnapshotCorruptError,
@@ -338,6 +339,12 @@ describe("space check on a 1 MiB tmpfs data dir", () => {
     const f = await fixture({ empty: true });
     await writeSeededFile(join(f.mountpoint, "big.bin"), "space", 4 << 20);
     const store = new SnapshotStore({ dataDir: tmpfs() });
+    // Both estimates see the 4 MiB (the archive path asks the Engine: GET /system/df).
+    const archiveVia = { kind: "archive", docker, container: f.container.id, mountPath: MOUNT } as const;
+    expect(await estimateVolumeBytes(archiveVia)).toBeGreaterThanOrEqual(4 << 20);
+    expect(await estimateVolumeBytes({ kind: "mountpoint", path: f.mountpoint })).toBeGreaterThanOrEqual(
+      4 << 20,
+    );
     for (const via of [
       { kind: "mountpoint", path: f.mountpoint } as const,
       { kind: "archive", docker, container: f.container.id, mountPath: MOUNT } as const,

@@ -1,3 +1,21 @@
+/**
+ * Volume snapshots without any helper image (DESIGN §5, issue 3 part 2).
+ *
+ * - `chooseSnapshotPath` picks the direct path (GNU tar of a plain local volume's Mountpoint, when this
+ *   process can read and write it over a local Engine socket) or the Engine archive API on the bot's
+ *   stopped container.
+ * - `SnapshotStore.snapshotVolume` checks free space first (InsufficientSpaceError before anything is
+ *   written), streams the tar through sha256 + an entry counter into `<dataDir>/snapshots/<id>.tar`,
+ *   fsyncs it, and writes `<id>.json` last.
+ * - `SnapshotStore.restoreVolume` verifies size and sha256 first (SnapshotCorruptError, volume untouched),
+ *   then replaces the volume's contents completely. Direct path: staged next to the volume and swapped in
+ *   by rename when possible (old contents deleted in the background, see `settled()`), else emptied in
+ *   place and extracted. Archive path: the volume is removed and recreated with the same driver, options
+ *   and labels, so the engine must first remove every container that references it (VolumeInUseError
+ *   otherwise) and recreate the bot's container afterwards; the tar is PUT through a never-started
+ *   carrier container from an image that is already local.
+ * - Call `cleanIncomplete()` when the agent starts, before anything else touches snapshots.
+ */
 export {
   InsufficientSpaceError,
   InvalidSnapshotIdError,

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { constants, createReadStream, createWriteStream } from "node:fs";
 import {
   access,
+  type FileHandle,
   mkdir,
   mkdtemp,
   open,
@@ -59,6 +60,8 @@ export interface SnapshotStoreOptions {
 }
 
 const DEFAULT_MARGIN = 16 << 20;
+/** While a snapshot is written, an fdatasync is started every this many bytes (durable stores only). */
+const SYNC_EVERY = 64 << 20;
 /** Work area of direct restores inside the snapshots dir: staging and trash directories. */
 const RESTORE_AREA = ".restore";
 /** Label on the never-started containers that carry a tar into a recreated volume. */
@@ -399,12 +402,16 @@ export class SnapshotStore {
   private async writeArchive(
     source: NodeJS.ReadableStream,
     partial: string,
+    syncHandle: FileHandle,
   ): Promise<{ bytes: number; sha256: string; entries: number; firstEntry: string | undefined }> {
     // No await before the pipeline is attached: Node discards the unread output of a child process that
     // exits while nobody listens (flushStdio), which turned fast tars into empty files.
     const hash = createHash("sha256");
     const inspector = new TarInspector();
+    const durable = this.durable;
     let bytes = 0;
+    let flushedTo = 0;
+    let flushing: Promise<void> | undefined;
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
@@ -415,17 +422,24 @@ export class SnapshotStore {
           callback(error as Error);
           return;
         }
+        // Start writeback early (fdatasync on a second descriptor, not awaited), so the disk works while
+        // tar still reads and the final fsync has only the tail left to wait for.
+        if (durable && !flushing && bytes - flushedTo >= SYNC_EVERY) {
+          flushedTo = bytes;
+          flushing = syncHandle
+            .datasync()
+            .catch(() => undefined)
+            .finally(() => {
+              flushing = undefined;
+            });
+        }
         callback(null, chunk);
       },
     });
-    // pipeline resolves once the file is closed, and `flush` fsyncs it before closing.
-    const out = createWriteStream(partial, {
-      flags: "wx",
-      mode: 0o600,
-      flush: this.durable,
-      highWaterMark: 1 << 20,
-    });
+    const out = createWriteStream(partial, { flags: "r+", highWaterMark: 1 << 20 });
     await pipeline(source, tap, out);
+    await flushing;
+    if (durable) await syncHandle.sync();
     const summary = inspector.finish();
     return { bytes, sha256: hash.digest("hex"), entries: summary.entries, firstEntry: summary.firstEntry };
   }
@@ -436,26 +450,31 @@ export class SnapshotStore {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory this agent can read`);
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tar = runTar(
-      [...CREATE_FLAGS, "--file=-", "--directory", path, "."],
-      `snapshot of ${path}`,
-      this.tarCommand,
-    );
+    const syncHandle = await open(partial, "wx", 0o600);
     let written: Awaited<ReturnType<SnapshotStore["writeArchive"]>>;
     try {
-      written = await this.writeArchive(tar.stdout, partial);
-    } catch (error) {
-      if (error instanceof TarFormatError) {
-        // tar's own complaint explains a broken stream better than the stream does.
-        await tar.done;
-        throw new SnapshotFailedError(`tar of ${path} produced an unusable archive: ${error.message}`);
+      const tar = runTar(
+        [...CREATE_FLAGS, "--file=-", "--directory", path, "."],
+        `snapshot of ${path}`,
+        this.tarCommand,
+      );
+      try {
+        written = await this.writeArchive(tar.stdout, partial, syncHandle);
+      } catch (error) {
+        if (error instanceof TarFormatError) {
+          // tar's own complaint explains a broken stream better than the stream does.
+          await tar.done;
+          throw new SnapshotFailedError(`tar of ${path} produced an unusable archive: ${error.message}`);
+        }
+        // Writing failed (ENOSPC, ...): stop tar and report the write error, not the kill.
+        tar.kill();
+        await tar.done.catch(() => undefined);
+        throw error;
       }
-      // Writing failed (ENOSPC, ...): stop tar and report the write error, not the kill.
-      tar.kill();
-      await tar.done.catch(() => undefined);
-      throw error;
+      await tar.done;
+    } finally {
+      await syncHandle.close();
     }
-    await tar.done;
     if (written.firstEntry !== "./") {
       throw new SnapshotFailedError(`tar of ${path} began with ${written.firstEntry}, not ./`);
     }
@@ -482,10 +501,11 @@ export class SnapshotStore {
 
   private async readArchive(via: ArchiveSnapshotVia, partial: string) {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const stream = await via.docker.getContainer(via.container).getArchive({ path: via.mountPath });
+    const syncHandle = await open(partial, "wx", 0o600);
     let written: Awaited<ReturnType<SnapshotStore["writeArchive"]>>;
     try {
-      written = await this.writeArchive(stream, partial);
+      const stream = await via.docker.getContainer(via.container).getArchive({ path: via.mountPath });
+      written = await this.writeArchive(stream, partial, syncHandle);
     } catch (error) {
       if (error instanceof TarFormatError) {
         throw new SnapshotFailedError(
@@ -493,6 +513,8 @@ export class SnapshotStore {
         );
       }
       throw error;
+    } finally {
+      await syncHandle.close();
     }
     const top = `${posix.basename(via.mountPath)}/`;
     if (written.firstEntry !== top) {
@@ -505,9 +527,9 @@ export class SnapshotStore {
   }
 
   /**
-   * The direct restore. When a work area in the snapshots dir is on the volume's filesystem, the tar is
-   * hashed and extracted into a staging directory there at the same time (one pass over the data on two
-   * cores); only once the sha256 matched are the volume's old entries moved out and the staged ones moved
+   * The direct restore. When a work area is on the volume's own mount (see chooseRestoreArea), the tar is
+   * hashed and extracted into a staging directory there at the same time (the hash on one core, tar on
+   * the other); only once the sha256 matched are the volume's old entries moved out and the staged ones moved
    * in (renames), the root's own mode, owner, xattrs and ACLs applied from the `./` entry, and the old
    * entries deleted in the background. Otherwise (another filesystem, a bind mount, no room to stage):
    * verify, delete every entry in place, extract.
