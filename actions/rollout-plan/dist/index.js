@@ -48924,7 +48924,16 @@ function parseYaml(file2, text) {
     };
   }
   const lineOf = (path) => lineCounter.linePos(offsetOf(doc, path)).line;
-  return { ok: true, source: { file: file2, data: doc.toJS({ maxAliasCount: 100 }), lineOf } };
+  let data;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error63) {
+    return {
+      ok: false,
+      problems: [{ file: file2, line: 1, field: "(yaml)", message: `invalid YAML: ${error63.message}` }]
+    };
+  }
+  return { ok: true, source: { file: file2, data, lineOf } };
 }
 function readWithYaml(text) {
   const lineCounter = new import_yaml.LineCounter();

@@ -110,6 +110,12 @@ const badInputs: [string, Record<string, string | null>, string, string][] = [
   ],
   ["an empty file", { [T]: "" }, `fleet-state/${T}:1: (file): `, "empty"],
   [
+    "an alias to an unknown anchor",
+    { [T]: `${TENANT}    env: *nowhere\n` },
+    `fleet-state/${T}:1: (yaml): `,
+    "invalid YAML",
+  ],
+  [
     "a comment-only file",
     { "fleet.yaml": "# nothing here\n" },
     "fleet-state/fleet.yaml:1: (file): ",

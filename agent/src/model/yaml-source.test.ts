@@ -16,7 +16,8 @@ function reference(text: string): { ok: true; data: unknown } | { ok: false } | 
   try {
     return { ok: true, data: doc.toJS({ maxAliasCount: 100 }) };
   } catch {
-    return { throws: true };
+    // parseYaml reports what `yaml` can only throw (an alias to an unknown anchor) as a problem.
+    return { ok: false };
   }
 }
 

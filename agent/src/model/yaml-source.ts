@@ -59,7 +59,17 @@ export function parseYaml(file: string, text: string): ParseResult {
     };
   }
   const lineOf = (path: readonly PropertyKey[]) => lineCounter.linePos(offsetOf(doc, path)).line;
-  return { ok: true, source: { file, data: doc.toJS({ maxAliasCount: 100 }), lineOf } };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias to an unknown anchor, or an alias bomb, only shows up when the document is resolved.
+    return {
+      ok: false,
+      problems: [{ file, line: 1, field: "(yaml)", message: `invalid YAML: ${(error as Error).message}` }],
+    };
+  }
+  return { ok: true, source: { file, data, lineOf } };
 }
 
 function readWithYaml(text: string) {
