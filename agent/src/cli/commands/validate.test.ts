@@ -30,7 +30,10 @@ describe("fleetwave validate", () => {
   it("prints every problem with file and line, and exits 1 without a stack trace", async () => {
     const root = await copyOfSample();
     await writeFile(join(root, "fleet-state/tenants/broken.yaml"), "tenant: broken\nbots: [\n");
-    await writeFile(join(root, "fleet-state/tenants/wrong.yaml"), "tenant: wrong\nupdate: { mode: sometimes }\n");
+    await writeFile(
+      join(root, "fleet-state/tenants/wrong.yaml"),
+      "tenant: wrong\nupdate: { mode: sometimes }\n",
+    );
     const { code, out, err } = await run(["validate"], root);
     expect(code).toBe(1);
     expect(out).toMatch(/^fleet-state\/tenants\/broken\.yaml:\d+: \(yaml\): invalid YAML/m);
@@ -41,10 +44,15 @@ describe("fleetwave validate", () => {
 
   it("prints GitHub annotations with --format github", async () => {
     const root = await copyOfSample();
-    await writeFile(join(root, "fleet-state/tenants/wrong.yaml"), "tenant: wrong\nupdate: { mode: sometimes }\n");
+    await writeFile(
+      join(root, "fleet-state/tenants/wrong.yaml"),
+      "tenant: wrong\nupdate: { mode: sometimes }\n",
+    );
     const { code, out } = await run(["validate", "--format", "github"], root);
     expect(code).toBe(1);
-    expect(out).toContain("::error file=fleet-state/tenants/wrong.yaml,line=2,title=update.mode::must be one of");
+    expect(out).toContain(
+      "::error file=fleet-state/tenants/wrong.yaml,line=2,title=update.mode::must be one of",
+    );
   });
 
   it("takes --state and names a missing directory", async () => {
