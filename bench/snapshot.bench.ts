@@ -292,6 +292,12 @@ async function main(): Promise<void> {
     row("(a') the same, with `sync -f` after each", aSync, "");
     row("(b) direct path (Mountpoint)", b, `${cb.toFixed(2)} s`);
     row("(c) Engine archive API", c, `${cc.toFixed(2)} s + dockerd's`);
+    // Repetitions alternate a, b, c, so a ratio within one repetition shares that moment's load.
+    const paired = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]!)).toFixed(2);
+    console.log(
+      `\nmedian of per-repetition ratios: b/a ${paired(times.b, times.a)}, b/a' ${paired(times.b, times.aSync)}, ` +
+        `c/a ${paired(times.c, times.a)}`,
+    );
     console.log("\nphases (median seconds):");
     for (const [name, xs] of Object.entries(phases)) console.log(`  ${name}: ${median(xs).toFixed(2)}`);
   } finally {

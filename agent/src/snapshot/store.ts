@@ -540,8 +540,9 @@ export class SnapshotStore {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory; nothing was restored`);
     }
     const staging = await this.phase("restore.stage", () => this.stage(manifest, path));
-    const swapped = staging && (await this.phase("restore.swap", () => this.swapIn(manifest, path, staging)));
-    if (!swapped) {
+    const leftovers =
+      staging && (await this.phase("restore.swap", () => this.swapIn(manifest, path, staging)));
+    if (!leftovers) {
       if (!staging) await this.phase("restore.verify", () => this.verify(manifest));
       await this.phase("restore.empty", () => emptyDirectory(path));
       await this.phase("restore.extract", () => this.extract(manifest, path, []));
@@ -549,6 +550,8 @@ export class SnapshotStore {
     if (this.durable) {
       await this.phase("restore.sync", () => run("sync", ["--file-system", path], `sync of ${path}`));
     }
+    // Only now, so the sync does not also wait for the deletion's own writes.
+    if (leftovers) this.purgeInBackground(...leftovers);
   }
 
   /** GNU tar extraction of the snapshot into `dir`, optionally limited by extra arguments. */
@@ -594,10 +597,11 @@ export class SnapshotStore {
   }
 
   /**
-   * Moves the volume's entries out to a trash directory beside the staging one and the staged entries in;
-   * false (nothing moved) when the very first rename fails with EXDEV (e.g. differing ext4 project ids).
+   * Moves the volume's entries out to a trash directory beside the staging one and the staged entries in,
+   * and returns the directories left to delete; false (nothing moved) when the very first rename fails
+   * with EXDEV (e.g. differing ext4 project ids).
    */
-  private async swapIn(manifest: SnapshotManifest, path: string, staging: string): Promise<boolean> {
+  private async swapIn(manifest: SnapshotManifest, path: string, staging: string): Promise<string[] | false> {
     const trash = await mkdtemp(join(dirname(staging), `${RESTORE_PREFIX}${manifest.id}-trash-`));
     const moves = [
       ...(await readdir(path)).map((name) => [join(path, name), join(trash, name)] as const),
@@ -616,8 +620,7 @@ export class SnapshotStore {
     }
     // The volume root itself: only the `./` entry, which is the first.
     await this.extract(manifest, path, ["--no-recursion", "--occurrence=1", "./"]);
-    this.purgeInBackground(staging, trash);
-    return true;
+    return [staging, trash];
   }
 
   private purgeInBackground(...dirs: string[]): void {
