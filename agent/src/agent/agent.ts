@@ -85,6 +85,7 @@ export class Agent implements AgentControl {
   private stopping = false;
   private pauseRequested = false;
   private readonly updating = new Set<string>();
+  private reportedOrphans = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
   private readonly background = new Set<Promise<unknown>>();
@@ -285,14 +286,16 @@ export class Agent implements AgentControl {
         this.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
       this.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
-      if (bot.pinnedDigest && running !== bot.pinnedDigest && this.isUpdatable(state)) {
+      const last = this.book.bot(bot.id)?.last;
+      const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
+      if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
         const outcome = await this.updateWithRetries(bot, bot.pinnedDigest, state.fleet.strategy, state);
-        this.book.recordOutcome(outcome, this.now(), {});
-        records.push(this.auditRecord(outcome));
+        if (outcome) records.push(this.auditRecord(outcome));
       }
     }
     const declared = new Set(mine.map((b) => b.id));
     for (const id of Object.keys(this.book.value.bots)) if (!declared.has(id)) this.book.removeBot(id);
+    const orphans = new Set<string>();
     for (const c of await this.o.docker.listManaged()) {
       const bot = c.labels["fleetwave.bot"];
       if (
@@ -301,11 +304,16 @@ export class Agent implements AgentControl {
         !c.name.endsWith(".fleetwave-old") &&
         !state.bots.some((b) => b.id === bot && b.host !== this.host)
       ) {
-        notes.push(
-          `orphan: container ${c.name} (bot ${bot}) is managed but no longer declared for ${this.host}; it was left running`,
-        );
+        orphans.add(c.name);
+        // Reported once per agent run: a note on every tick would be a commit on every tick.
+        if (!this.reportedOrphans.has(c.name)) {
+          notes.push(
+            `orphan: container ${c.name} (bot ${bot}) is managed but no longer declared for ${this.host}; it was left running`,
+          );
+        }
       }
     }
+    this.reportedOrphans = orphans;
     await this.commitStatus("reconcile", records, { notes });
   }
 
@@ -378,6 +386,10 @@ export class Agent implements AgentControl {
       }
     }
     progress.state = "completed";
+    for (const [id, status] of Object.entries(this.book.value.bots)) {
+      if (status.updateAvailable?.rollout === plan.id)
+        this.book.setBot(id, { ...status, updateAvailable: undefined });
+    }
   }
 
   private myTargets(plan: Rollout): RolloutTarget[] {
@@ -446,7 +458,7 @@ export class Agent implements AgentControl {
             plan,
             target.wave,
           );
-          records.push(this.auditRecord(outcome));
+          if (outcome) records.push(this.auditRecord(outcome));
         },
         () => !this.stopping && !this.pauseRequested && !this.thresholdHit(state, plan),
       );
@@ -578,7 +590,9 @@ export class Agent implements AgentControl {
     plan?: Rollout,
     wave?: number,
     actor?: string,
-  ): Promise<UpdateOutcome> {
+  ): Promise<UpdateOutcome | undefined> {
+    // "Update now" and a wave may reach the same bot; the second one leaves it to the first.
+    if (this.updating.has(bot.id)) return undefined;
     this.updating.add(bot.id);
     const before = this.book.bot(bot.id);
     this.book.setBot(bot.id, { state: "updating" });
@@ -823,8 +837,12 @@ export class Agent implements AgentControl {
 
   async updateBotNow(botId: string, actor: string): Promise<ActionResult> {
     const state = this.desired.current?.state;
-    if (!state || this.stopping)
-      return { ok: false, status: 503, message: "the agent has no valid fleet-state yet or is stopping" };
+    if (!state || this.stopping || !this.recovered)
+      return {
+        ok: false,
+        status: 503,
+        message: "the agent is starting (recovering interrupted updates) or stopping; try again shortly",
+      };
     const bot = state.bots.find((b) => b.id === botId && b.host === this.host);
     if (!bot) return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.host}` };
     if (isFleetPaused(state.fleet) || this.pauseRequested)
@@ -852,6 +870,7 @@ export class Agent implements AgentControl {
         target.wave,
         actor,
       );
+      if (!outcome) return;
       if (outcome.result === "updated")
         this.book.setBot(botId, { state: "running", digest: outcome.to, updateAvailable: undefined });
       const status = this.book.value.bots[botId];
@@ -900,18 +919,19 @@ export class Agent implements AgentControl {
   async setFleetPaused(paused: boolean, actor: string): Promise<ActionResult> {
     if (!this.desired.current)
       return { ok: false, status: 503, message: "the agent has no valid fleet-state yet" };
+    // Holds new starts from now until the edit is in the working tree that the gates read.
     this.pauseRequested = paused;
-    const result = await this.editDesired(
-      "fleet-state/fleet.yaml",
-      (text) => setFleetPaused(text, paused, actor),
-      paused ? "pause the fleet" : "resume the fleet",
-      actor,
-    );
-    if (!paused) {
+    try {
+      return await this.editDesired(
+        "fleet-state/fleet.yaml",
+        (text) => setFleetPaused(text, paused, actor),
+        paused ? "pause the fleet" : "resume the fleet",
+        actor,
+      );
+    } finally {
       this.pauseRequested = false;
-      this.requestReconcile(`fleet resumed by ${actor}`);
+      if (!paused) this.requestReconcile(`fleet resumed by ${actor}`);
     }
-    return result;
   }
 
   metrics(): MetricsSnapshot {

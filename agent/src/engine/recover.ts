@@ -12,7 +12,22 @@ export async function recover(o: EngineOptions): Promise<UpdateOutcome[]> {
   const outcomes: UpdateOutcome[] = [];
   for (const entry of await o.journal.list()) {
     o.log?.(`${entry.bot.id}: recovering an update interrupted at "${entry.phase}"`);
-    outcomes.push(await recoverOne(entry, o));
+    try {
+      outcomes.push(await recoverOne(entry, o));
+    } catch (error) {
+      // One bot that cannot be recovered must not keep the others stopped.
+      o.log?.(`${entry.bot.id}: RECOVERY FAILED: ${(error as Error).message}`);
+      outcomes.push({
+        bot: entry.bot.id,
+        result: "rollback-failed",
+        from: entry.fromDigest,
+        to: entry.toDigest,
+        reason: `recovering the update interrupted at "${entry.phase}" failed: ${(error as Error).message}; the journal is kept for the next start`,
+        durationMs: 0,
+        timings: {},
+        snapshots: entry.snapshots.map((s) => s.id),
+      });
+    }
   }
   return outcomes;
 }

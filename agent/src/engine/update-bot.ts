@@ -91,9 +91,16 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
 
   // 3. Stop, then snapshot every volume while nothing writes to it.
   const stoppedAt = performance.now();
-  await timer.time("stop", () => o.docker.stop(current.Id, o.stopTimeoutSeconds ?? 10));
-  faultPoint("after-stop");
-  entry = await o.journal.advance(entry, "snapshotting");
+  try {
+    await timer.time("stop", () => o.docker.stop(current.Id, o.stopTimeoutSeconds ?? 10));
+    faultPoint("after-stop");
+    entry = await o.journal.advance(entry, "snapshotting");
+  } catch (error) {
+    const restarted = await restartOld(entry, o);
+    await o.journal.finish(bot.id);
+    const reason = `stopping the old container failed: ${errorText(error)}; ${restarted ?? "the old container was restarted"}`;
+    return outcome(restarted ? "rollback-failed" : "failed", from, reason);
+  }
   try {
     await timer.time("snapshot", async () => {
       for (const volume of bot.volumes) {
@@ -118,6 +125,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   faultPoint("after-snapshot");
 
   // 4. Keep the old container aside (rollback needs no pull), create and start the new one.
+  let gate: Awaited<ReturnType<typeof waitHealthy>>;
   try {
     entry = await o.journal.advance(entry, "renaming");
     await timer.time("recreate", () => o.docker.rename(current.Id, asideName(bot.id)));
@@ -133,36 +141,29 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     entry = await o.journal.advance(entry, "health-gate");
 
     // 5. Health gate.
-    const gate = await timer.time("health", async () =>
+    gate = await timer.time("health", async () =>
       waitHealthy(await botProbe(o.docker, newId, bot.health), {
         timeoutMs: o.healthCheckTimeoutSeconds * 1000,
         minHealthyMs: o.minHealthySeconds * 1000,
       }),
     );
-    if (!gate.healthy) return await rollBack(entry, gate.reason, o, timer, outcome);
-    const downtimeMs = Math.round(performance.now() - stoppedAt - (gate.elapsedMs - gate.firstOkAfterMs));
-
-    // 6. Confirmed: the old container and the snapshots can go.
-    entry = await o.journal.advance(entry, "confirmed");
-    faultPoint("after-confirm");
-    const kept = await complete(entry, o);
-    return outcome(
-      "updated",
-      from,
-      `updated ${short(from)} -> ${short(digest)} in ${(timer.elapsed() / 1000).toFixed(1)}s`,
-      {
-        downtimeMs,
-        snapshots: kept,
-      },
-    );
+    if (gate.healthy) entry = await o.journal.advance(entry, "confirmed");
   } catch (error) {
-    return await rollBack(
-      entry,
-      `update step "${entry.phase}" failed: ${errorText(error)}`,
-      o,
-      timer,
-      outcome,
-    );
+    return rollBack(entry, `update step "${entry.phase}" failed: ${errorText(error)}`, o, timer, outcome);
+  }
+  if (!gate.healthy) return rollBack(entry, gate.reason, o, timer, outcome);
+  const downtimeMs = Math.round(performance.now() - stoppedAt - (gate.elapsedMs - gate.firstOkAfterMs));
+
+  // 6. Confirmed: the new version stays whatever happens next. A failed clean-up is left in the
+  // journal at "confirmed" for recover() to finish; it never turns into a rollback.
+  faultPoint("after-confirm");
+  const done = `updated ${short(from)} -> ${short(digest)} in ${(timer.elapsed() / 1000).toFixed(1)}s`;
+  try {
+    const kept = await complete(entry, o);
+    return outcome("updated", from, done, { downtimeMs, snapshots: kept });
+  } catch (error) {
+    o.log?.(`${bot.id}: updated, but cleaning up failed (the next start finishes it): ${errorText(error)}`);
+    return outcome("updated", from, `${done}; clean-up pending: ${errorText(error)}`, { downtimeMs });
   }
 }
 
@@ -241,11 +242,16 @@ export async function rollBack(
       },
     );
   }
-  await o.snapshots.release(
-    entry.snapshots.map((s) => s.id),
-    entry.keepSnapshots,
-  );
-  await o.journal.finish(bot.id);
+  // The old version runs healthy again; failing to tidy up must not turn that into a failure.
+  try {
+    await o.snapshots.release(
+      entry.snapshots.map((s) => s.id),
+      entry.keepSnapshots,
+    );
+    await o.journal.finish(bot.id);
+  } catch (error) {
+    o.log?.(`${bot.id}: rolled back, but cleaning up failed: ${errorText(error)}`);
+  }
   const restored = bot.volumes.length > 0 ? "; volumes restored" : "";
   return outcome(
     "rolled-back",
