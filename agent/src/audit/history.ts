@@ -1,3 +1,4 @@
+import { formatTable } from "../cli/table.ts";
 /** One row of the audit table: what happened to one bot, in which commit. */
 export interface HistoryRow {
   when: string;
@@ -71,11 +72,5 @@ export function formatHistoryTable(rows: HistoryRow[]): string {
     r.actor,
     r.commit.slice(0, 10),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: string[]) =>
-    c
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  return [fmt(header), ...cells.map(fmt)].join("\n");
+  return formatTable(header, cells);
 }

@@ -38,3 +38,25 @@ export class PhaseTimer {
     return Math.round(performance.now() - this.start);
   }
 }
+
+export type MakeOutcome = (
+  result: UpdateOutcome["result"],
+  from: string | null,
+  reason: string,
+  extra?: Partial<UpdateOutcome>,
+) => UpdateOutcome;
+
+/** Builds the outcomes of one bot's update towards `to`, timed by `timer`. */
+export function outcomeMaker(bot: string, to: string, timer: PhaseTimer): MakeOutcome {
+  return (result, from, reason, extra = {}) => ({
+    bot,
+    result,
+    from,
+    to,
+    reason,
+    durationMs: timer.elapsed(),
+    timings: timer.timings,
+    snapshots: [],
+    ...extra,
+  });
+}

@@ -1,6 +1,6 @@
 import { waitHealthy } from "./health-gate.ts";
 import type { JournalEntry } from "./journal.ts";
-import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
+import { outcomeMaker, PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
 import { type EngineOptions, rollBack } from "./update-bot.ts";
 
@@ -34,22 +34,7 @@ export async function recover(o: EngineOptions): Promise<UpdateOutcome[]> {
 
 async function recoverOne(entry: JournalEntry, o: EngineOptions): Promise<UpdateOutcome> {
   const timer = new PhaseTimer();
-  const outcome = (
-    result: UpdateOutcome["result"],
-    from: string | null,
-    reason: string,
-    extra: Partial<UpdateOutcome> = {},
-  ) => ({
-    bot: entry.bot.id,
-    result,
-    from,
-    to: entry.toDigest,
-    reason,
-    durationMs: timer.elapsed(),
-    timings: timer.timings,
-    snapshots: [],
-    ...extra,
-  });
+  const outcome = outcomeMaker(entry.bot.id, entry.toDigest, timer);
   const interrupted = `the agent stopped during "${entry.phase}"`;
 
   switch (entry.phase) {

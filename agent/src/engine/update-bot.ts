@@ -5,7 +5,7 @@ import { splitImageRef } from "../model/primitives.ts";
 import { faultPoint } from "./faults.ts";
 import { waitHealthy } from "./health-gate.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
-import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
+import { type MakeOutcome, outcomeMaker, PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
 import type { VolumeSnapshotter } from "./snapshotter.ts";
 
@@ -31,22 +31,7 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions): Promise<UpdateOutcome> {
   const timer = new PhaseTimer();
   const { repository } = splitImageRef(bot.image);
-  const outcome = (
-    result: UpdateOutcome["result"],
-    from: string | null,
-    reason: string,
-    extra: Partial<UpdateOutcome> = {},
-  ) => ({
-    bot: bot.id,
-    result,
-    from,
-    to: digest,
-    reason,
-    durationMs: timer.elapsed(),
-    timings: timer.timings,
-    snapshots: [],
-    ...extra,
-  });
+  const outcome = outcomeMaker(bot.id, digest, timer);
 
   // 1. Preflight: nothing is touched when any of this fails.
   if (!o.allowlist.some((prefix) => bot.image.startsWith(prefix))) {
@@ -166,13 +151,6 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     return outcome("updated", from, `${done}; clean-up pending: ${errorText(error)}`, { downtimeMs });
   }
 }
-
-type MakeOutcome = (
-  result: UpdateOutcome["result"],
-  from: string | null,
-  reason: string,
-  extra?: Partial<UpdateOutcome>,
-) => UpdateOutcome;
 
 const short = (digest: string | null) => (digest ? digest.slice(0, 19) : "none");
 

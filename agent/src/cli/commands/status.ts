@@ -3,6 +3,7 @@ import { FleetwaveError } from "../../errors.ts";
 import { loadFleetState } from "../../model/load.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { resolveStateDir } from "../state-dir.ts";
+import { formatTable } from "../table.ts";
 
 const flagsSchema = z.strictObject({
   api: z
@@ -26,13 +27,7 @@ const short = (d: string | null | undefined) => (d ? d.replace(/^sha256:/, "").s
 function table(rows: Row[]): string {
   const header = ["HOST", "BOT", "DIGEST", "STATE", "LAST", "UPDATE WAITING"];
   const cells = rows.map((r) => [r.host, r.bot, r.digest, r.state, r.last, r.waiting]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: string[]) =>
-    c
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  return [fmt(header), ...cells.map(fmt)].join("\n");
+  return formatTable(header, cells);
 }
 
 export const statusCommand: Command = {
