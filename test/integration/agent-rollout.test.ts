@@ -246,3 +246,51 @@ describe("agent: a bad version", () => {
     expect(again.code).toBe(1);
   });
 });
+
+describe("agent: threshold pause", () => {
+  it("pauses at the threshold, and a resume gives the rollout a fresh count", async () => {
+    const fleet = await bots("epsilon", "host-a", 3);
+    const decl: FleetDecl = {
+      image: `${repository}:managed`,
+      tenants: [{ tenant: "epsilon", mode: "auto", hour: openHour(), contacts: [], bots: fleet }],
+      strategy: { batchPercent: 25, failureThreshold: 1, onThreshold: "pause", healthCheckTimeoutSeconds: 3 },
+    };
+    const repo = await fleetRepo(decl);
+    const running = await startAgent(repo.bare, "host-a");
+    agents.push(running);
+    await running.agent.reconcile("test: create");
+    const id = await repo.plan(decl.image, corrupt.digest);
+    const control = async () =>
+      (
+        parse(await remoteFile(repo.bare, `fleet-state/rollouts/${id}.yaml`)) as {
+          control: { state: string; by?: string };
+        }
+      ).control;
+    const results = async () =>
+      Object.values((await remoteStatus(repo.bare, "host-a")).rollouts[id]?.bots ?? {}).map((b) => b.result);
+
+    await running.agent.reconcile("test: rollout");
+    expect(await control()).toMatchObject({ state: "paused", by: "agent host-a" });
+    expect((await results()).filter((r) => r === "rolled-back")).toHaveLength(1);
+    await running.agent.reconcile("test: still paused");
+    expect((await results()).filter((r) => r === "rolled-back")).toHaveLength(1);
+
+    const resumed = await fetch(`${running.server.url}/api/rollouts/${id}/resume`, {
+      method: "POST",
+      headers: TOKEN_HEADER,
+    });
+    expect(resumed.status).toBe(200);
+    await eventually(
+      async () => ((await results()).filter((r) => r === "rolled-back").length === 2 ? true : undefined),
+      90_000,
+      "the next wave after the resume",
+    );
+    await eventually(
+      async () => ((await control()).state === "paused" ? true : undefined),
+      30_000,
+      "the second pause",
+    );
+    expect((await results()).filter((r) => r === "pending")).toHaveLength(1);
+    for (const b of fleet) expect(await digestOf(b.id)).toBe(v1.digest);
+  });
+});

@@ -510,13 +510,18 @@ export class Agent implements AgentControl {
     plan: Rollout,
   ): { bot: string; host: string; result: string; reason: string }[] {
     const failed: { bot: string; host: string; result: string; reason: string }[] = [];
-    const add = (host: string, progress: HostStatus["rollouts"][string] | undefined) => {
-      for (const [bot, r] of Object.entries(progress?.bots ?? {})) {
+    // A person who resumes a rollout paused at the threshold gives it a fresh count: only
+    // failures after the resume count, or the rollout would pause again at once.
+    const since = plan.control.state === "active" && plan.control.at ? plan.control.at : undefined;
+    const add = (host: string, status: Pick<HostStatus, "bots" | "rollouts"> | undefined) => {
+      for (const [bot, r] of Object.entries(status?.rollouts[plan.id]?.bots ?? {})) {
+        const at = status?.bots[bot]?.last?.at;
+        if (since && at && Date.parse(at) < Date.parse(since)) continue;
         if (isFailure(r.result)) failed.push({ bot, host, result: r.result, reason: r.reason ?? r.result });
       }
     };
-    for (const s of state.statuses) if (s.host !== this.host) add(s.host, s.rollouts[plan.id]);
-    add(this.host, this.book.progress(plan.id));
+    for (const s of state.statuses) if (s.host !== this.host) add(s.host, s);
+    add(this.host, this.book.value);
     return failed;
   }
 
