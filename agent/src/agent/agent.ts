@@ -783,10 +783,18 @@ export class Agent implements AgentControl {
         throw error;
       }
       if (!changed) return { ok: true, message: "already so; nothing to change" };
+      let refused: EditError | undefined;
       const pushed = await this.ws.push(async () => {
-        await apply();
+        try {
+          await apply();
+        } catch (error) {
+          // Someone changed the same file first in a way this edit may not follow (e.g. aborted).
+          if (error instanceof EditError) refused = error;
+          throw error;
+        }
       });
       await this.desired.load();
+      if (refused) return { ok: false, status: 409, message: refused.message };
       if (!pushed.ok) {
         this.setError("git-push", pushed.error);
         return {

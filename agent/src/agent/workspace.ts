@@ -166,7 +166,12 @@ export class Workspace {
         attempts: 6,
         baseDelayMs: 200,
         integrate: async ({ cwd, upstream }) => {
-          const rebased = await tryGit(["rebase", "--quiet", "-X", "theirs", upstream], { cwd });
+          // "-X theirs" lets this host's status file win over hand edits. An API edit of shared
+          // desired state (a rollout's control, fleet.yaml) must never win that way: when it does
+          // not apply cleanly it is redone on the fresh HEAD, where the edit itself decides (an
+          // aborted rollout stays aborted).
+          const strategy = reapply ? [] : ["-X", "theirs"];
+          const rebased = await tryGit(["rebase", "--quiet", ...strategy, upstream], { cwd });
           if (rebased.code === 0) return;
           await tryGit(["rebase", "--abort"], { cwd });
           if (!reapply)
