@@ -4,6 +4,7 @@
  * actions to its status so the dashboard can show their effect.
  */
 import type { Rollout } from "../model/rollout.ts";
+import { defaultStrategy } from "../model/strategy.ts";
 import type {
   ActionResult,
   AgentControl,
@@ -11,6 +12,7 @@ import type {
   MetricsSnapshot,
   RolloutDetailView,
 } from "./control.ts";
+
 import { rolloutDetailView, rolloutView } from "./control.ts";
 
 export type RecordedCall =
@@ -30,17 +32,7 @@ export function samplePlan(): Rollout {
     basedOn: "0123456789abcdef0123456789abcdef01234567",
     image: "ghcr.io/acme/paperclip:managed",
     digest: DIGEST_V2,
-    strategy: {
-      name: "rolling-wave",
-      batchPercent: 50,
-      pauseSeconds: 60,
-      maxParallel: 4,
-      maxRetries: 1,
-      failureThreshold: 3,
-      onThreshold: "abort",
-      healthCheckTimeoutSeconds: 120,
-      minHealthySeconds: 10,
-    },
+    strategy: { ...defaultStrategy, batchPercent: 50 },
     control: { state: "active" },
     targets: [
       { bot: "acme-main", tenant: "acme", host: "host-a", wave: 1 },

@@ -1,27 +1,16 @@
-import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { git } from "../../git/git.ts";
 import { loadFleetState } from "../../model/load.ts";
-import { main } from "../main.ts";
+import { copyOfSample as copyOfFleet, runCli } from "../testing.ts";
 
-const SAMPLE = join(import.meta.dirname, "../../../../fleet-state");
 const IMAGE = "ghcr.io/acme/paperclip:managed";
 const DIGEST = `sha256:3f2a9c1b${"7e4d".repeat(14)}`;
 
-async function run(argv: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd, env: {} });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = runCli;
 
-async function copyOfSample(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "fleetwave-plan-"));
-  await cp(SAMPLE, join(root, "fleet-state"), { recursive: true });
-  return root;
-}
+const copyOfSample = () => copyOfFleet("fleetwave-plan-");
 
 const rollouts = async (root: string) =>
   (await readdir(join(root, "fleet-state/rollouts"))).filter((f) => !f.startsWith("."));

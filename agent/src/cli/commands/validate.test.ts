@@ -1,23 +1,11 @@
-import { cp, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../main.ts";
+import { copyOfSample as copyOfFleet, runCli } from "../testing.ts";
 
-const SAMPLE = join(import.meta.dirname, "../../../../fleet-state");
+const run = runCli;
 
-async function run(argv: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd, env: {} });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
-
-async function copyOfSample(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "fleetwave-validate-"));
-  await cp(SAMPLE, join(root, "fleet-state"), { recursive: true });
-  return root;
-}
+const copyOfSample = () => copyOfFleet("fleetwave-validate-");
 
 describe("fleetwave validate", () => {
   it("accepts the sample fleet with a one-line summary", async () => {
