@@ -1,6 +1,7 @@
 /** Step 3's fleet-state: the demo's fleet.yaml and three tenants, written as an operator would. */
-import { createServer } from "node:net";
 import type { UserChangelog } from "../../agent/src/model/rollout.ts";
+// The demo runs on the test environment, so it shares its port picker.
+import { freePort } from "../../test/support/docker.ts";
 
 export const DEMO_HOST = "demo-host";
 
@@ -14,20 +15,6 @@ export interface DemoTenant {
   tenant: string;
   mode: "auto" | "manual";
   bots: DemoBot[];
-}
-
-/** A TCP port that was free on 127.0.0.1 a moment ago (the bots use host networking). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close((error) => (error || port === 0 ? fail(error ?? new Error("no free port")) : done(port)));
-    });
-  });
 }
 
 /** acme and globex update automatically; initech wants to press "Update now" itself. */

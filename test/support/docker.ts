@@ -46,21 +46,31 @@ export function assertLoopback(url: string): void {
   throw new Error(`refusing to contact ${url}: tests only talk to 127.0.0.0/8`);
 }
 
-/**
- * A TCP port that was free on 127.0.0.1 a moment ago. Another process can take it before the
- * caller binds it; with host-networked bots that is the best an outside observer can do.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Below Linux's default ephemeral range (32768–60999), which outgoing connections draw from. */
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close((error) => (error || port === 0 ? reject(error ?? new Error("no port")) : resolve(port)));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port that was free on 127.0.0.1 a moment ago. Another process can take it before the
+ * caller binds it; with host-networked bots that is the best an outside observer can do. It is
+ * taken outside the ephemeral range: a port from `listen(0)` can be handed out again as the
+ * local port of any client connection (a health probe, a fetch), and a bot restarted onto it
+ * then fails to bind.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
 }
 
 export interface HttpAnswer {
