@@ -27,6 +27,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Faults of the world around the agent: dockerd restarted or killed, a second agent, a
+          // rewritten remote, a full disk. Each case asserts the invariants after its fault.
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           // The same setup installs Debian's chromium with the engine's packages when missing.
