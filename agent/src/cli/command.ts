@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import type { z } from "zod";
+import { z } from "zod";
 import { UsageError } from "../errors.ts";
 
 export interface CliIO {
@@ -18,19 +18,41 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** Unwraps optional/default/nullable so a flag's own type decides how parseArgs reads it. */
+function innerType(schema: z.core.$ZodType): z.core.$ZodType {
+  let inner = schema;
+  while (
+    inner instanceof z.ZodOptional ||
+    inner instanceof z.ZodDefault ||
+    inner instanceof z.ZodNullable ||
+    inner instanceof z.ZodPrefault
+  ) {
+    inner = inner.def.innerType;
+  }
+  return inner;
+}
+
+/** parseArgs options drawn from the flags' zod schema: booleans are switches, everything else a value. */
+export function flagOptions(schema: z.ZodObject): Options {
+  const options: Options = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    options[name] = { type: innerType(field) instanceof z.ZodBoolean ? "boolean" : "string" };
+  }
+  return options;
+}
+
 /**
- * Parses flags with node's parseArgs, then validates them with a zod schema so every command
- * reports a bad flag the same way: `--flag: message`.
+ * Parses flags with node's parseArgs, then validates them with the same zod schema that
+ * declared them, so every command reports a bad flag the same way: `--flag: message`.
  */
-export function parseFlags<S extends z.ZodType>(
+export function parseFlags<S extends z.ZodObject>(
   argv: string[],
-  options: Options,
   schema: S,
   allowPositionals = false,
 ): { flags: z.output<S>; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options: flagOptions(schema), allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -43,19 +43,7 @@ Environment:
   FLEETWAVE_WEBHOOK_SIGNING_SECRET  HMAC secret for outgoing webhooks
   FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now"`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        repo: { type: "string" },
-        host: { type: "string" },
-        branch: { type: "string" },
-        "data-dir": { type: "string" },
-        listen: { type: "string" },
-        interval: { type: "string" },
-        once: { type: "boolean" },
-      },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     const tokens = parseApiTokens(io.env.FLEETWAVE_API_TOKENS);
     const author = io.env.FLEETWAVE_GIT_AUTHOR
       ? identitySchema.safeParse(io.env.FLEETWAVE_GIT_AUTHOR)

@@ -48,19 +48,7 @@ export const changelogCommand: Command = {
   summary: "write the internal (markdown) and user-facing (JSON) changelogs of an upstream range",
   usage,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        repo: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        out: { type: "string" },
-        date: { type: "string" },
-        config: { type: "string" },
-        "dry-run": { type: "boolean" },
-      },
-      schema,
-    );
+    const { flags } = parseFlags(argv, schema);
     const repo = resolve(io.cwd, flags.repo ?? ".");
     const git = new Git(repo);
     const top = await git.tryRun(["rev-parse", "--show-toplevel"]);

@@ -28,16 +28,7 @@ Nothing is sent outside 127.0.0.0/8.
              wiped at the start, with the previous demo's containers (named demo-*)
   --clean    remove the demo's containers, volumes and workspace, then exit`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        serve: { type: "boolean" },
-        clean: { type: "boolean" },
-        verbose: { type: "boolean" },
-        dir: { type: "string" },
-      },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     // Loaded on demand: the demo pulls in the test image builder, which no other command needs.
     const { DEFAULT_DEMO_DIR, cleanDemo, runDemo } = await import("../../../../scripts/demo/demo.ts");
     const options = {

@@ -21,17 +21,7 @@ export const historyCommand: Command = {
 Reads the Fleetwave-* trailers of the commits in the GitOps repository (default: the current
 directory) and prints when, host, bot, from, to, result, actor and commit, newest first.`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        repo: { type: "string" },
-        bot: { type: "string" },
-        tenant: { type: "string" },
-        rollout: { type: "string" },
-        format: { type: "string" },
-      },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     const repo = resolve(io.cwd, flags.repo);
     const commits = await readAuditLog(repo);
     let tenantOf: ((bot: string) => string | undefined) | undefined;

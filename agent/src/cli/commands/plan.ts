@@ -38,21 +38,7 @@ then writes rollouts/<id>.yaml (id = UTC minute + first 8 hex of the digest).
   --allow-empty     exit 0 with "nothing to do" when no bot is a target (default: exit 1)
   --based-on SHA    the fleet-state commit (default: git HEAD of DIR's repository, else "unknown")`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        image: { type: "string" },
-        digest: { type: "string" },
-        changelog: { type: "string" },
-        strategy: { type: "string" },
-        bot: { type: "string" },
-        state: { type: "string" },
-        "dry-run": { type: "boolean" },
-        "allow-empty": { type: "boolean" },
-        "based-on": { type: "string" },
-      },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     const stateDir = await resolveStateDir(flags.state, io.cwd);
     const basedOn = flags["based-on"] ?? (await headCommit(stateDir)) ?? "unknown";
     const strategyName = flags.strategy ?? (flags.bot !== undefined ? "single-bot" : undefined);

@@ -14,7 +14,7 @@ export const schemaCommand: Command = {
 Writes fleet.schema.json, tenant.schema.json, rollout.schema.json and status.schema.json
 (draft-07, generated from the zod schemas) into DIR, default fleet-state/schema.`,
   async run(argv, io) {
-    const { flags } = parseFlags(argv, { out: { type: "string" } }, flagsSchema);
+    const { flags } = parseFlags(argv, flagsSchema);
     const dir = resolve(io.cwd, flags.out);
     await mkdir(dir, { recursive: true });
     for (const [name, text] of generateJsonSchemas()) {

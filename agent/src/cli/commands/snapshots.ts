@@ -28,17 +28,7 @@ export const snapshotsCommand: Command = {
   usage,
   async run(argv, io) {
     const [action, ...rest] = argv;
-    const { flags, positionals } = parseFlags(
-      rest,
-      {
-        "data-dir": { type: "string" },
-        bot: { type: "string" },
-        keep: { type: "string" },
-        format: { type: "string" },
-      },
-      flagsSchema,
-      true,
-    );
+    const { flags, positionals } = parseFlags(rest, flagsSchema, true);
     const store = new SnapshotStore({ dataDir: resolve(io.cwd, flags["data-dir"]) });
     switch (action) {
       case "list": {

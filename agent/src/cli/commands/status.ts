@@ -38,11 +38,7 @@ export const statusCommand: Command = {
 With --api, asks one agent (GET /api/status). Without it, reads every host's
 fleet-state/status/<host>.yaml from the repository checkout.`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      { api: { type: "string" }, state: { type: "string" }, format: { type: "string" } },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     if (flags.api) {
       const response = await fetch(new URL("/api/status", flags.api)).catch((error: Error) => {
         throw new FleetwaveError(`cannot reach the agent at ${flags.api}: ${error.message}`);

@@ -75,24 +75,7 @@ export const syncUpstreamCommand: Command = {
   summary: "nightly sync of the fork with upstream: sync branch, changelogs, guard scan, PR",
   usage,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      {
-        repo: { type: "string" },
-        upstream: { type: "string" },
-        strategy: { type: "string" },
-        branch: { type: "string" },
-        "upstream-branch": { type: "string" },
-        date: { type: "string" },
-        config: { type: "string" },
-        report: { type: "string" },
-        "open-pr": { type: "boolean" },
-        "no-push": { type: "boolean" },
-        "author-name": { type: "string" },
-        "author-email": { type: "string" },
-      },
-      schema,
-    );
+    const { flags } = parseFlags(argv, schema);
     if (flags.upstream?.startsWith("-")) {
       throw new UsageError(`--upstream: "${flags.upstream}" is not a URL`);
     }

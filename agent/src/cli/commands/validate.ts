@@ -17,11 +17,7 @@ export const validateCommand: Command = {
 Exit 0 with a one-line summary when fleet-state is valid; exit 1 with every problem as
 file:line: field: message. --format github prints ::error annotations for a PR check.`,
   async run(argv, io) {
-    const { flags } = parseFlags(
-      argv,
-      { state: { type: "string" }, format: { type: "string" } },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(argv, flagsSchema);
     const dir = await resolveStateDir(flags.state, io.cwd);
     const result = await loadFleetState(dir, io.cwd);
     if (!result.ok) {
