@@ -1,4 +1,5 @@
-import { formatTable } from "../cli/table.ts";
+import { digestCell } from "../text/digest.ts";
+import { formatTable } from "../text/table.ts";
 /** One row of the audit table: what happened to one bot, in which commit. */
 export interface HistoryRow {
   when: string;
@@ -57,8 +58,6 @@ export function filterHistory(rows: HistoryRow[], f: HistoryFilter): HistoryRow[
   );
 }
 
-const shortDigest = (d: string) => (d.startsWith("sha256:") ? d.slice(7, 19) : d);
-
 /** A fixed-width table for the terminal. */
 export function formatHistoryTable(rows: HistoryRow[]): string {
   const header = ["WHEN", "HOST", "BOT", "FROM", "TO", "RESULT", "ACTOR", "COMMIT"];
@@ -66,8 +65,8 @@ export function formatHistoryTable(rows: HistoryRow[]): string {
     r.when,
     r.host,
     r.bot,
-    shortDigest(r.from),
-    shortDigest(r.to),
+    digestCell(r.from),
+    digestCell(r.to),
     r.result,
     r.actor,
     r.commit.slice(0, 10),

@@ -13,11 +13,12 @@
  * the same delivery id (webhook header, email Message-ID) so receivers can tell.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
+import { fsyncDir, writeFileAtomic } from "../fs/durable.ts";
 import type { NotifyEvent, NotifyEventType } from "./events.ts";
 import type { Audience } from "./render.ts";
 
@@ -165,28 +166,6 @@ function message(error: unknown): string {
     return `${error.message}${cause}`;
   }
   return String(error);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeAtomic(dir: string, name: string, content: string): Promise<void> {
-  const temp = join(dir, `.${name}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
-  const handle = await open(temp, "w", 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, join(dir, name));
-  await fsyncDir(dir);
 }
 
 /** A counting semaphore whose waiters give up when `signal` aborts. */
@@ -475,12 +454,12 @@ export class Outbox {
       .then(async () => {
         const content = `${JSON.stringify(record, null, 2)}\n`;
         if (record.deliveries.every((d) => d.status !== "pending")) {
-          await writeAtomic(this.doneDir, name, content);
+          await writeFileAtomic(join(this.doneDir, name), content);
           await rm(join(this.pendingDir, name), { force: true });
           await fsyncDir(this.pendingDir);
           this.records.delete(name);
         } else {
-          await writeAtomic(this.pendingDir, name, content);
+          await writeFileAtomic(join(this.pendingDir, name), content);
         }
       });
     this.writes.set(name, next);

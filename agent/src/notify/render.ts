@@ -6,6 +6,8 @@
  */
 import { formatProblem } from "../model/problems.ts";
 import { changelogSectionTitles, type UserChangelog } from "../model/rollout.ts";
+import { shortDigest } from "../text/digest.ts";
+import { escapeHtml } from "../text/html.ts";
 import type {
   BotRollbackFailedEvent,
   BotRolledBackEvent,
@@ -85,24 +87,9 @@ export function renderEmail(event: NotifyEvent, options: RenderOptions): Rendere
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
-
 /** One line: header-safe and tidy (no CR/LF, collapsed whitespace). */
 function oneLine(value: string): string {
   return value.replace(/\s+/g, " ").trim();
-}
-
-/** `sha256:3f2a9c1b7d2e` — enough to tell versions apart, nothing more. */
-export function shortDigest(digest: string): string {
-  const match = /^sha256:([0-9a-f]{12})/.exec(digest);
-  return match ? `sha256:${match[1]}` : oneLine(digest).slice(0, 19);
 }
 
 function versionFor(changelog: UserChangelog | undefined, digest: string): string {

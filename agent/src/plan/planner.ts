@@ -17,6 +17,7 @@ import { digest as digestSchema, imageRef } from "../model/primitives.ts";
 import type { Rollout, RolloutTarget, UserChangelog } from "../model/rollout.ts";
 import type { HostStatus } from "../model/status.ts";
 import { type Strategy, strategySchema } from "../model/strategy.ts";
+import { shortDigest } from "../text/digest.ts";
 import { minutesUntilWindow, tenantPreferredHour } from "./gates.ts";
 
 /** A plan cannot be made from these inputs; `message` tells the operator what to change. */
@@ -250,11 +251,6 @@ export function planRollout(input: PlanInput): PlanResult {
     targets,
   };
   return { plan, excluded };
-}
-
-/** `sha256:3f2a9c1b7e4d` — the first 12 hex, as people and commit messages show a digest. */
-export function shortDigest(digest: string): string {
-  return digest.slice(0, "sha256:".length + 12);
 }
 
 /** Number of waves in a plan (0 without targets). */

@@ -6,8 +6,9 @@ import { Document, isMap, isSeq } from "yaml";
 import type { Fleet } from "../model/fleet.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { Tenant } from "../model/tenant.ts";
+import { shortDigest } from "../text/digest.ts";
 import { effectiveTenantMode, tenantPreferredHour } from "./gates.ts";
-import { type Exclusion, type ExclusionReason, shortDigest, waveCount } from "./planner.ts";
+import { type Exclusion, type ExclusionReason, waveCount } from "./planner.ts";
 
 export const ROLLOUT_SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/rollout.schema.json";
 

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { FleetwaveError } from "../../errors.ts";
 import { loadFleetState } from "../../model/load.ts";
+import { digestCell } from "../../text/digest.ts";
+import { formatTable } from "../../text/table.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { resolveStateDir } from "../state-dir.ts";
-import { formatTable } from "../table.ts";
 
 const flagsSchema = z.strictObject({
   api: z
@@ -22,7 +23,7 @@ interface Row {
   waiting: string;
 }
 
-const short = (d: string | null | undefined) => (d ? d.replace(/^sha256:/, "").slice(0, 12) : "-");
+const short = (d: string | null | undefined) => digestCell(d, "-");
 
 function table(rows: Row[]): string {
   const header = ["HOST", "BOT", "DIGEST", "STATE", "LAST", "UPDATE WAITING"];
