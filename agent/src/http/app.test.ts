@@ -170,6 +170,14 @@ describe("actions", () => {
     expect(control.calls).toEqual([{ method: "updateBotNow", botId: "gamma-1", actor: "alice" }]);
   });
 
+  it("Update now for a bot already on the rollout's target is 409 with the reason, and no commit", async () => {
+    const res = await post("/api/bots/acme-main/update", { token: ALICE });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({
+      error: `bot acme-main already runs ${DIGEST_V2.slice(0, 19)}, the target of rollout ${ROLLOUT_ID}; nothing to update`,
+    });
+  });
+
   it("rollout pause/resume/abort map to control states, with the reason", async () => {
     for (const [verb, state] of [
       ["pause", "paused"],
