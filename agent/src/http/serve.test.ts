@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../errors.ts";
 import { createApp } from "./app.ts";
 import { fakeControl } from "./fake-control.ts";
-import { isLoopbackAddress, parseListen, type ServerHandle, serve } from "./serve.ts";
+import { isLoopbackAddress, ListenError, lateApp, parseListen, type ServerHandle, serve } from "./serve.ts";
 import { parseApiTokens } from "./tokens.ts";
 import { signGitHubPayload } from "./webhook.ts";
 
@@ -136,11 +136,26 @@ describe("serve (a real listening server on 127.0.0.1)", () => {
     expect(good.status).toBe(202);
   });
 
+  it("answers 503 until the agent is attached, then serves it", async () => {
+    const front = lateApp();
+    server = await serve(front, { listen: "127.0.0.1:0" });
+    const starting = await fetch(`${server.url}/api/status`);
+    expect(starting.status).toBe(503);
+    expect(starting.headers.get("retry-after")).toBe("5");
+    expect(((await starting.json()) as { error: string }).error).toMatch(/the agent is starting/);
+    front.use(createApp(fakeControl(), { tokens: [] }));
+    expect((await fetch(`${server.url}/api/status`)).status).toBe(200);
+  });
+
   it("refuses a non-loopback listen address before binding, and reports a busy port", async () => {
     const app = createApp(fakeControl(), { tokens: [] });
     await expect(serve(app, { listen: "0.0.0.0:0" })).rejects.toThrow(/not a loopback address/);
     server = await serve(app, { listen: "127.0.0.1:0" });
-    await expect(serve(app, { listen: server.address })).rejects.toThrow(/EADDRINUSE/);
+    const taken = serve(app, { listen: server.address });
+    await expect(taken).rejects.toThrow(ListenError);
+    await expect(taken).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${server.address.port}: the address is already in use`,
+    );
   });
 });
 
