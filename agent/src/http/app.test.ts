@@ -556,3 +556,25 @@ describe("GET / (dashboard)", () => {
     expect(html).toContain("&lt;script&gt;alert(2)&lt;/script&gt;");
   });
 });
+
+describe("GET /dashboard/live", () => {
+  it("is the page's live part as an HTML fragment, escaped, never cached, and current", async () => {
+    const page = await (await app.request("/")).text();
+    const res = await app.request("/dashboard/live");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none'/);
+    const fragment = await res.text();
+    expect(fragment).not.toMatch(/<html|<script|<head/);
+    // The page embeds exactly this fragment: one renderer for both.
+    expect(page).toContain(`<div id="live">${fragment}</div>`);
+
+    control.state.paused = true;
+    control.state.bots[1]!.tenant = `<b onmouseover="x">`;
+    const next = await (await app.request("/dashboard/live")).text();
+    expect(next).toContain('data-action="fleet-resume"');
+    expect(next).toContain("&lt;b onmouseover=&quot;x&quot;&gt;");
+    expect(next).not.toContain("<b onmouseover");
+  });
+});

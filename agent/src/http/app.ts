@@ -16,7 +16,7 @@ import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
 import { dockerName, rolloutId } from "../model/primitives.ts";
 import type { ActionResult, AgentControl, RolloutControlState } from "./control.ts";
-import { dashboardHeaders, renderDashboard } from "./dashboard.ts";
+import { dashboardHeaders, fragmentHeaders, LIVE_PATH, renderDashboard, renderLive } from "./dashboard.tsx";
 import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { type ApiToken, TokenVerifier } from "./tokens.ts";
 import {
@@ -212,6 +212,8 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     const page = renderDashboard({ status: control.status(), branch: control.watchedBranch, nonce });
     return c.html(page, 200, dashboardHeaders(nonce));
   });
+
+  app.get(LIVE_PATH, (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
 
   app.get("/metrics", (c) => {
     const text = renderMetrics({
