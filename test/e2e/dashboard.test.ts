@@ -95,7 +95,7 @@ describe("dashboard (headless Chromium)", () => {
     expect(confirmText).toBe("Update gamma-1 now? The bot restarts.");
     expect(control.calls).toEqual([{ method: "updateBotNow", botId: "gamma-1", actor: "dana" }]);
 
-    // The page re-rendered from /api/status: nothing waits any more, gamma-1 shows who updated it.
+    // The swapped-in fragment: nothing waits any more, gamma-1 shows who updated it.
     await expect.poll(() => page.locator("#waiting").count()).toBe(0);
     expect(await text(page.locator('#bots tr[data-bot="gamma-1"]'))).toMatch(/updated[\s\S]*by dana/);
     await page.screenshot({ path: SCREENSHOT.replace(".png", "-after.png"), fullPage: true });
