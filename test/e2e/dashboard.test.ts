@@ -1,13 +1,14 @@
 /**
  * The dashboard in a real headless Chromium against a real server on 127.0.0.1, with an
- * in-memory AgentControl: the page renders the bots, takes a pasted token, and "Update now"
- * reaches the control with the token's name as actor. Fails (never skips) without Chromium.
+ * in-memory AgentControl: the page shows the bots, takes a pasted token, "Update now" reaches the
+ * control with the token's name as actor, and the server-rendered fragment swapped in after an
+ * action or a refresh shows the new state. Fails (never skips) without Chromium.
  */
 import { existsSync } from "node:fs";
 import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../agent/src/http/app.ts";
-import { type FakeControl, fakeControl } from "../../agent/src/http/fake-control.ts";
+import { type FakeControl, fakeControl, ROLLOUT_ID } from "../../agent/src/http/fake-control.ts";
 import { type ServerHandle, serve } from "../../agent/src/http/serve.ts";
 import { parseApiTokens } from "../../agent/src/http/tokens.ts";
 import { CHROMIUM_PATH, launchBrowser, requireChromium, type TestBrowser } from "../support/browser.ts";
@@ -94,22 +95,48 @@ describe("dashboard (headless Chromium)", () => {
     expect(confirmText).toBe("Update gamma-1 now? The bot restarts.");
     expect(control.calls).toEqual([{ method: "updateBotNow", botId: "gamma-1", actor: "dana" }]);
 
-    // The page re-rendered from /api/status: nothing waits any more, gamma-1 shows who updated it.
+    // The swapped-in fragment: nothing waits any more, gamma-1 shows who updated it.
     await expect.poll(() => page.locator("#waiting").count()).toBe(0);
     expect(await text(page.locator('#bots tr[data-bot="gamma-1"]'))).toMatch(/updated[\s\S]*by dana/);
     await page.screenshot({ path: SCREENSHOT.replace(".png", "-after.png"), fullPage: true });
+
+    // Pausing the rollout: the swapped-in fragment offers Resume in its place.
+    await page
+      .locator(`#rollouts tr[data-rollout="${ROLLOUT_ID}"]`)
+      .getByRole("button", { name: "Pause" })
+      .click();
+    await expect.poll(() => text(page.locator("#message"))).toBe(`rollout ${ROLLOUT_ID} paused`);
+    const row = page.locator(`#rollouts tr[data-rollout="${ROLLOUT_ID}"]`);
+    expect(await row.getByRole("button", { name: "Resume" }).count()).toBe(1);
+    expect(await text(row)).toMatch(/paused\s+dana/);
 
     expect(problems).toEqual([]);
     expect(browser.blocked).toEqual([]);
   });
 
-  it("auto-refreshes from /api/status and renders untrusted text as text", async () => {
+  it("swaps in the server's fragment only when it changed, and renders untrusted text as text", async () => {
     const problems: string[] = [];
-    const page = await openPage(problems);
-    // The server's markup and the script's re-render of the same status read the same.
-    const serverRendered = await text(page.locator("#live"));
+    const fetched: string[] = [];
+    const page = await browser.context.newPage();
+    page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(`${server.url}/`);
+    // A refresh with nothing new leaves the DOM alone (focus and hover survive): same node.
+    // An expando property, not an attribute: it marks the node without changing the markup.
+    const marked = () => page.evaluate<boolean>(`document.querySelector("#bots").seen === true`);
+    await page.evaluate(`document.querySelector("#bots").seen = true`);
+    await page.getByRole("button", { name: "Reconcile now" }).focus();
     await expect.poll(() => text(page.locator("#refreshed")), { timeout: 12_000 }).toMatch(/^refreshed/);
-    expect(await text(page.locator("#live"))).toBe(serverRendered);
+    expect(await marked()).toBe(true);
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe(
+      "Reconcile now",
+    );
+    // The page asks the server for markup; it does not render /api/status itself.
+    expect(fetched).toContain("/dashboard/live");
+    expect(fetched).not.toContain("/api/status");
 
     control.state.paused = true;
     control.state.bots[0]!.last!.reason = `<img src=x id=injected onerror="document.title='pwned'">`;
@@ -118,6 +145,7 @@ describe("dashboard (headless Chromium)", () => {
     expect(await text(page.locator('#bots tr[data-bot="acme-main"] .reason'))).toContain("<img src=x");
     expect(await page.locator("#injected").count()).toBe(0);
     expect(await page.title()).toBe("Fleetwave · host-a");
+    expect(await marked()).toBe(false);
     expect(problems).toEqual([]);
   });
 });

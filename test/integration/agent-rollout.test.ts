@@ -158,6 +158,18 @@ describe("agent: a full rollout", () => {
     expect(after.bots[g1!.id]?.updateAvailable).toBeUndefined();
     expect(after.bots[g1!.id]?.last?.actor).toBe("alice");
 
+    // Asked again, the bot is already on the target: 409, and nothing is committed.
+    const logBefore = await remoteLog(repo.bare);
+    const again = await fetch(`${running.server.url}/api/bots/${g1!.id}/update`, {
+      method: "POST",
+      headers: TOKEN_HEADER,
+    });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toBe(
+      `bot ${g1!.id} already runs ${v2.digest.slice(0, 19)}, the target of rollout ${id}; nothing to update`,
+    );
+    expect(await remoteLog(repo.bare)).toBe(logBefore);
+
     // git is the audit log: trailers on the remote, and `fleetwave history` reads them back.
     const log = await remoteLog(repo.bare);
     expect(log).toMatch(new RegExp(`Fleetwave-Rollout: ${id}`));

@@ -873,6 +873,10 @@ export class Agent implements AgentControl {
     const target = plan.targets.find((t) => t.bot === botId)!;
     const gate = targetGate(state, plan, target, this.now(), true);
     if (!gate.go) return { ok: false, status: 409, message: gate.detail };
+    if (this.book.bot(botId)?.digest === plan.digest) {
+      const message = `bot ${botId} already runs ${plan.digest.slice(0, 19)}, the target of rollout ${plan.id}; nothing to update`;
+      return { ok: false, status: 409, message };
+    }
     const work = (async () => {
       const outcome = await this.updateWithRetries(
         gate.bot,

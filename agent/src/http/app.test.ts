@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp, type FleetwaveApp } from "./app.ts";
+import { createApp, type FleetwaveApp, WEBHOOK_BODY_LIMIT_BYTES } from "./app.ts";
 import { DIGEST_V2, type FakeControl, fakeControl, ROLLOUT_ID } from "./fake-control.ts";
 import { parseApiTokens } from "./tokens.ts";
 import { signGitHubPayload } from "./webhook.ts";
@@ -170,6 +170,14 @@ describe("actions", () => {
     expect(control.calls).toEqual([{ method: "updateBotNow", botId: "gamma-1", actor: "alice" }]);
   });
 
+  it("Update now for a bot already on the rollout's target is 409 with the reason, and no commit", async () => {
+    const res = await post("/api/bots/acme-main/update", { token: ALICE });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({
+      error: `bot acme-main already runs ${DIGEST_V2.slice(0, 19)}, the target of rollout ${ROLLOUT_ID}; nothing to update`,
+    });
+  });
+
   it("rollout pause/resume/abort map to control states, with the reason", async () => {
     for (const [verb, state] of [
       ["pause", "paused"],
@@ -318,9 +326,11 @@ describe("POST /webhooks/github", () => {
     body: string,
     signature?: string,
     contentType = "application/json",
+    delivery?: string,
   ) {
     const headers: Record<string, string> = { "Content-Type": contentType };
     if (event) headers["X-GitHub-Event"] = event;
+    if (delivery) headers["X-GitHub-Delivery"] = delivery;
     if (signature !== undefined) headers["X-Hub-Signature-256"] = signature;
     return app.request("/webhooks/github", { method: "POST", headers, body });
   }
@@ -333,6 +343,66 @@ describe("POST /webhooks/github", () => {
     expect(control.calls).toEqual([
       { method: "requestReconcile", reason: `github push ${"3f2a9c1b".repeat(5)}` },
     ]);
+  });
+
+  it("ignores a replayed delivery (same X-GitHub-Delivery): 200, said so, no second reconcile", async () => {
+    const body = push("refs/heads/main");
+    const signature = signGitHubPayload(SECRET, body);
+    const id = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+    expect((await deliver("push", body, signature, "application/json", id)).status).toBe(202);
+    const replay = await deliver("push", body, signature, "application/json", id);
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ replay: true, ignored: `delivery ${id} was already received` });
+    expect(control.calls).toHaveLength(1);
+
+    // A new delivery of the same push (GitHub retries with a new id only when asked to) still counts.
+    expect((await deliver("push", body, signature, "application/json", `${id}-2`)).status).toBe(202);
+    expect(control.calls).toHaveLength(2);
+    // An unsigned request does not burn a delivery id for the real one.
+    expect(
+      (await deliver("push", body, signGitHubPayload("x", body), "application/json", "fresh")).status,
+    ).toBe(401);
+    expect((await deliver("push", body, signature, "application/json", "fresh")).status).toBe(202);
+    expect(control.calls).toHaveLength(3);
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toContain('fleetwave_webhook_deliveries_total{outcome="replay"} 1');
+  });
+
+  it("refuses an unsigned delivery and an oversized one before reading the body", async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            pulled += 1;
+            controller.enqueue(new Uint8Array(64 * 1024));
+          },
+        },
+        // Nothing is pulled until someone reads.
+        { highWaterMark: 0 },
+      );
+    const unsigned = await app.request("/webhooks/github", {
+      method: "POST",
+      headers: { "X-GitHub-Event": "push" },
+      body: endless(),
+      duplex: "half",
+    } as RequestInit);
+    expect(unsigned.status).toBe(401);
+    expect(pulled).toBe(0);
+
+    const declaredTooLarge = await app.request("/webhooks/github", {
+      method: "POST",
+      headers: {
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": signGitHubPayload(SECRET, ""),
+        "Content-Length": String(WEBHOOK_BODY_LIMIT_BYTES + 1),
+      },
+      body: endless(),
+      duplex: "half",
+    } as RequestInit);
+    expect(declaredTooLarge.status).toBe(413);
+    expect(pulled).toBe(0);
+    expect(control.calls).toEqual([]);
   });
 
   it("accepts the form-encoded content type too", async () => {
@@ -484,5 +554,27 @@ describe("GET / (dashboard)", () => {
     expect(html).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;");
     expect(html).not.toContain("<script>alert(2)");
     expect(html).toContain("&lt;script&gt;alert(2)&lt;/script&gt;");
+  });
+});
+
+describe("GET /dashboard/live", () => {
+  it("is the page's live part as an HTML fragment, escaped, never cached, and current", async () => {
+    const page = await (await app.request("/")).text();
+    const res = await app.request("/dashboard/live");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none'/);
+    const fragment = await res.text();
+    expect(fragment).not.toMatch(/<html|<script|<head/);
+    // The page embeds exactly this fragment: one renderer for both.
+    expect(page).toContain(`<div id="live">${fragment}</div>`);
+
+    control.state.paused = true;
+    control.state.bots[1]!.tenant = `<b onmouseover="x">`;
+    const next = await (await app.request("/dashboard/live")).text();
+    expect(next).toContain('data-action="fleet-resume"');
+    expect(next).toContain("&lt;b onmouseover=&quot;x&quot;&gt;");
+    expect(next).not.toContain("<b onmouseover");
   });
 });

@@ -16,10 +16,17 @@ import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
 import { dockerName, rolloutId } from "../model/primitives.ts";
 import type { ActionResult, AgentControl, RolloutControlState } from "./control.ts";
-import { dashboardHeaders, renderDashboard } from "./dashboard.ts";
+import { dashboardHeaders, fragmentHeaders, LIVE_PATH, renderDashboard, renderLive } from "./dashboard.tsx";
 import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { type ApiToken, TokenVerifier } from "./tokens.ts";
-import { pushEventSchema, verifyGitHubSignature, WEBHOOK_SECRET_ENV, webhookPayloadText } from "./webhook.ts";
+import {
+  looksSigned,
+  pushEventSchema,
+  RecentDeliveries,
+  verifyGitHubSignature,
+  WEBHOOK_SECRET_ENV,
+  webhookPayloadText,
+} from "./webhook.ts";
 
 export interface AppOptions {
   /** Parsed FLEETWAVE_API_TOKENS (see parseApiTokens). Empty: every mutating route answers 503. */
@@ -31,6 +38,8 @@ export interface AppOptions {
    * accept every host (use when serving behind a reverse proxy with allowRemote). Default: [].
    */
   allowedHosts?: readonly string[] | "any";
+  /** Largest webhook payload accepted. Default {@link WEBHOOK_BODY_LIMIT_BYTES}. */
+  webhookBodyLimitBytes?: number;
   /** Where unexpected errors are reported. Default: console.error. */
   log?: (line: string) => void;
 }
@@ -100,6 +109,8 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
   const allowedHosts = options.allowedHosts ?? [];
   const log = options.log ?? ((line: string) => console.error(line));
   const counters = new HttpCounters();
+  const deliveries = new RecentDeliveries();
+  const webhookLimit = options.webhookBodyLimitBytes ?? WEBHOOK_BODY_LIMIT_BYTES;
   const app = new Hono<Env>();
 
   app.use(async (c, next) => {
@@ -202,6 +213,8 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     return c.html(page, 200, dashboardHeaders(nonce));
   });
 
+  app.get(LIVE_PATH, (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
+
   app.get("/metrics", (c) => {
     const text = renderMetrics({
       host: control.host,
@@ -272,14 +285,8 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
 
   app.post(
     "/webhooks/github",
-    bodyLimit({
-      maxSize: WEBHOOK_BODY_LIMIT_BYTES,
-      onError: (c) => {
-        counters.countWebhook("invalid");
-        return c.json({ error: "webhook payload too large" }, 413);
-      },
-    }),
-    async (c) => {
+    // Refuse what cannot be a signed delivery before a byte of its body is read.
+    async (c, next) => {
       if (!webhookSecret) {
         counters.countWebhook("rejected");
         return c.json(
@@ -287,10 +294,34 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
           503,
         );
       }
-      const raw = new Uint8Array(await c.req.arrayBuffer());
-      if (!verifyGitHubSignature(webhookSecret, raw, c.req.header("x-hub-signature-256"))) {
+      if (!looksSigned(c.req.header("x-hub-signature-256"))) {
         counters.countWebhook("rejected");
-        return c.json({ error: "missing or invalid X-Hub-Signature-256" }, 401);
+        return c.json({ error: "missing or malformed X-Hub-Signature-256" }, 401);
+      }
+      return next();
+    },
+    // Refuses a declared Content-Length over the limit at once, and stops reading a stream at it.
+    bodyLimit({
+      maxSize: webhookLimit,
+      onError: (c) => {
+        counters.countWebhook("invalid");
+        return c.json({ error: `webhook payload larger than ${webhookLimit} bytes` }, 413);
+      },
+    }),
+    async (c) => {
+      const raw = new Uint8Array(await c.req.arrayBuffer());
+      if (!verifyGitHubSignature(webhookSecret!, raw, c.req.header("x-hub-signature-256"))) {
+        counters.countWebhook("rejected");
+        return c.json({ error: "invalid X-Hub-Signature-256 (is the webhook's secret the agent's?)" }, 401);
+      }
+      // Remembered only once signed, so nobody can block a delivery id in advance.
+      const delivery = c.req.header("x-github-delivery");
+      if (delivery !== undefined && !deliveries.remember(delivery.slice(0, 100))) {
+        counters.countWebhook("replay");
+        return c.json(
+          { replay: true, ignored: `delivery ${delivery.slice(0, 100)} was already received` },
+          200,
+        );
       }
       const event = c.req.header("x-github-event");
       if (!event) {

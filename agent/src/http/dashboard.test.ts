@@ -1,14 +1,15 @@
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { escapeHtml, formatTime, renderDashboard, renderLive, shortDigest } from "./dashboard.ts";
+import { formatTime, renderDashboard, renderLive, shortDigest } from "./dashboard.tsx";
 import { DIGEST_V1, sampleStatus } from "./fake-control.ts";
 
-describe("dashboard rendering", () => {
-  it("escapes the five HTML-significant characters", () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
-      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
-    );
-  });
+const run = promisify(execFile);
 
+describe("dashboard rendering", () => {
   it("shortens digests and formats times in UTC", () => {
     expect(shortDigest(DIGEST_V1)).toBe("a1a1a1a1a1a1");
     expect(shortDigest(null)).toBe("—");
@@ -43,4 +44,23 @@ describe("dashboard rendering", () => {
     expect(live).not.toContain('data-action="update-bot"');
     expect(live).not.toMatch(/data-action="rollout-/);
   });
+});
+
+describe("dashboard.tsx outside the repository's directory", () => {
+  it("renders with hono/jsx when the process runs from elsewhere (no tsconfig in reach)", async () => {
+    // The agent is started from any directory (systemd, /); its JSX must not depend on tsconfig.
+    const cwd = await mkdtemp(join(tmpdir(), "fleetwave-jsx-"));
+    const module = new URL("./dashboard.tsx", import.meta.url).href;
+    // As agent/bin/fleetwave.js does it: tsx's register(), then import the sources.
+    const tsx = import.meta.resolve("tsx/esm/api");
+    const script = `(await import(${JSON.stringify(tsx)})).register();
+const { renderLive } = await import(${JSON.stringify(module)});
+const { sampleStatus } = await import(${JSON.stringify(new URL("./fake-control.ts", import.meta.url).href)});
+process.stdout.write(renderLive(sampleStatus()));`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", NODE_PATH: "" },
+    });
+    expect(stdout).toBe(renderLive(sampleStatus()));
+  }, 60_000);
 });

@@ -150,6 +150,11 @@ export function fakeControl(state: AgentStatusView = sampleStatus()): FakeContro
       if (forced) return forced;
       const bot = fake.state.bots.find((b) => b.id === botId);
       if (!bot) return { ok: false, status: 404, message: `no bot ${botId} on ${fake.host}` };
+      const onTarget = fake.state.rollouts.find((r) => !bot.updateAvailable && r.digest === bot.digest);
+      if (onTarget) {
+        const message = `bot ${botId} already runs ${bot.digest?.slice(0, 19)}, the target of rollout ${onTarget.id}; nothing to update`;
+        return { ok: false, status: 409, message };
+      }
       if (bot.updateAvailable) {
         bot.last = {
           rollout: bot.updateAvailable.rollout,

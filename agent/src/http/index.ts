@@ -17,7 +17,10 @@ export { rolloutDetailView, rolloutView } from "./control.ts";
 export {
   DEFAULT_LISTEN,
   isLoopbackAddress,
+  type LateApp,
   type ListenAddress,
+  ListenError,
+  lateApp,
   parseListen,
   type ServeOptions,
   type ServerHandle,

@@ -16,6 +16,9 @@ interface Sample {
   suffix?: string;
 }
 
+export const WEBHOOK_OUTCOMES = ["reconcile", "ignored", "replay", "ping", "rejected", "invalid"] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 /** Counts kept by the HTTP module itself. */
 export class HttpCounters {
   /** key: method \0 route \0 status */
@@ -27,7 +30,7 @@ export class HttpCounters {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
-  countWebhook(outcome: "reconcile" | "ignored" | "ping" | "rejected" | "invalid"): void {
+  countWebhook(outcome: WebhookOutcome): void {
     this.webhooks.set(outcome, (this.webhooks.get(outcome) ?? 0) + 1);
   }
 }
@@ -158,7 +161,7 @@ export function renderMetrics({ host, branch, status, snapshot, http }: MetricsI
     "fleetwave_webhook_deliveries_total",
     "counter",
     "GitHub webhook deliveries, by outcome.",
-    (["reconcile", "ignored", "ping", "rejected", "invalid"] as const).map((outcome) => ({
+    WEBHOOK_OUTCOMES.map((outcome) => ({
       labels: { outcome },
       value: http.webhooks.get(outcome) ?? 0,
     })),

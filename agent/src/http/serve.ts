@@ -4,9 +4,14 @@
  */
 import { isIP } from "node:net";
 import { serve as nodeServe } from "@hono/node-server";
-import { UsageError } from "../errors.ts";
+import { FleetwaveError, UsageError } from "../errors.ts";
 
 export const DEFAULT_LISTEN = "127.0.0.1:8787";
+
+/** The address could not be bound (taken, not ours, privileged). The message names it and what to do. */
+export class ListenError extends FleetwaveError {
+  override name = "ListenError";
+}
 
 export interface ListenAddress {
   /** Without brackets for IPv6, e.g. "127.0.0.1", "::1", "localhost". */
@@ -76,14 +81,16 @@ export interface ServeOptions extends ParseListenOptions {
 /** Anything with a fetch handler node-server accepts, e.g. a Hono app. */
 export type Fetchable = { fetch: Parameters<typeof nodeServe>[0]["fetch"] };
 
-/** Starts listening; resolves once the socket is bound (rejects on e.g. EADDRINUSE). */
+/** Starts listening; resolves once the socket is bound, rejects with a {@link ListenError} when it cannot be. */
 export async function serve(app: Fetchable, options: ServeOptions = {}): Promise<ServerHandle> {
   const listen = options.listen ?? DEFAULT_LISTEN;
   const address =
     typeof listen === "string" ? parseListen(listen, options) : parseListen(formatAddress(listen), options);
+  const flag = options.flag ?? "--listen";
   return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, address, flag));
     const server = nodeServe({ fetch: app.fetch, hostname: address.host, port: address.port }, (info) => {
-      server.off("error", reject);
+      server.off("error", onError);
       const bound: ListenAddress = { host: address.host, port: info.port };
       resolve({
         url: `http://${formatAddress(bound)}`,
@@ -103,8 +110,55 @@ export async function serve(app: Fetchable, options: ServeOptions = {}): Promise
           }),
       });
     });
-    server.once("error", reject);
+    server.once("error", onError);
   });
+}
+
+function listenError(error: NodeJS.ErrnoException, address: ListenAddress, flag: string): Error {
+  const where = formatAddress(address);
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new ListenError(
+        `cannot listen on ${where}: the address is already in use (another fleetwave agent or program ` +
+          `holds it; see \`ss -ltnp\`); stop that program or pass a free ${flag} host:port`,
+      );
+    case "EACCES":
+      return new ListenError(
+        `cannot listen on ${where}: permission denied (ports below 1024 need privileges); pass ${flag} ` +
+          "with a port from 1024 up",
+      );
+    case "EADDRNOTAVAIL":
+      return new ListenError(
+        `cannot listen on ${where}: no network interface of this machine has that address; pass ${flag} ` +
+          `with one of its addresses, e.g. ${DEFAULT_LISTEN}`,
+      );
+    default:
+      return error;
+  }
+}
+
+/**
+ * A front for the server that answers 503 until {@link LateApp.use}: the CLI binds its port first
+ * (so a taken port fails before the agent touches anything), then starts the agent, then serves it.
+ */
+export interface LateApp extends Fetchable {
+  use(app: Fetchable): void;
+}
+
+export function lateApp(): LateApp {
+  let target: Fetchable | undefined;
+  return {
+    fetch: (request, env) =>
+      target
+        ? target.fetch(request, env)
+        : Response.json(
+            { error: "the agent is starting (recovering interrupted updates); try again shortly" },
+            { status: 503, headers: { "Retry-After": "5", "Cache-Control": "no-store" } },
+          ),
+    use(app) {
+      target = app;
+    },
+  };
 }
 
 function formatAddress({ host, port }: ListenAddress): string {

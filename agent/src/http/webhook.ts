@@ -9,6 +9,11 @@ export const WEBHOOK_SECRET_ENV = "FLEETWAVE_WEBHOOK_SECRET";
 
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 
+/** Whether `header` has the shape of a signature; checked before the body is read at all. */
+export function looksSigned(header: string | undefined): boolean {
+  return header !== undefined && SIGNATURE.test(header.trim());
+}
+
 /** Whether `header` is the HMAC-SHA256 of exactly `body` under `secret`. */
 export function verifyGitHubSignature(secret: string, body: Uint8Array, header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -42,4 +47,32 @@ export function webhookPayloadText(body: Uint8Array, contentType: string | undef
     return new URLSearchParams(text).get("payload") ?? undefined;
   }
   return text;
+}
+
+/** How many delivery ids the agent remembers; GitHub redelivers within hours, not thousands of pushes. */
+export const REMEMBERED_DELIVERIES = 1000;
+
+/**
+ * The most recent `X-GitHub-Delivery` ids, oldest forgotten first, so a replayed (or manually
+ * redelivered) delivery does not trigger a second reconcile. Memory stays bounded by `capacity`.
+ */
+export class RecentDeliveries {
+  readonly #seen = new Set<string>();
+
+  constructor(readonly capacity = REMEMBERED_DELIVERIES) {}
+
+  /** Records `id`; false when it was already among the remembered ones. */
+  remember(id: string): boolean {
+    if (this.#seen.has(id)) return false;
+    this.#seen.add(id);
+    if (this.#seen.size > this.capacity) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+    return true;
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
 }

@@ -3,7 +3,14 @@ import { z } from "zod";
 import { Agent } from "../../agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
 import { UsageError } from "../../errors.ts";
-import { createApp, parseApiTokens, parseListen, serve, WEBHOOK_SECRET_ENV } from "../../http/index.ts";
+import {
+  createApp,
+  lateApp,
+  parseApiTokens,
+  parseListen,
+  serve,
+  WEBHOOK_SECRET_ENV,
+} from "../../http/index.ts";
 import { hostId } from "../../model/primitives.ts";
 import { createNotifier } from "../../notify/index.ts";
 import { type Command, parseFlags } from "../command.ts";
@@ -74,7 +81,13 @@ Environment:
         }),
       log,
     });
-    await agent.start();
+    // Bound before the agent starts: a taken port is reported before anything is touched.
+    const front = lateApp();
+    const server = listen ? await serve(front, { listen }) : undefined;
+    await agent.start().catch(async (error: unknown) => {
+      await server?.close();
+      throw error;
+    });
 
     if (flags.once) {
       const report = await agent.reconcile("--once");
@@ -85,9 +98,8 @@ Environment:
       return report.failed.length > 0 || report.errors.length > 0 ? 1 : 0;
     }
 
-    const app = createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log });
-    const server = await serve(app, { listen: listen! });
-    log(`listening on ${server.url}`);
+    front.use(createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log }));
+    log(`listening on ${server!.url}`);
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       const jitter = flags.interval * (0.9 + Math.random() * 0.2);
@@ -110,7 +122,7 @@ Environment:
         log(`${signal}: finishing the bot step in flight, then pushing and exiting`);
         clearTimeout(timer);
         void (async () => {
-          await server.close(5000);
+          await server!.close(5000);
           await agent.stop();
           done(0);
         })();
