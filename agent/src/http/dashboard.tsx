@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Child } from "hono/jsx";
+import { digestCell } from "../text/digest.ts";
 import type { AgentStatusView, BotView, RolloutProgress, RolloutView } from "./control.ts";
 
 const CLIENT_SCRIPT = readFileSync(new URL("./dashboard.client.js", import.meta.url), "utf8");
@@ -16,11 +17,6 @@ const CLIENT_SCRIPT = readFileSync(new URL("./dashboard.client.js", import.meta.
 export const REFRESH_SECONDS = 5;
 /** Where the page fetches its live part from. */
 export const LIVE_PATH = "/dashboard/live";
-
-export function shortDigest(digest: string | null | undefined): string {
-  if (!digest) return "—";
-  return digest.startsWith("sha256:") ? digest.slice(7, 19) : digest.slice(0, 12);
-}
 
 export function formatTime(iso: string | undefined): string {
   if (!iso) return "—";
@@ -42,7 +38,7 @@ const Badge = ({ word }: { word: string }) => <span class={`badge ${tone(word)}`
 
 /** A short digest; the full one on hover. */
 const Digest = ({ digest, full = true }: { digest: string | null | undefined; full?: boolean }) => (
-  <code title={full ? (digest ?? "") : undefined}>{shortDigest(digest)}</code>
+  <code title={full ? (digest ?? "") : undefined}>{digestCell(digest)}</code>
 );
 
 interface ActionButtonProps {
