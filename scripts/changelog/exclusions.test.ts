@@ -71,6 +71,8 @@ describe("parseHostedModeConfig", () => {
       infrastructure: [],
       exclude: { scopes: [], paths: [], keywords: [] },
       guards: [],
+      unconventional: "internal",
+      scopeNames: {},
     });
   });
 

@@ -26,7 +26,11 @@ try {
       from: repo.from,
       to: repo.to,
       date: "2026-01-01",
-      config: { ...config, ...(UNCONVENTIONAL.has(corpus.name) ? { unconventional: "improved" } : {}) },
+      config: {
+        ...config,
+        ...(UNCONVENTIONAL.has(corpus.name) ? { unconventional: "improved" as const } : {}),
+      },
+      github: corpus.upstream,
       outDir: null,
     });
     const items = generated.userFacing.sections.flatMap((s) => s.items);
