@@ -275,7 +275,7 @@ describe("classification and the user-facing view", () => {
     expect(md).toMatch(/Merge commit from fork — .*_not for users: security-advisory merge_/);
     expect(md).toMatch(/update dependency vitest to v4 — .*_not for users: dependency bump_/);
     expect(md).toMatch(/Test\/add test for middleware timing .*_not for users: tests_/);
-    expect(md).toMatch(/Polish the sidebar — .*_internal only_/);
+    expect(md).toMatch(/Polish the sidebar — .*_internal only: not a conventional commit_/);
     expect(md).toContain("add a skip option ([#4862](https://github.com/honojs/hono/pull/4862))");
 
     const improved = buildChangelog({

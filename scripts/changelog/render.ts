@@ -4,7 +4,7 @@
  */
 import type { Changelog, UserFacingChangelog } from "./build.ts";
 import { describeExclusion } from "./exclusions.ts";
-import { type ChangelogCommit, compareTypes, TYPE_TITLES } from "./model.ts";
+import { type ChangelogCommit, compareTypes, isConventional, TYPE_TITLES } from "./model.ts";
 import { NOISE_TITLES } from "./shapes.ts";
 
 export interface GuardFinding {
@@ -136,6 +136,7 @@ export function renderInternalMarkdown(changelog: Changelog, sync?: SyncSummary)
       if (entry.noise) tags.push(`not for users: ${NOISE_TITLES[entry.noise]}`);
       else if (entry.item !== null) tags.push(`users: ${entry.section}`);
       else if (entry.hiddenBy) tags.push(`hidden from users by ${describeExclusion(entry.hiddenBy)}`);
+      else if (!isConventional(entry.commit)) tags.push("internal only: not a conventional commit");
       else tags.push("internal only");
       lines.push(`- ${commitLine(entry.commit, changelog.github)} · _${tags.join(" · ")}_`);
     }
