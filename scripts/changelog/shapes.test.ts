@@ -58,6 +58,8 @@ describe("noiseShape", () => {
     expect(shape("refactor(timing): Test/add test for middleware timing (#4991)")).toBe("test");
     expect(shape("fix(jsx): make merged context-isolation tests pass tsc type check (#5037)")).toBe("test");
     expect(shape("Tests: cover the router")).toBe("test");
+    expect(shape("fix(router): add tests for wildcard routes")).toBe("test");
+    expect(shape("chore: increase test coverage")).toBe("test");
     expect(shape("Docs: explain the cache")).toBe("docs");
     expect(shape("feat: Docs/ explain the cache")).toBe("docs");
     expect(shape("WIP router rewrite")).toBe("work-in-progress");
@@ -75,6 +77,9 @@ describe("noiseShape", () => {
       "fix: merge client and ssr values for `pluginContainer.getModuleInfo` (#18895)",
       "Add pack command (#2062)",
       "Release the lock when the agent stops",
+      "fix: bump timeout",
+      "feat(payments): add test mode for cards",
+      "feat(api): bump limits",
       "feat: publish the health report",
     ])
       expect(shape(subject), subject).toBeNull();

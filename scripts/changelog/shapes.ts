@@ -44,8 +44,8 @@ const RELEASE: readonly RegExp[] = [
 ];
 
 const DEPENDENCY: readonly RegExp[] = [
-  // dependabot: `Bump x from 1 to 2`, `Bump the npm group with 3 updates`, `Bump x`
-  /^bumps? (?:the )?\S+(?: and \S+)?(?: from \S+ to \S+| group\b.*\bupdates?\b|(?: in \S+)?$)/i,
+  // dependabot: `Bump x from 1 to 2`, `Bump the npm group with 3 updates`
+  /^bumps? (?:the )?\S+(?: and \S+)?(?: from \S+ to \S+| group\b.*\bupdates?\b)/i,
   /^bumps? \S+ to v?\d/i,
   // renovate: `Update dependency x to v2`, `Update all non-major dependencies`, `Pin dependencies`,
   // `Lock file maintenance`, `Update pnpm to v10`, `Update actions/checkout action to v4`
@@ -67,7 +67,7 @@ const SECURITY_MERGE = /^merge commit from fork$/i;
 const TEST_PREFIX = /^tests?\s*[/:]/i;
 // `fix(jsx): make merged context-isolation tests pass tsc type check`: only the tests change.
 const TEST_ONLY =
-  /^(?:(?:add|fix|improve|update|increase)(?:e[sd])? (?:the |more |missing )?(?:unit |e2e |integration )?tests?\b|.*\btests? (?:pass|are green|no longer flak))/i;
+  /^(?:add|fix|improve|update|increase)(?:e[sd])? (?:the |more |missing )?(?:unit |e2e |integration )?(?:test coverage|coverage|tests?)(?:$|\s+(?:for|to|of|on|in|that|around|covering)\b)|\btests? (?:pass|are green|no longer flak)/i;
 const DOCS_PREFIX = /^docs?\s*[/:]/i;
 const WIP = /^(?:wip\b|\[wip\]|(?:fixup|squash|amend)!)/i;
 
@@ -95,6 +95,8 @@ export function noiseShape(commit: ChangelogCommit): NoiseShape | null {
     if (/\[(?:skip ci|ci skip)\]/i.test(text) && /\b(?:release|version|publish)/i.test(text))
       return "release";
     if (DEPENDENCY.some((r) => r.test(text))) return "dependency";
+    // `Bump micromatch`: a bare bump is a dependency only without a type (`fix: bump timeout` is not)
+    if (commit.type === "other" && /^bumps? \S+(?: in \S+)?$/i.test(text)) return "dependency";
     if (TEST_PREFIX.test(text) || TEST_ONLY.test(text)) return "test";
     if (DOCS_PREFIX.test(text)) return "docs";
   }
