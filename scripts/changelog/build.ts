@@ -7,6 +7,7 @@ import { type Exclusion, exclusionMatcher, type HostedModeConfig } from "./exclu
 import {
   type ChangelogCommit,
   type DroppedCommit,
+  isConventional,
   parseCommit,
   prepareCommits,
   type RawCommit,
@@ -14,6 +15,8 @@ import {
   type UserSectionTitle,
   userSection,
 } from "./model.ts";
+import { type NoiseShape, noiseShape } from "./shapes.ts";
+import { areaName, duplicateKey, toSentence, withArea } from "./wording.ts";
 
 export interface ChangelogRange {
   /** Exclusive start: the last upstream commit already in the fork. */
@@ -26,6 +29,8 @@ export interface ChangelogEntry {
   commit: ChangelogCommit;
   /** Where its type puts it for users; null for internal types (chore, ci, docs, ...). */
   section: UserSectionTitle | null;
+  /** A shape no tenant reads (version bump, dependency bump, merge, ...); kept internal. */
+  noise: NoiseShape | null;
   /** The hosted-mode rule hiding it from users, if any. */
   hiddenBy: Exclusion | null;
   /** The sentence users read; null when it does not reach them. */
@@ -41,6 +46,8 @@ export interface Changelog {
   /** Kept commits in the order given (newest first when read from git log). */
   entries: ChangelogEntry[];
   dropped: DroppedCommit[];
+  /** The upstream's GitHub page (`https://github.com/owner/repo`) when it is on GitHub. */
+  github: string | null;
 }
 
 export interface UserFacingChangelog {
@@ -50,42 +57,20 @@ export interface UserFacingChangelog {
   sections: { title: UserSectionTitle; items: string[] }[];
 }
 
-const TRAILING_REFS =
-  /\s*\((?:(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?|see|refs?)\s+)?#\d+(?:\s*,\s*#\d+)*\)\s*$/i;
-
-/**
- * Rewrites a commit subject as a plain sentence: no type prefix (already parsed off), no gitmoji,
- * backticks or trailing `(#123)` / `[skip ci]`, no trailing period noise, first letter capitalised.
- */
-export function toSentence(subject: string): string {
-  let text = subject.replace(/\s+/g, " ").trim();
-  text = text.replace(/^(?::[a-z0-9_+-]+:\s*)+/i, "");
-  text = text.replace(/\[(?:skip ci|ci skip|no ci)\]/gi, "");
-  let previous = "";
-  while (previous !== text) {
-    previous = text;
-    text = text.replace(TRAILING_REFS, "").replace(/\s+#\d+$/, "");
-  }
-  text = text.replace(/`([^`]+)`/g, "$1");
-  text = text
-    .replace(/[\s.;,:]+$/u, "")
-    .replace(/\s+/g, " ")
-    .trim();
-  if (text.length === 0) return text;
-  const first = text.codePointAt(0)!;
-  const head = String.fromCodePoint(first);
-  return head.toLocaleUpperCase("en-US") + text.slice(head.length);
-}
-
 const HEADER = /^\w+(?:\([^()]*\))?!?: (.+)$/;
 
-/** The user sentence for a commit (reverts name what they undo). */
-export function userItem(commit: ChangelogCommit): string {
+/**
+ * The user sentence for a commit: `Area: sentence` for a scoped conventional commit, reverts name
+ * what they undo, a subject that follows no convention is read whole (`lib: …` keeps its prefix).
+ */
+export function userItem(commit: ChangelogCommit, scopeNames: Readonly<Record<string, string>> = {}): string {
   if (commit.type === "revert" && commit.revertedHeader) {
     const inner = HEADER.exec(commit.revertedHeader)?.[1] ?? commit.revertedHeader;
     return `Reverted "${toSentence(inner)}"`;
   }
-  return toSentence(commit.subject);
+  if (!isConventional(commit)) return toSentence(commit.header);
+  const area = areaName(commit.scope, scopeNames);
+  return area ? withArea(area, toSentence(commit.subject, false)) : toSentence(commit.subject);
 }
 
 export interface BuildInput {
@@ -95,6 +80,8 @@ export interface BuildInput {
   date: string;
   version: string;
   range: ChangelogRange;
+  /** The upstream's GitHub page, for links to its pull requests; null when not on GitHub. */
+  github?: string | null;
 }
 
 export function buildChangelog(input: BuildInput): Changelog {
@@ -102,10 +89,11 @@ export function buildChangelog(input: BuildInput): Changelog {
   const { kept, dropped } = prepareCommits(parsed, { infrastructure: input.config.infrastructure });
   const hide = exclusionMatcher(input.config.exclude);
   const entries = kept.map((commit): ChangelogEntry => {
-    const section = userSection(commit);
+    const noise = noiseShape(commit);
+    const section = noise ? null : userSection(commit, input.config.unconventional);
     const hiddenBy = section ? hide(commit) : null;
-    const item = section && !hiddenBy ? userItem(commit) : null;
-    return { commit, section, hiddenBy, item: item && item.length > 0 ? item : null };
+    const item = section && !hiddenBy ? userItem(commit, input.config.scopeNames) : null;
+    return { commit, section, noise, hiddenBy, item: item && item.length > 0 ? item : null };
   });
   return {
     date: input.date,
@@ -114,16 +102,21 @@ export function buildChangelog(input: BuildInput): Changelog {
     total: parsed.length,
     entries,
     dropped,
+    github: input.github ?? null,
   };
 }
 
 /** The user-facing view: sections in New, Improved, Fixed order; empty sections omitted. */
 export function toUserFacing(changelog: Changelog): UserFacingChangelog {
+  // Near-duplicates are merged across sections too: the first (New before Fixed) wins.
+  const seen = new Set<string>();
   const sections = USER_SECTION_ORDER.flatMap((title) => {
     const items: string[] = [];
     for (const entry of changelog.entries) {
       if (entry.section !== title || entry.item === null) continue;
-      if (!items.includes(entry.item)) items.push(entry.item);
+      const key = duplicateKey(entry.item);
+      if (!seen.has(key)) items.push(entry.item);
+      seen.add(key);
     }
     return items.length > 0 ? [{ title, items }] : [];
   });
@@ -142,6 +135,8 @@ export interface ChangelogCounts {
   breaking: number;
   userVisible: number;
   hiddenByHostedMode: number;
+  /** Listed commits of a shape no tenant reads (`shapes.ts`). */
+  noise: number;
   internalOnly: number;
 }
 
@@ -154,6 +149,7 @@ export function countChangelog(changelog: Changelog): ChangelogCounts {
     breaking: e.filter((x) => x.commit.breaking).length,
     userVisible: e.filter((x) => x.item !== null).length,
     hiddenByHostedMode: e.filter((x) => x.hiddenBy !== null).length,
+    noise: e.filter((x) => x.noise !== null).length,
     internalOnly: e.filter((x) => x.section === null).length,
   };
 }

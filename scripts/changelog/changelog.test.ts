@@ -12,6 +12,8 @@ exclude:
   scopes: [adapters]
   paths: ["packages/adapters/**"]
   keywords: [cli, thinking effort]
+unconventional: improved
+scopeNames: { api: Config files }
 `;
 
 function io(cwd: string): CliIO & { lines: string[]; errors: string[] } {
@@ -87,14 +89,14 @@ describe("fleetwave changelog", () => {
       date: "2026-11-27",
       range: { from: base, to: shas.clicking },
       sections: [
-        { title: "New", items: ["Export conversations as PDF", "Drop the v1 status format"] },
+        { title: "New", items: ["Export conversations as PDF", "Agent: drop the v1 status format"] },
         { title: "Improved", items: ["Polish the onboarding screens"] },
         {
           title: "Fixed",
           items: [
             "Clicking Save twice no longer sends twice",
             "The client reconnects after a network timeout",
-            "Reject unknown config keys",
+            "Config files: reject unknown config keys",
           ],
         },
       ],

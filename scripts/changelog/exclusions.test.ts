@@ -71,6 +71,8 @@ describe("parseHostedModeConfig", () => {
       infrastructure: [],
       exclude: { scopes: [], paths: [], keywords: [] },
       guards: [],
+      unconventional: "internal",
+      scopeNames: {},
     });
   });
 
@@ -99,6 +101,29 @@ describe("parseHostedModeConfig", () => {
       "h.yaml:7: guards[0].require: is not a valid regular expression",
       "h.yaml:8: infrastructure: Invalid input: expected array, received number",
     ]);
+  });
+
+  it("reports a wrong unconventional place and scope names with their line; scopes in any case", () => {
+    const text = [
+      "unconventional: sometimes", // 1
+      "scopeNames:", // 2
+      "  jsx: JSX", // 3
+      "  Reg-Exp-Router: Router", // 4
+      "  core: 3", // 5
+    ].join("\n");
+    expect(() => parseHostedModeConfig(text, "h.yaml")).toThrow(HostedModeConfigError);
+    try {
+      parseHostedModeConfig(text, "h.yaml");
+    } catch (e) {
+      expect((e as HostedModeConfigError).problems).toEqual([
+        'h.yaml:1: unconventional: use "improved" or "internal"',
+        "h.yaml:5: scopeNames.core: Invalid input: expected string, received number",
+      ]);
+    }
+    expect(parseHostedModeConfig("scopeNames: { JSX: JSX, core: '' }", "h.yaml").scopeNames).toEqual({
+      jsx: "JSX",
+      core: "",
+    });
   });
 
   it("reports YAML syntax errors with their line", () => {

@@ -59,6 +59,22 @@ export const hostedModeSchema = z.strictObject({
     })
     .prefault({}),
   guards: z.array(guardRuleSchema).default([]),
+  /**
+   * Where a commit that follows no commit convention goes (`Fix the thing`, `lib: ...`):
+   * `improved` shows it to users under Improved, `internal` keeps it in the internal view only.
+   */
+  unconventional: z
+    .enum(["improved", "internal"], { message: 'use "improved" or "internal"' })
+    .default("internal"),
+  /**
+   * Readable area names for conventional-commit scopes (`reg-exp-router: Router`); an empty name
+   * shows the item without an area. Unknown scopes are title-cased.
+   */
+  scopeNames: z
+    .record(z.string().trim().min(1, "a scope must not be empty"), z.string().trim())
+    .default({})
+    // scopes are matched case-insensitively
+    .transform((names) => Object.fromEntries(Object.entries(names).map(([k, v]) => [k.toLowerCase(), v]))),
 });
 
 export type HostedModeConfig = z.output<typeof hostedModeSchema>;

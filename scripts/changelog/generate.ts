@@ -3,7 +3,7 @@ import type { Git } from "../sync/git.ts";
 import { buildChangelog, type Changelog, toUserFacing, type UserFacingChangelog } from "./build.ts";
 import type { HostedModeConfig } from "./exclusions.ts";
 import { type ChangelogFiles, writeChangelogFiles } from "./files.ts";
-import { describeVersion, readCommits } from "./git-commits.ts";
+import { describeVersion, readCommits, upstreamGitHubPage } from "./git-commits.ts";
 import { renderInternalMarkdown, type SyncSummary } from "./render.ts";
 
 export interface GenerateOptions {
@@ -17,6 +17,11 @@ export interface GenerateOptions {
   /** Where to write (`<repo>/changelogs`); null renders without writing. */
   outDir: string | null;
   sync?: SyncSummary;
+  /**
+   * The upstream's GitHub page, for `(#123)` links; by default read from the `upstream` remote
+   * (null: no links).
+   */
+  github?: string | null;
 }
 
 export interface GeneratedChangelog {
@@ -28,8 +33,19 @@ export interface GeneratedChangelog {
 
 export async function generateChangelog(options: GenerateOptions): Promise<GeneratedChangelog> {
   const { git, from, to, date } = options;
-  const [commits, version] = await Promise.all([readCommits(git, from, to), describeVersion(git, to, date)]);
-  const changelog = buildChangelog({ commits, config: options.config, date, version, range: { from, to } });
+  const [commits, version, github] = await Promise.all([
+    readCommits(git, from, to),
+    describeVersion(git, to, date),
+    options.github === undefined ? upstreamGitHubPage(git) : options.github,
+  ]);
+  const changelog = buildChangelog({
+    commits,
+    config: options.config,
+    date,
+    version,
+    range: { from, to },
+    github,
+  });
   const userFacing = toUserFacing(changelog);
   const internalMarkdown = renderInternalMarkdown(changelog, options.sync);
   const files = options.outDir

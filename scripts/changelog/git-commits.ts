@@ -61,3 +61,21 @@ export async function describeVersion(git: Git, sha: string, date: string): Prom
   if (described.code === 0 && text.length > 0) return text;
   return `${date}+${sha.slice(0, 7)}`;
 }
+
+/**
+ * The GitHub page of a remote URL (`https://github.com/o/r.git`, `git@github.com:o/r.git`,
+ * `ssh://git@github.com/o/r`) or null when the remote is not on github.com.
+ */
+export function githubPage(url: string): string | null {
+  const match =
+    /^(?:https?:\/\/(?:[^@/]+@)?|ssh:\/\/git@|git@|git:\/\/)github\.com[:/]([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$/i.exec(
+      url.trim(),
+    );
+  return match ? `https://github.com/${match[1]}/${match[2]}` : null;
+}
+
+/** The GitHub page of the `upstream` remote, or null (no such remote, or not on GitHub). */
+export async function upstreamGitHubPage(git: Git): Promise<string | null> {
+  const remote = await git.tryRun(["remote", "get-url", "upstream"]);
+  return remote.code === 0 ? githubPage(remote.stdout) : null;
+}

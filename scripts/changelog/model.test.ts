@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildChangelog, toSentence, toUserFacing } from "./build.ts";
+import { buildChangelog, toUserFacing } from "./build.ts";
 import { EMPTY_HOSTED_MODE, type HostedModeConfig, hostedModeSchema } from "./exclusions.ts";
 import { parseCommit, prepareCommits, type RawCommit, userSection } from "./model.ts";
 import { renderInternalMarkdown } from "./render.ts";
+import { toSentence } from "./wording.ts";
 
 let n = 0;
 function raw(message: string, extra: Partial<RawCommit> = {}): RawCommit {
@@ -62,6 +63,48 @@ describe("parseCommit", () => {
     expect(parseCommit(raw("Fix: Crash on start")).type).toBe("fix");
   });
 
+  it("keeps only the paragraph of a BREAKING CHANGE footer inside a squash-merge body", () => {
+    // hono #5063, abridged: the footer sits in the middle of the squashed sub-commits
+    const c = parseCommit(
+      raw(
+        [
+          "feat(jsx): add React-compatible overloads to useRef (#5063)",
+          "",
+          "* feat(jsx)!: align RefObject and useRef with React 19",
+          "",
+          "- `RefObject<T>` now has non-null mutable `current`",
+          "",
+          "BREAKING CHANGE: `RefObject<T>` was `{ current: T | null }`; nullable",
+          "refs should now be typed as `RefObject<T | null>`.",
+          "",
+          "* ci: apply automated fixes",
+          "",
+          "---------",
+          "",
+          "Co-authored-by: autofix-ci[bot] <114827586+autofix-ci[bot]@users.noreply.github.com>",
+        ].join("\n"),
+      ),
+    );
+    expect(c.breakingNotes).toEqual([
+      "`RefObject<T>` was `{ current: T | null }`; nullable refs should now be typed as `RefObject<T | null>`.",
+    ]);
+    const footerOnly = parseCommit(raw("fix: x\n\nBREAKING CHANGE: y changed\nSigned-off-by: Ada <a@b.c>"));
+    expect(footerOnly.breakingNotes).toEqual(["y changed"]);
+  });
+
+  it("reads a revert of a revert as the original change", () => {
+    const c = parseCommit(
+      raw(`Revert "Revert "feat(cache): skip option""\n\nThis reverts commit ${"d".repeat(40)}.`),
+    );
+    expect(c).toMatchObject({
+      type: "feat",
+      scope: "cache",
+      subject: "skip option",
+      reverts: "d".repeat(40),
+    });
+    expect(userSection(c)).toBe("New");
+  });
+
   it("recognises git's revert message", () => {
     const c = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${"b".repeat(40)}.`));
     expect(c.type).toBe("revert");
@@ -109,6 +152,16 @@ describe("prepareCommits", () => {
     }
   });
 
+  it("pairs a revert by the header it quotes when the sha is not in the range (rebased history)", () => {
+    const feat = parseCommit(raw(" fix(etag): resolve incorrect hashing (#5199)"));
+    const revert = parseCommit(
+      raw(`Revert " fix(etag): resolve incorrect hashing (#5199)"\n\nThis reverts commit ${"e".repeat(40)}.`),
+    );
+    const { kept, dropped } = prepareCommits([revert, feat], { infrastructure: [] });
+    expect(kept).toEqual([]);
+    expect(dropped.map((d) => d.pairedWith)).toEqual([feat.sha, revert.sha]);
+  });
+
   it("drops commits that touch only infrastructure paths", () => {
     const infra = parseCommit(
       raw("fix: pin base image", { files: ["docker/Dockerfile", ".github/workflows/ci.yml"] }),
@@ -130,9 +183,14 @@ describe("classification and the user-facing view", () => {
     expect(section("fix: a")).toBe("Fixed");
     expect(section("perf: a")).toBe("Improved");
     expect(section("refactor: a")).toBe("Improved");
-    expect(section("Polish the sidebar")).toBe("Improved");
-    for (const hidden of ["chore: a", "ci: a", "build: a", "test: a", "docs: a"])
+    expect(section("Polish the sidebar")).toBeNull();
+    expect(section("lib: use req.socket")).toBeNull();
+    expect(userSection(parseCommit(raw("Polish the sidebar")), "improved")).toBe("Improved");
+    expect(userSection(parseCommit(raw("lib: use req.socket")), "improved")).toBe("Improved");
+    for (const hidden of ["chore: a", "ci: a", "build: a", "test: a", "docs: a", "deps: a@1.0.0"]) {
       expect(section(hidden)).toBeNull();
+      expect(userSection(parseCommit(raw(hidden)), "improved")).toBeNull();
+    }
   });
 
   it("rewrites subjects as plain sentences", () => {
@@ -183,6 +241,51 @@ describe("classification and the user-facing view", () => {
     const md = renderInternalMarkdown(changelog);
     expect(md).toContain('hidden from users by keyword "cli"');
     expect(md).toContain("new CLI flag for exports");
+  });
+
+  it("keeps noise out of the user view, marks it internally, adds areas and merges near-duplicates", () => {
+    const changelog = buildChangelog({
+      commits: [
+        raw("4.12.34"),
+        raw("Merge commit from fork"),
+        raw("chore(deps): update dependency vitest to v4"),
+        raw("refactor(timing): Test/add test for middleware timing (#4991)"),
+        raw("feat(cache): add a skip option (#4862)"),
+        raw("feat(cache): Add a skip-option"),
+        raw("fix(reg-exp-router): associate wildcard middleware with matching routes (#5266)"),
+        raw("fix(core): keep the query string"),
+        raw("Polish the sidebar"),
+      ].reverse(),
+      config: hostedModeSchema.parse({ scopeNames: { "reg-exp-router": "Router", core: "" } }),
+      date: "2026-11-27",
+      version: "v1.0.0",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+      github: "https://github.com/honojs/hono",
+    });
+    expect(toUserFacing(changelog).sections).toEqual([
+      { title: "New", items: ["Cache: add a skip-option"] }, // the newer of the two near-duplicates
+      {
+        title: "Fixed",
+        items: ["Keep the query string", "Router: associate wildcard middleware with matching routes"],
+      },
+    ]);
+    const md = renderInternalMarkdown(changelog);
+    expect(md).toContain("4.12.34 — `");
+    expect(md).toMatch(/4\.12\.34 — .*_not for users: release or version bump_/);
+    expect(md).toMatch(/Merge commit from fork — .*_not for users: security-advisory merge_/);
+    expect(md).toMatch(/update dependency vitest to v4 — .*_not for users: dependency bump_/);
+    expect(md).toMatch(/Test\/add test for middleware timing .*_not for users: tests_/);
+    expect(md).toMatch(/Polish the sidebar — .*_internal only: not a conventional commit_/);
+    expect(md).toContain("add a skip option ([#4862](https://github.com/honojs/hono/pull/4862))");
+
+    const improved = buildChangelog({
+      commits: [raw("Polish the sidebar"), raw("4.12.34")],
+      config: hostedModeSchema.parse({ unconventional: "improved" }),
+      date: "2026-11-27",
+      version: "v1.0.0",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+    });
+    expect(toUserFacing(improved).sections).toEqual([{ title: "Improved", items: ["Polish the sidebar"] }]);
   });
 
   it("omits empty sections and produces the documented JSON shape", () => {

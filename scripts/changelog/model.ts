@@ -4,6 +4,7 @@
  */
 import { CommitParser } from "conventional-commits-parser";
 import picomatch from "picomatch";
+import { revertedHeaderOf, unwrapReverts } from "./shapes.ts";
 
 /** A commit as read from git, before any interpretation. */
 export interface RawCommit {
@@ -98,11 +99,22 @@ export function parseCommit(raw: RawCommit): ChangelogCommit {
       revertedHeader: null,
     };
   }
+  const { depth, inner } = unwrapReverts(header);
+  if (depth >= 2 && depth % 2 === 0) {
+    // A revert of a revert brings the original back: read it as the original change, but keep
+    // what it reverts so an in-range pair still cancels out.
+    const original = parseCommit({ ...raw, message: inner });
+    const revert = parser.parse(message).revert;
+    return { ...original, header, reverts: revert ? field(revert.hash) : null, revertedHeader: null };
+  }
   const parsed = parser.parse(message);
   const type = field(parsed.type);
-  const notes = parsed.notes.filter((n) => /^BREAKING[ -]CHANGE$/i.test(n.title)).map((n) => n.text.trim());
+  const notes = parsed.notes
+    .filter((n) => /^BREAKING[ -]CHANGE$/i.test(n.title))
+    .map((n) => breakingParagraph(n.text));
   const revert = parsed.revert;
-  const gitRevert = !type && revert !== null && /^revert\b/i.test(header);
+  const gitRevert =
+    !type && (revert !== null || revertedHeaderOf(header) !== null) && /^revert\b/i.test(header);
   return {
     ...base,
     type: type ? type.toLowerCase() : gitRevert ? "revert" : "other",
@@ -112,8 +124,26 @@ export function parseCommit(raw: RawCommit): ChangelogCommit {
     breaking: notes.length > 0,
     breakingNotes: notes.filter((n) => n.length > 0),
     reverts: revert ? field(revert.hash) : null,
-    revertedHeader: revert ? field(revert.header) : null,
+    revertedHeader: revert ? field(revert.header) : revertedHeaderOf(header),
   };
+}
+
+const TRAILER =
+  /^(?:co-authored-by|signed-off-by|reviewed-by|acked-by|tested-by|reported-by|helped-by|change-id|cc|refs?|closes|fixes|resolves):/i;
+
+/**
+ * The note of a `BREAKING CHANGE:` footer as one paragraph: squash-merge bodies put the footer
+ * in the middle of a sub-commit list, and the parser hands back everything after it.
+ */
+export function breakingParagraph(text: string): string {
+  const lines: string[] = [];
+  for (const raw of text.replace(/\r\n/g, "\n").trim().split("\n")) {
+    const line = raw.trim();
+    if (line.length === 0 || /^-{3,}$/.test(line) || /^[*-] \S/.test(line)) break;
+    if (TRAILER.test(line)) break;
+    lines.push(line);
+  }
+  return lines.join(" ");
 }
 
 export interface PrepareOptions {
@@ -125,6 +155,8 @@ export interface PreparedCommits {
   kept: ChangelogCommit[];
   dropped: DroppedCommit[];
 }
+
+const normalizeHeader = (header: string): string => header.replace(/\s+/g, " ").trim().toLowerCase();
 
 /** A matcher for a list of globs (`**`, `*`, `{a,b}`; dotfiles included). */
 export function globMatcher(globs: readonly string[]): (path: string) => boolean {
@@ -148,10 +180,19 @@ export function prepareCommits(
   }
   // Pair each revert with its target. A revert that is itself reverted is settled first by the
   // outer one (revert of a revert cancels the inner revert; the original change survives).
+  // By sha; when the sha is not in the range (a rebased or cherry-picked history), by the header
+  // the revert quotes.
   const targetOf = (revert: ChangelogCommit): ChangelogCommit | undefined => {
     const prefix = revert.reverts?.toLowerCase();
-    if (!prefix || prefix.length < 7) return undefined;
-    return commits.find((c) => c.sha !== revert.sha && c.sha.toLowerCase().startsWith(prefix));
+    const bySha =
+      prefix && prefix.length >= 7
+        ? commits.find((c) => c.sha !== revert.sha && c.sha.toLowerCase().startsWith(prefix))
+        : undefined;
+    if (bySha) return bySha;
+    const quoted = revertedHeaderOf(revert.header);
+    if (!quoted) return undefined;
+    const at = commits.indexOf(revert);
+    return commits.slice(at + 1).find((c) => normalizeHeader(c.header) === normalizeHeader(quoted));
   };
   for (;;) {
     const open = commits.filter((c) => !dropped.has(c.sha) && targetOf(c) && !dropped.has(targetOf(c)!.sha));
@@ -188,20 +229,50 @@ export const HIDDEN_TYPES: ReadonlySet<string> = new Set([
   "test",
   "tests",
   "docs",
+  "doc",
   "style",
+  "lint",
   "release",
   "wip",
+  "deps",
+  "bench",
+  "benchmark",
+  "example",
+  "examples",
 ]);
 
+const USER_TYPES: Readonly<Record<string, UserSectionTitle>> = {
+  feat: "New",
+  feature: "New",
+  fix: "Fixed",
+  bugfix: "Fixed",
+  hotfix: "Fixed",
+  security: "Fixed",
+  sec: "Fixed",
+  perf: "Improved",
+  refactor: "Improved",
+  revert: "Improved",
+};
+
+/** Where a commit whose subject follows no known convention goes: `improved` or internal only. */
+export type UnconventionalPlace = "improved" | "internal";
+
+/** Is the type one of the conventional ones (user-facing or internal)? `lib:` or `Fix x` are not. */
+export function isConventional(commit: ChangelogCommit): boolean {
+  return HIDDEN_TYPES.has(commit.type) || commit.type in USER_TYPES;
+}
+
 /**
- * Where a commit goes in the user-facing view, or null when its type is internal:
- * feat → New, fix → Fixed, everything else user-visible (perf, refactor, revert, other) → Improved.
+ * Where a commit goes in the user-facing view, or null when it stays internal: feat → New,
+ * fix → Fixed, perf/refactor/revert → Improved; a subject that follows no convention goes where
+ * `unconventional` says.
  */
-export function userSection(commit: ChangelogCommit): UserSectionTitle | null {
+export function userSection(
+  commit: ChangelogCommit,
+  unconventional: UnconventionalPlace = "internal",
+): UserSectionTitle | null {
   if (HIDDEN_TYPES.has(commit.type)) return null;
-  if (commit.type === "feat" || commit.type === "feature") return "New";
-  if (commit.type === "fix" || commit.type === "bugfix" || commit.type === "hotfix") return "Fixed";
-  return "Improved";
+  return USER_TYPES[commit.type] ?? (unconventional === "improved" ? "Improved" : null);
 }
 
 /** Internal grouping order: the usual conventional types first, anything unknown before `other`. */

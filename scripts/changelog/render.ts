@@ -4,7 +4,8 @@
  */
 import type { Changelog, UserFacingChangelog } from "./build.ts";
 import { describeExclusion } from "./exclusions.ts";
-import { type ChangelogCommit, compareTypes, TYPE_TITLES } from "./model.ts";
+import { type ChangelogCommit, compareTypes, isConventional, TYPE_TITLES } from "./model.ts";
+import { NOISE_TITLES } from "./shapes.ts";
 
 export interface GuardFinding {
   rule: string;
@@ -52,9 +53,16 @@ function md(text: string): string {
   return text.replace(/([\\*_[\]<>|])/g, "\\$1");
 }
 
-function commitLine(commit: ChangelogCommit): string {
+/** `(#1234)` → a link to the upstream's pull request (GitHub resolves issue numbers too). */
+export function linkPullRequests(markdown: string, github: string | null): string {
+  if (!github) return markdown;
+  return markdown.replace(/(?<![\w/[])#(\d+)\b(?!\])/g, (_, n: string) => `[#${n}](${github}/pull/${n})`);
+}
+
+function commitLine(commit: ChangelogCommit, github: string | null): string {
   const scope = commit.scope ? `**${md(commit.scope)}:** ` : "";
-  return `${scope}${md(commit.subject)} — ${code(short(commit.sha))} · ${md(commit.author.name)}`;
+  const subject = linkPullRequests(md(commit.subject), github);
+  return `${scope}${subject} — ${code(short(commit.sha))} · ${md(commit.author.name)}`;
 }
 
 export function renderGuardFindings(findings: readonly GuardFinding[], rules: readonly string[]): string[] {
@@ -111,9 +119,10 @@ export function renderInternalMarkdown(changelog: Changelog, sync?: SyncSummary)
   if (breaking.length > 0) {
     lines.push("## ⚠ Breaking changes", "");
     for (const { commit } of breaking) {
+      // Only the footer's paragraph (model.ts trims it): never the rest of a squash-merge body.
       const notes = commit.breakingNotes.filter((n) => n !== commit.subject);
-      lines.push(`- ${commitLine(commit)}`);
-      for (const note of notes) lines.push(`  ${md(note).replace(/\n/g, "\n  ")}`);
+      lines.push(`- ${commitLine(commit, changelog.github)}`);
+      for (const note of notes) lines.push(`  ${linkPullRequests(md(note), changelog.github)}`);
     }
     lines.push("");
   }
@@ -124,10 +133,12 @@ export function renderInternalMarkdown(changelog: Changelog, sync?: SyncSummary)
     for (const entry of changelog.entries.filter((e) => e.commit.type === type)) {
       const tags: string[] = [];
       if (entry.commit.breaking) tags.push("⚠ breaking");
-      if (entry.item !== null) tags.push(`users: ${entry.section}`);
+      if (entry.noise) tags.push(`not for users: ${NOISE_TITLES[entry.noise]}`);
+      else if (entry.item !== null) tags.push(`users: ${entry.section}`);
       else if (entry.hiddenBy) tags.push(`hidden from users by ${describeExclusion(entry.hiddenBy)}`);
+      else if (!isConventional(entry.commit)) tags.push("internal only: not a conventional commit");
       else tags.push("internal only");
-      lines.push(`- ${commitLine(entry.commit)} · _${tags.join(" · ")}_`);
+      lines.push(`- ${commitLine(entry.commit, changelog.github)} · _${tags.join(" · ")}_`);
     }
     lines.push("");
   }
@@ -142,7 +153,8 @@ export function renderInternalMarkdown(changelog: Changelog, sync?: SyncSummary)
           : d.reason === "infrastructure"
             ? "touches only infrastructure paths"
             : `revert pair with ${code(short(d.pairedWith ?? ""))}`;
-      lines.push(`- ${code(short(d.commit.sha))} ${md(d.commit.header)} — ${why}`);
+      const header = linkPullRequests(md(d.commit.header), changelog.github);
+      lines.push(`- ${code(short(d.commit.sha))} ${header} — ${why}`);
     }
     lines.push("");
   }

@@ -191,7 +191,7 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
         );
         expect(userFacing.range.to).toBe(upstreamHead);
         expect(userFacing.sections).toEqual([
-          { title: "New", items: ["Team avatars in the sidebar"] },
+          { title: "New", items: ["UI: team avatars in the sidebar"] },
           { title: "Fixed", items: ["The client reconnects after a timeout"] },
         ]);
         expect(await origin.run(["show", `${pushed}:changelogs/user-facing/latest.json`])).toBe(
@@ -227,7 +227,7 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
           `| Range | \`${userFacing.range.from.slice(0, 7)}..${upstreamHead.slice(0, 7)}\``,
         );
         expect(body.body).toContain("| Commits | 4 upstream: 3 listed, 1 dropped");
-        expect(body.body).toContain("- Team avatars in the sidebar");
+        expect(body.body).toContain("- UI: team avatars in the sidebar");
         expect(body.body).toContain("| Guard findings | 1 |");
         expect(body.body).toContain(
           "`ui/src/components/Avatars.tsx`: rule `ui-hosted-mode` — missing `/hostedMode/`",

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { githubPage } from "./git-commits.ts";
+import { linkPullRequests } from "./render.ts";
+import { areaName, duplicateKey, toSentence, withArea } from "./wording.ts";
+
+describe("areas", () => {
+  const names = { "reg-exp-router": "Router", jsx: "JSX", core: "" };
+
+  it("names a scope from scopeNames, title-cases unknown ones, knows common acronyms", () => {
+    expect(areaName("reg-exp-router", names)).toBe("Router");
+    expect(areaName("REG-EXP-ROUTER", names)).toBe("Router");
+    expect(areaName("cache", names)).toBe("Cache");
+    expect(areaName("secure-headers", names)).toBe("Secure Headers");
+    expect(areaName("aws-lambda", names)).toBe("AWS Lambda");
+    expect(areaName("jsx/dom", names)).toBe("JSX DOM");
+    expect(areaName("jwt,jwk", names)).toBe("JWT, Jwk");
+    expect(areaName("core", names)).toBeNull();
+    expect(areaName("*", names)).toBeNull();
+    expect(areaName(null, names)).toBeNull();
+  });
+
+  it("puts the area first and keeps the sentence as written", () => {
+    expect(withArea("Cache", toSentence("add a skip option", false))).toBe("Cache: add a skip option");
+    expect(withArea("Cache", "Add a skip option")).toBe("Cache: add a skip option");
+    expect(withArea("Client", toSentence("replaceUrlParam should not match", false))).toBe(
+      "Client: replaceUrlParam should not match",
+    );
+    expect(withArea("Keys", "API keys are masked")).toBe("Keys: API keys are masked");
+    expect(withArea(null, "Add a skip option")).toBe("Add a skip option");
+  });
+
+  it("keeps code at the end of a sentence", () => {
+    expect(toSentence("do not compress a single 0 group to `::` (#4971)")).toBe(
+      "Do not compress a single 0 group to ::",
+    );
+  });
+
+  it("spots near-duplicates: same area, same words", () => {
+    expect(duplicateKey("Cache: add a skip option")).toBe(duplicateKey("cache: Add a skip-option."));
+    expect(duplicateKey("Cache: add a skip option")).not.toBe(duplicateKey("Router: add a skip option"));
+  });
+});
+
+describe("pull request links", () => {
+  it("recognises GitHub remotes only", () => {
+    expect(githubPage("https://github.com/honojs/hono.git")).toBe("https://github.com/honojs/hono");
+    expect(githubPage("git@github.com:honojs/hono.git\n")).toBe("https://github.com/honojs/hono");
+    expect(githubPage("ssh://git@github.com/vitejs/vite")).toBe("https://github.com/vitejs/vite");
+    expect(githubPage("https://gitlab.com/a/b.git")).toBeNull();
+    expect(githubPage("/srv/git/upstream.git")).toBeNull();
+  });
+
+  it("links (#1234) references and leaves the rest alone", () => {
+    const gh = "https://github.com/honojs/hono";
+    expect(linkPullRequests("add skip option (#4862)", gh)).toBe(
+      "add skip option ([#4862](https://github.com/honojs/hono/pull/4862))",
+    );
+    expect(linkPullRequests("fix (#1, #2)", gh)).toBe(`fix ([#1](${gh}/pull/1), [#2](${gh}/pull/2))`);
+    expect(linkPullRequests("color a#123 and C#7", gh)).toBe("color a#123 and C#7");
+    expect(linkPullRequests("add skip option (#4862)", null)).toBe("add skip option (#4862)");
+  });
+});
