@@ -7,8 +7,9 @@ import type { StoreContext } from "./context.ts";
 import { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.ts";
 import { fsyncPath } from "./exec.ts";
 import { assertValidSnapshotId } from "./id.ts";
-import { findLeftovers, isWriting, type LeftoverKind } from "./leftovers.ts";
+import { findLeftovers, isWriting, type Leftover, type LeftoverKind } from "./leftovers.ts";
 import { type SnapshotManifest, snapshotManifestSchema } from "./manifest.ts";
+import { openSnapshotIds } from "./open-files.ts";
 
 /** A file an interrupted snapshot left behind (see findLeftovers). */
 export interface IncompleteFile {
@@ -16,8 +17,8 @@ export interface IncompleteFile {
   kind: LeftoverKind;
   bytes: number;
   modifiedAt: string;
-  /** A snapshot this very process is writing right now: never removed. */
-  writing: boolean;
+  /** A snapshot this process or another one is writing right now: never removed. */
+  inUse: boolean;
 }
 
 const notFound = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT";
@@ -121,10 +122,22 @@ export class SnapshotCatalog {
     return doomed;
   }
 
+  /**
+   * The leftovers in the snapshots dir, each with whether its snapshot is being written right now: by this
+   * process (markWriting) or another one (openSnapshotIds).
+   */
+  private async leftovers(): Promise<(Leftover & { inUse: boolean })[]> {
+    const found = findLeftovers(await this.names());
+    const elsewhere = await openSnapshotIds(
+      new Set(found.filter((l) => !isWriting(this.ctx.dir, l.id)).map((l) => l.id)),
+    );
+    return found.map((l) => ({ ...l, inUse: isWriting(this.ctx.dir, l.id) || elsewhere.has(l.id) }));
+  }
+
   /** What interrupted snapshots left (`*.tar.partial`, `*.json.tmp`, tars without a manifest), by name. */
   async incomplete(): Promise<IncompleteFile[]> {
     const files: IncompleteFile[] = [];
-    for (const leftover of findLeftovers(await this.names())) {
+    for (const leftover of await this.leftovers()) {
       const info = await stat(join(this.ctx.dir, leftover.name)).catch(() => undefined);
       if (!info) continue; // finished or removed meanwhile
       files.push({
@@ -132,20 +145,18 @@ export class SnapshotCatalog {
         kind: leftover.kind,
         bytes: info.size,
         modifiedAt: info.mtime.toISOString(),
-        writing: isWriting(this.ctx.dir, leftover.id),
+        inUse: leftover.inUse,
       });
     }
     return files;
   }
 
-  /**
-   * Removes what interrupted snapshots left, except the files of snapshots this process is writing right
-   * now (see markWriting). Returns the removed file names.
-   */
+  /** Removes what interrupted snapshots left, never a snapshot being written. Returns the removed names. */
   async removeIncomplete(): Promise<string[]> {
     const removed: string[] = [];
-    for (const leftover of findLeftovers(await this.names())) {
-      if (isWriting(this.ctx.dir, leftover.id)) continue;
+    for (const leftover of await this.leftovers()) {
+      // Asked again at the last moment: this process may have begun writing it meanwhile.
+      if (leftover.inUse || isWriting(this.ctx.dir, leftover.id)) continue;
       await rm(join(this.ctx.dir, leftover.name), { force: true });
       removed.push(leftover.name);
     }

@@ -16,6 +16,13 @@ const SUFFIXES: readonly [string, LeftoverKind][] = [
   [".json.tmp", "manifest-tmp"],
 ];
 
+/** The snapshot id of a file name that a snapshot's writer holds open: `<id>.tar.partial` or `<id>.tar`. */
+export function leftoverId(name: string): string | undefined {
+  for (const suffix of [".tar.partial", ".tar"])
+    if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  return undefined;
+}
+
 /** The leftovers among the names of a snapshots dir, in name order. */
 export function findLeftovers(names: readonly string[]): Leftover[] {
   const manifests = new Set(names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length)));

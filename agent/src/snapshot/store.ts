@@ -108,9 +108,18 @@ export class SnapshotStore {
   }
 
   /**
-   * Removes what interrupted snapshots and restores left: `*.tar.partial`, `*.json.tmp`, tars without a
-   * manifest, and the direct restores' staging and trash directories. Never a snapshot this process is
-   * writing, nor the work area while one of this store's restores runs. Returns the removed names.
+   * Removes what interrupted snapshots left (`*.tar.partial`, `*.json.tmp`, tars without a manifest), never
+   * a snapshot that this or another process is writing. Safe at any time, e.g. from the CLI while the agent
+   * runs. Returns the removed file names.
+   */
+  removeIncomplete(): Promise<string[]> {
+    return this.catalog.removeIncomplete();
+  }
+
+  /**
+   * What the agent calls when it starts: removeIncomplete() plus the staging and trash directories that
+   * interrupted direct restores left, unless one of this store's restores runs. A restore of another
+   * process is not seen, so only the one agent of a data dir may call it. Returns the removed names.
    */
   async cleanIncomplete(): Promise<string[]> {
     const removed = await this.catalog.removeIncomplete();

@@ -72,45 +72,74 @@ export class SnapshotWriter {
   private async write(request: SnapshotRequest, id: string, createdAt: Date): Promise<SnapshotManifest> {
     const { via } = request;
     const partial = join(this.ctx.dir, `${id}.tar.partial`);
-    let written: Written;
-    let volumeSpec: VolumeSpec | undefined;
+    // Held open until the manifest is in place: another process's clean-up (see openSnapshotIds) then
+    // sees this snapshot's files as in use under every name they take.
+    const handle = await this.create(partial);
     try {
-      if (via.kind === "mountpoint") {
-        written = await this.ctx.phase("snapshot.write", () => this.tarDirectory(via.path, partial));
-      } else {
-        volumeSpec = await this.checkArchiveSource(request.volume, via);
-        written = await this.ctx.phase("snapshot.write", () => this.readArchive(via, partial));
+      const written = await this.writeTar(request, partial, handle);
+      const manifest: SnapshotManifest = {
+        version: 1,
+        id,
+        volume: request.volume,
+        bot: request.bot,
+        imageDigest: request.imageDigest,
+        createdAt: createdAt.toISOString(),
+        bytes: written.bytes,
+        sha256: written.sha256,
+        entries: written.entries,
+        method: via.kind,
+        ...(via.kind === "archive" ? { mountPath: via.mountPath, volumeSpec: written.volumeSpec } : {}),
+      };
+      try {
+        await this.ctx.phase("snapshot.manifest", () => this.catalog.writeManifest(manifest));
+      } catch (error) {
+        await rm(this.catalog.tarPath(id), { force: true });
+        const code = diskFullCode(error);
+        if (code) throw new DataDiskFullError(this.ctx.dir, written.bytes, code);
+        throw error;
       }
-      await rename(partial, this.catalog.tarPath(id));
-    } catch (error) {
-      const code = diskFullCode(error);
-      const size = code ? ((await stat(partial).catch(() => undefined))?.size ?? 0) : 0;
-      await rm(partial, { force: true });
-      if (code) throw new DataDiskFullError(this.ctx.dir, size, code);
-      throw error;
+      return manifest;
+    } finally {
+      await handle.close();
     }
-    const manifest: SnapshotManifest = {
-      version: 1,
-      id,
-      volume: request.volume,
-      bot: request.bot,
-      imageDigest: request.imageDigest,
-      createdAt: createdAt.toISOString(),
-      bytes: written.bytes,
-      sha256: written.sha256,
-      entries: written.entries,
-      method: via.kind,
-      ...(via.kind === "archive" ? { mountPath: via.mountPath, volumeSpec } : {}),
-    };
+  }
+
+  private async create(partial: string): Promise<FileHandle> {
     try {
-      await this.ctx.phase("snapshot.manifest", () => this.catalog.writeManifest(manifest));
+      await mkdir(this.ctx.dir, { recursive: true, mode: 0o700 });
+      return await open(partial, "wx", 0o600);
     } catch (error) {
-      await rm(this.catalog.tarPath(id), { force: true });
       const code = diskFullCode(error);
-      if (code) throw new DataDiskFullError(this.ctx.dir, written.bytes, code);
+      if (code) throw new DataDiskFullError(this.ctx.dir, 0, code);
       throw error;
     }
-    return manifest;
+  }
+
+  /** Writes the tar into `partial` and renames it to `<id>.tar`; removes it on any failure. */
+  private async writeTar(
+    request: SnapshotRequest,
+    partial: string,
+    handle: FileHandle,
+  ): Promise<Written & { volumeSpec?: VolumeSpec }> {
+    const { via } = request;
+    try {
+      let written: Written & { volumeSpec?: VolumeSpec };
+      if (via.kind === "mountpoint") {
+        written = await this.ctx.phase("snapshot.write", () => this.tarDirectory(via.path, partial, handle));
+      } else {
+        const volumeSpec = await this.checkArchiveSource(request.volume, via);
+        written = await this.ctx.phase("snapshot.write", () => this.readArchive(via, partial, handle));
+        written.volumeSpec = volumeSpec;
+      }
+      await rename(partial, partial.slice(0, -".partial".length));
+      return written;
+    } catch (error) {
+      const code = diskFullCode(error);
+      const size = code ? (await handle.stat().catch(() => undefined))?.size : 0;
+      await rm(partial, { force: true });
+      if (code) throw new DataDiskFullError(this.ctx.dir, size ?? 0, code);
+      throw error;
+    }
   }
 
   /**
@@ -162,37 +191,31 @@ export class SnapshotWriter {
     return { bytes, sha256: hash.digest("hex"), entries: summary.entries, firstEntry: summary.firstEntry };
   }
 
-  private async tarDirectory(path: string, partial: string): Promise<Written> {
+  private async tarDirectory(path: string, partial: string, syncHandle: FileHandle): Promise<Written> {
     const info = await stat(path).catch(() => undefined);
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory this agent can read`);
     }
-    await mkdir(this.ctx.dir, { recursive: true, mode: 0o700 });
-    const syncHandle = await open(partial, "wx", 0o600);
+    const tar = runTar(
+      [...CREATE_FLAGS, "--file=-", "--directory", path, "."],
+      `snapshot of ${path}`,
+      this.ctx.tarCommand,
+    );
     let written: Written;
     try {
-      const tar = runTar(
-        [...CREATE_FLAGS, "--file=-", "--directory", path, "."],
-        `snapshot of ${path}`,
-        this.ctx.tarCommand,
-      );
-      try {
-        written = await this.writeArchive(tar.stdout, partial, syncHandle);
-      } catch (error) {
-        if (error instanceof TarFormatError) {
-          // tar's own complaint explains a broken stream better than the stream does.
-          await tar.done;
-          throw new SnapshotFailedError(`tar of ${path} produced an unusable archive: ${error.message}`);
-        }
-        // Writing failed (ENOSPC, ...): stop tar and report the write error, not the kill.
-        tar.kill();
-        await tar.done.catch(() => undefined);
-        throw error;
+      written = await this.writeArchive(tar.stdout, partial, syncHandle);
+    } catch (error) {
+      if (error instanceof TarFormatError) {
+        // tar's own complaint explains a broken stream better than the stream does.
+        await tar.done;
+        throw new SnapshotFailedError(`tar of ${path} produced an unusable archive: ${error.message}`);
       }
-      await tar.done;
-    } finally {
-      await syncHandle.close();
+      // Writing failed (ENOSPC, ...): stop tar and report the write error, not the kill.
+      tar.kill();
+      await tar.done.catch(() => undefined);
+      throw error;
     }
+    await tar.done;
     if (written.firstEntry !== "./") {
       throw new SnapshotFailedError(`tar of ${path} began with ${written.firstEntry}, not ./`);
     }
@@ -217,9 +240,11 @@ export class SnapshotWriter {
     return { driver: spec.Driver, options: spec.Options ?? {}, labels: spec.Labels ?? {} };
   }
 
-  private async readArchive(via: ArchiveSnapshotVia, partial: string): Promise<Written> {
-    await mkdir(this.ctx.dir, { recursive: true, mode: 0o700 });
-    const syncHandle = await open(partial, "wx", 0o600);
+  private async readArchive(
+    via: ArchiveSnapshotVia,
+    partial: string,
+    syncHandle: FileHandle,
+  ): Promise<Written> {
     let written: Written;
     try {
       const stream = await via.docker.getContainer(via.container).getArchive({ path: via.mountPath });
@@ -231,8 +256,6 @@ export class SnapshotWriter {
         );
       }
       throw error;
-    } finally {
-      await syncHandle.close();
     }
     const top = `${posix.basename(via.mountPath)}/`;
     if (written.firstEntry !== top) {
