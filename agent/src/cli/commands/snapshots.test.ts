@@ -26,7 +26,10 @@ async function dataDir() {
   let tick = Date.parse("2026-11-27T06:00:00.000Z");
   const store = new SnapshotStore({
     dataDir: join(root, "data"),
-    now: () => new Date((tick += 1000)),
+    now: () => {
+      tick += 1000;
+      return new Date(tick);
+    },
   });
   const via = { kind: "mountpoint", path: volume } as const;
   const ids: string[] = [];
