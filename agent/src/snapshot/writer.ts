@@ -76,7 +76,7 @@ export class SnapshotWriter {
     // sees this snapshot's files as in use under every name they take.
     const handle = await this.create(partial);
     try {
-      const written = await this.writeTar(request, partial, handle);
+      const written = await this.writeTar(request, partial, this.catalog.tarPath(id), handle);
       const manifest: SnapshotManifest = {
         version: 1,
         id,
@@ -115,10 +115,11 @@ export class SnapshotWriter {
     }
   }
 
-  /** Writes the tar into `partial` and renames it to `<id>.tar`; removes it on any failure. */
+  /** Writes the tar into `partial` and renames it to `tar`; removes it on any failure. */
   private async writeTar(
     request: SnapshotRequest,
     partial: string,
+    tar: string,
     handle: FileHandle,
   ): Promise<Written & { volumeSpec?: VolumeSpec }> {
     const { via } = request;
@@ -131,7 +132,7 @@ export class SnapshotWriter {
         written = await this.ctx.phase("snapshot.write", () => this.readArchive(via, partial, handle));
         written.volumeSpec = volumeSpec;
       }
-      await rename(partial, partial.slice(0, -".partial".length));
+      await rename(partial, tar);
       return written;
     } catch (error) {
       const code = diskFullCode(error);
