@@ -1,6 +1,7 @@
 /**
  * Volume snapshots against the real test engine: both paths round-trip the tricky tree exactly, a corrupt
- * tar is refused with the volume untouched, the space check runs before anything is written, prune keeps
+ * tar is refused with the volume untouched, the space check runs before anything is written, a disk that
+ * fills up anyway is reported as full with nothing left behind, prune keeps
  * the newest N, and the archive path refuses volumes it cannot recreate empty.
  */
 import { execFileSync } from "node:child_process";
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CARRIER_LABEL,
   chooseSnapshotPath,
+  DataDiskFullError,
   estimateVolumeBytes,
   InsufficientSpaceError,
   InvalidSnapshotIdError,
@@ -372,8 +374,19 @@ describe("space check on a 1 MiB tmpfs data dir", () => {
           via,
           estimatedBytes: 1,
         }),
-      ).rejects.toThrow(InsufficientSpaceError);
+      ).rejects.toThrow(DataDiskFullError);
       expect(await readdir(join(tmpfs(), "snapshots"))).toEqual([]);
     }
+    const attempt = store.snapshotVolume({
+      volume: f.volume,
+      bot: "snap-bot",
+      imageDigest: null,
+      via: { kind: "mountpoint", path: f.mountpoint },
+      estimatedBytes: 1,
+    });
+    await expect(attempt).rejects.toThrow(
+      /^the disk of the agent's data dir is full \(ENOSPC\): writing a snapshot to .* failed after [\d.]+ [KM]iB \(\d+ bytes\) and the partial file was removed; free space on that disk/,
+    );
+    await expect(attempt).rejects.not.toThrow(/needed|available/);
   });
 });

@@ -137,6 +137,8 @@ export class Agent implements AgentControl {
       }
       this.lastCommittedBody = this.body(this.book.value);
     });
+    const leftovers = await this.store.cleanIncomplete();
+    if (leftovers.length > 0) this.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
   }
 
   // ---------------------------------------------------------------- the loop

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 
 function formatBytes(bytes: number): string {
@@ -59,6 +60,26 @@ export class InsufficientSpaceError extends FleetwaveError {
       `not enough free space for a snapshot in ${dir}: needed ${formatBytes(neededBytes)} (${neededBytes} bytes, ` +
         `including a safety margin), available ${formatBytes(availableBytes)} (${availableBytes} bytes); ` +
         "free space there, prune old snapshots, or move the agent's data dir to a larger disk",
+    );
+  }
+}
+
+/**
+ * The data dir's disk filled up while a snapshot was being written (ENOSPC, or EDQUOT for a quota): the
+ * space check passed, then the volume turned out bigger than its estimate or something else took the space.
+ */
+export class DataDiskFullError extends FleetwaveError {
+  override name = "DataDiskFullError";
+  constructor(
+    readonly dir: string,
+    readonly writtenBytes: number,
+    readonly code: string,
+  ) {
+    super(
+      `the disk of the agent's data dir is full (${code}): writing a snapshot to ${dir} failed after ` +
+        `${formatBytes(writtenBytes)} (${writtenBytes} bytes) and the partial file was removed; free space on ` +
+        `that disk (\`fleetwave snapshots prune --data-dir ${dirname(dir)} --bot ID\` removes old ` +
+        "snapshots) or move the data dir to a larger disk, then retry the update",
     );
   }
 }

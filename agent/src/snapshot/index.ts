@@ -14,9 +14,17 @@
  *   and labels, so the engine must first remove every container that references it (VolumeInUseError
  *   otherwise) and recreate the bot's container afterwards; the tar is PUT through a never-started
  *   carrier container from an image that is already local.
- * - Call `cleanIncomplete()` when the agent starts, before anything else touches snapshots.
+ * - Leftovers of interrupted snapshots (`*.tar.partial`, `*.json.tmp`, tars without a manifest) are removed
+ *   before every space check and by `cleanIncomplete()`, which the agent calls when it starts; never the
+ *   files of a snapshot this process is still writing.
+ * - Files: `catalog.ts` (manifests, list, prune, leftovers), `writer.ts`, `restore-direct.ts`,
+ *   `restore-engine.ts`; `store.ts` is the façade over them.
  */
+export type { IncompleteFile } from "./catalog.ts";
+export { chooseSnapshotPath } from "./choose-path.ts";
+export type { SnapshotStoreOptions } from "./context.ts";
 export {
+  DataDiskFullError,
   InsufficientSpaceError,
   InvalidSnapshotIdError,
   SnapshotCorruptError,
@@ -27,14 +35,16 @@ export {
   VolumeNotEmptiedError,
 } from "./errors.ts";
 export { assertValidSnapshotId, isValidSnapshotId, newSnapshotId, SNAPSHOT_ID_PATTERN } from "./id.ts";
+export type { LeftoverKind } from "./leftovers.ts";
 export {
   type SnapshotManifest,
   type SnapshotMethod,
   snapshotManifestSchema,
   type VolumeSpec,
 } from "./manifest.ts";
+export { CARRIER_LABEL } from "./restore-engine.ts";
 export { ensureSpaceIn, estimateVolumeBytes, type SpaceCheck } from "./space.ts";
-export { CARRIER_LABEL, chooseSnapshotPath, SnapshotStore, type SnapshotStoreOptions } from "./store.ts";
+export { SnapshotStore } from "./store.ts";
 export type {
   ArchiveRestoreVia,
   ArchiveSnapshotVia,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -219,4 +219,63 @@ describe("SnapshotStore, direct path", () => {
     ]);
     expect(await store.verify(m.id)).toEqual(m);
   });
+
+  it("removes leftovers before every space check, so they no longer count against the disk", async () => {
+    const { volume, store } = await setup();
+    await writeFile(join(volume, "f"), "x");
+    await mkdir(store.dir, { recursive: true });
+    const partial = join(store.dir, "b--v--20260101T000000000Z-0001.tar.partial");
+    await writeFile(partial, "half");
+    await store.ensureSpaceFor(0);
+    expect(await readdir(store.dir)).toEqual([]);
+    await writeFile(partial, "half");
+    await store.snapshotVolume({
+      volume: "v",
+      bot: "b",
+      imageDigest: null,
+      via: { kind: "mountpoint", path: volume },
+    });
+    expect((await readdir(store.dir)).filter((n) => n.endsWith(".partial"))).toEqual([]);
+  });
+
+  it(
+    "never removes the files of a snapshot this process is still writing",
+    async () => {
+      const { root, volume, store } = await setup();
+      await createTrickyTree(volume);
+      const before = await treeManifest(volume);
+      // A tar that waits for a gate file: the snapshot's partial exists, nothing else moves.
+      const gate = join(root, "gate");
+      const tar = join(root, "gated-tar");
+      await writeFile(tar, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\nexec tar "$@"\n`);
+      await chmod(tar, 0o755);
+      const writer = new SnapshotStore({ dataDir: join(root, "data"), tarCommand: tar });
+      const taking = writer.snapshotVolume({
+        volume: "v",
+        bot: "b",
+        imageDigest: null,
+        via: { kind: "mountpoint", path: volume },
+      });
+      let partial: string | undefined;
+      while (!partial) {
+        partial = (await readdir(store.dir).catch(() => [])).find((n) => n.endsWith(".tar.partial"));
+        if (!partial) await new Promise((r) => setTimeout(r, 20));
+      }
+      // Another store of this process: its clean-ups and its space check leave the partial alone.
+      expect(await store.incomplete()).toEqual([expect.objectContaining({ name: partial, inUse: true })]);
+      expect(await store.cleanIncomplete()).toEqual([]);
+      expect(await store.removeIncomplete()).toEqual([]);
+      await store.ensureSpaceFor(0);
+      expect(await readdir(store.dir)).toContain(partial);
+
+      await writeFile(gate, "");
+      const manifest = await taking;
+      await store.verify(manifest.id);
+      await vandalizeTree(volume);
+      await store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume });
+      expect(await treeManifest(volume)).toEqual(before);
+      expect(await store.incomplete()).toEqual([]);
+    },
+    SLOW,
+  );
 });

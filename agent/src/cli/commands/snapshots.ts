@@ -2,8 +2,8 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
 import { FleetwaveError, UsageError } from "../../errors.ts";
-import { SnapshotStore } from "../../snapshot/index.ts";
-import { type Command, parseFlags } from "../command.ts";
+import { type IncompleteFile, SnapshotStore } from "../../snapshot/index.ts";
+import { type CliIO, type Command, parseFlags } from "../command.ts";
 
 const flagsSchema = z.strictObject({
   "data-dir": z.string({
@@ -16,11 +16,27 @@ const flagsSchema = z.strictObject({
 
 const usage = `Usage: fleetwave snapshots list    --data-dir DIR [--bot ID] [--format table|json]
        fleetwave snapshots restore ID --data-dir DIR
-       fleetwave snapshots prune   --data-dir DIR --bot ID [--keep N]
+       fleetwave snapshots prune   --data-dir DIR [--bot ID] [--keep N]
 
 Volume snapshots live in DIR/snapshots as <id>.tar plus <id>.json. restore verifies the
 sha256, empties the volume and extracts the snapshot into it; every container using the
-volume must be stopped first (docker stop <bot>). prune keeps the newest N per volume.`;
+volume must be stopped first (docker stop <bot>). prune removes the files that interrupted
+snapshots left (*.tar.partial, *.json.tmp, tars without a manifest; never one being
+written) and, with --bot, keeps the newest N snapshots per volume of that bot.`;
+
+function printIncomplete(io: CliIO, files: IncompleteFile[]): void {
+  if (files.length === 0) return;
+  io.out("");
+  io.out("INCOMPLETE (left by interrupted snapshots; `fleetwave snapshots prune` removes them)");
+  io.out(
+    [
+      "FILE\tKIND\tBYTES\tMODIFIED\tSTATE",
+      ...files.map((f) =>
+        [f.name, f.kind, f.bytes, f.modifiedAt, f.inUse ? "being-written" : "leftover"].join("\t"),
+      ),
+    ].join("\n"),
+  );
+}
 
 export const snapshotsCommand: Command = {
   name: "snapshots",
@@ -33,8 +49,10 @@ export const snapshotsCommand: Command = {
     switch (action) {
       case "list": {
         const list = await store.list(flags.bot ? { bot: flags.bot } : {});
+        // Leftovers are listed whatever --bot says: they take the whole data dir's space.
+        const incomplete = await store.incomplete();
         if (flags.format === "json") {
-          io.out(JSON.stringify(list, null, 2));
+          io.out(JSON.stringify({ snapshots: list, incomplete }, null, 2));
           return 0;
         }
         io.out(
@@ -43,6 +61,7 @@ export const snapshotsCommand: Command = {
             ...list.map((m) => [m.id, m.bot, m.volume, m.createdAt, m.bytes, m.entries, m.method].join("\t")),
           ].join("\n"),
         );
+        printIncomplete(io, incomplete);
         return 0;
       }
       case "restore": {
@@ -74,12 +93,18 @@ export const snapshotsCommand: Command = {
         return 0;
       }
       case "prune": {
-        if (!flags.bot) throw new UsageError("prune needs --bot");
-        const removed: string[] = [];
-        const volumes = new Set((await store.list({ bot: flags.bot })).map((m) => m.volume));
-        for (const volume of volumes)
-          removed.push(...(await store.prune({ bot: flags.bot, volume, keep: flags.keep })));
-        io.out(removed.length === 0 ? "nothing to prune" : removed.map((id) => `removed ${id}`).join("\n"));
+        const lines = (await store.removeIncomplete()).map((name) => `removed leftover ${name}`);
+        for (const file of await store.incomplete()) {
+          if (file.inUse) lines.push(`kept ${file.name}: a snapshot is being written`);
+        }
+        if (flags.bot) {
+          const volumes = new Set((await store.list({ bot: flags.bot })).map((m) => m.volume));
+          for (const volume of volumes) {
+            const removed = await store.prune({ bot: flags.bot, volume, keep: flags.keep });
+            lines.push(...removed.map((id) => `removed ${id}`));
+          }
+        }
+        io.out(lines.length === 0 ? "nothing to prune" : lines.join("\n"));
         return 0;
       }
       default:
