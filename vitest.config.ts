@@ -31,6 +31,9 @@ export default defineConfig({
           // rewritten remote, a full disk. Each case asserts the invariants after its fault.
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
+          // After the integration project, not beside it: both load the shared engine, and some
+          // faults cases restart engines of their own, which the two cores feel.
+          sequence: { groupOrder: 1 },
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 300_000,
