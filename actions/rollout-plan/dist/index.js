@@ -46995,8 +46995,21 @@ var LOOPBACK = blockList([
   ["127.0.0.0", 8],
   ["::1", 128]
 ]);
-var isMetadataAddress = (ip) => isIP(ip) !== 0 && METADATA.check(ip, ipFamily(ip));
-var isLoopback = (host) => host === "localhost" || isIP(host) !== 0 && LOOPBACK.check(host, ipFamily(host));
+function ipv4Octets(address) {
+  if (isIP(address) !== 4) return void 0;
+  return address.split(".").map(Number);
+}
+function isMetadataAddress(ip) {
+  const octets = ipv4Octets(ip);
+  if (octets) return octets[0] === 169 && octets[1] === 254;
+  return isIP(ip) === 6 && METADATA.check(ip, "ipv6");
+}
+function isLoopback(host) {
+  if (host === "localhost") return true;
+  const octets = ipv4Octets(host);
+  if (octets) return octets[0] === 127;
+  return isIP(host) === 6 && LOOPBACK.check(host, "ipv6");
+}
 var DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 function entryRange(entry) {
   const match = /^(?<network>[^/]+)(?:\/(?<prefix>\d{1,3}))?$/.exec(entry)?.groups;
@@ -47132,26 +47145,28 @@ function utf8Bytes(value) {
   if (value.length * 3 <= MAX_VALUE_BYTES || value.length > MAX_VALUE_BYTES) return value.length;
   return Buffer.byteLength(value, "utf8");
 }
+function pathOf(step) {
+  const path = [];
+  for (let s2 = step; s2?.parent !== void 0; s2 = s2.parent) path.unshift(s2.key);
+  return path;
+}
 function oversizedValues(data) {
   const found = [];
-  const stack = [{ value: data, path: [] }];
-  for (let item = stack.pop(); item !== void 0; item = stack.pop()) {
-    const { value, path } = item;
+  const stack = [{ value: data, key: "", parent: void 0 }];
+  for (let step = stack.pop(); step !== void 0; step = stack.pop()) {
+    const { value } = step;
     if (typeof value === "string") {
-      const bytes = utf8Bytes(value);
-      if (bytes > MAX_VALUE_BYTES)
-        found.push({ path, bytes: Buffer.byteLength(value, "utf8"), isKey: false });
+      if (utf8Bytes(value) > MAX_VALUE_BYTES)
+        found.push({ path: pathOf(step), bytes: Buffer.byteLength(value, "utf8"), isKey: false });
     } else if (Array.isArray(value)) {
-      for (let i2 = value.length - 1; i2 >= 0; i2--) stack.push({ value: value[i2], path: [...path, i2] });
+      for (let i2 = value.length - 1; i2 >= 0; i2--) stack.push({ value: value[i2], key: i2, parent: step });
     } else if (value !== null && typeof value === "object") {
-      const entries = Object.entries(value);
-      for (let i2 = entries.length - 1; i2 >= 0; i2--) {
-        const [key, child] = entries[i2];
-        if (utf8Bytes(key) > MAX_VALUE_BYTES) {
-          found.push({ path, bytes: Buffer.byteLength(key, "utf8"), isKey: true });
-          continue;
-        }
-        stack.push({ value: child, path: [...path, key] });
+      const keys = Object.keys(value);
+      for (let i2 = keys.length - 1; i2 >= 0; i2--) {
+        const key = keys[i2];
+        if (utf8Bytes(key) > MAX_VALUE_BYTES)
+          found.push({ path: pathOf(step), bytes: Buffer.byteLength(key, "utf8"), isKey: true });
+        else stack.push({ value: value[key], key, parent: step });
       }
     }
   }

@@ -25,10 +25,28 @@ const LOOPBACK = blockList([
   ["::1", 128],
 ]);
 
-/** IPv4-mapped IPv6 (`::ffff:169.254.169.254`) counts as the IPv4 address it maps. */
-export const isMetadataAddress = (ip: string) => isIP(ip) !== 0 && METADATA.check(ip, ipFamily(ip));
-const isLoopback = (host: string) =>
-  host === "localhost" || (isIP(host) !== 0 && LOOPBACK.check(host, ipFamily(host)));
+/** The four octets of a dotted IPv4 address (the form URL gives every IPv4 host), else undefined. */
+function ipv4Octets(address: string): number[] | undefined {
+  if (isIP(address) !== 4) return undefined;
+  return address.split(".").map(Number);
+}
+
+/**
+ * IPv4-mapped IPv6 (`::ffff:169.254.169.254`) counts as the IPv4 address it maps. IPv4 is decided
+ * by its octets: BlockList costs tens of microseconds a check, which a 10,000-bot fleet feels.
+ */
+export function isMetadataAddress(ip: string): boolean {
+  const octets = ipv4Octets(ip);
+  if (octets) return octets[0] === 169 && octets[1] === 254;
+  return isIP(ip) === 6 && METADATA.check(ip, "ipv6");
+}
+
+function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  const octets = ipv4Octets(host);
+  if (octets) return octets[0] === 127;
+  return isIP(host) === 6 && LOOPBACK.check(host, "ipv6");
+}
 
 const DNS_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;

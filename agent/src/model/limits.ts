@@ -37,30 +37,40 @@ export interface Oversized {
   isKey: boolean;
 }
 
+/** A node of the walk below; its path is only built for a value that is reported. */
+interface Step {
+  value: unknown;
+  key: PropertyKey;
+  parent: Step | undefined;
+}
+
+function pathOf(step: Step | undefined): PropertyKey[] {
+  const path: PropertyKey[] = [];
+  for (let s = step; s?.parent !== undefined; s = s.parent) path.unshift(s.key);
+  return path;
+}
+
 /**
- * Every string value and key over MAX_VALUE_BYTES in parsed YAML data. Iterative, so the deepest
- * nesting a YAML parser accepts cannot overflow the stack here.
+ * Every string value and key over MAX_VALUE_BYTES in parsed YAML data, in document order.
+ * Iterative, so the deepest nesting a YAML parser accepts cannot overflow the stack here.
  */
 export function oversizedValues(data: unknown): Oversized[] {
   const found: Oversized[] = [];
-  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: data, path: [] }];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value, path } = item;
+  const stack: Step[] = [{ value: data, key: "", parent: undefined }];
+  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const { value } = step;
     if (typeof value === "string") {
-      const bytes = utf8Bytes(value);
-      if (bytes > MAX_VALUE_BYTES)
-        found.push({ path, bytes: Buffer.byteLength(value, "utf8"), isKey: false });
+      if (utf8Bytes(value) > MAX_VALUE_BYTES)
+        found.push({ path: pathOf(step), bytes: Buffer.byteLength(value, "utf8"), isKey: false });
     } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: [...path, i] });
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], key: i, parent: step });
     } else if (value !== null && typeof value === "object") {
-      const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
-        if (utf8Bytes(key) > MAX_VALUE_BYTES) {
-          found.push({ path, bytes: Buffer.byteLength(key, "utf8"), isKey: true });
-          continue;
-        }
-        stack.push({ value: child, path: [...path, key] });
+      const keys = Object.keys(value);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        if (utf8Bytes(key) > MAX_VALUE_BYTES)
+          found.push({ path: pathOf(step), bytes: Buffer.byteLength(key, "utf8"), isKey: true });
+        else stack.push({ value: (value as Record<string, unknown>)[key], key, parent: step });
       }
     }
   }
