@@ -47044,14 +47044,22 @@ function hostAllowed(allowHosts, host) {
     return list.check(host, ipFamily(host));
   });
 }
-function healthUrlProblem(url2, context) {
-  let parsed;
+function parseUrl(url2) {
   try {
-    parsed = new URL(url2);
+    return new URL(url2);
   } catch {
     return void 0;
   }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+var hostOf = (url2) => url2.hostname.replace(/^\[(.*)\]$/, "$1");
+function goesToMetadata(url2) {
+  const parsed = parseUrl(url2);
+  return parsed !== void 0 && isMetadataAddress(hostOf(parsed));
+}
+function healthUrlProblem(url2, context) {
+  const parsed = parseUrl(url2);
+  if (!parsed) return void 0;
+  const host = hostOf(parsed);
   const port = Number(parsed.port || (parsed.protocol === "https:" ? 443 : 80));
   if (isMetadataAddress(host))
     return `${quote(url2)} goes to ${host}, where cloud metadata answers (169.254.0.0/16, fe80::/10, fd00:ec2::254); a health URL may never go there, whatever fleet.yaml allows`;
@@ -47129,7 +47137,14 @@ var fleetSchema = external_exports.strictObject({
   }).default({ keepAfterSuccess: 0 }),
   notifications: external_exports.strictObject({
     email: external_exports.strictObject({ from: email3, admins: external_exports.array(email3).default([]) }).optional(),
-    webhooks: external_exports.array(external_exports.strictObject({ url: httpUrl2, events: external_exports.array(external_exports.enum(fleetEvents)).min(1) })).default([])
+    webhooks: external_exports.array(
+      external_exports.strictObject({
+        url: httpUrl2.refine((url2) => !goesToMetadata(url2), {
+          message: "goes to a cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254); webhooks may never go there"
+        }),
+        events: external_exports.array(external_exports.enum(fleetEvents)).min(1)
+      })
+    ).default([])
   }).default({ webhooks: [] })
 });
 

@@ -17,6 +17,8 @@ describe("imageAllowed", () => {
     ["ghcr.io/acme", "ghcr.io/acme/app:1", true],
     ["ghcr.io/acme", "ghcr.io/acme-evil/app:1", false],
     ["ghcr.io/acme", "ghcr.io/acmeapp:1", false],
+    ["ghcr.io/acme", "evil.io/ghcr.io/acme/app:1", false],
+    ["ghcr.io/acme/", "ghcr.io/acme/:1", false],
     ["ghcr.io/acme/app", "ghcr.io/acme/app:1", true],
     ["ghcr.io/acme/app", "ghcr.io/acme/app-evil:1", false],
     ["ghcr.io/acme/app", "ghcr.io/acme/app2:1", false],

@@ -349,6 +349,15 @@ describe("health URLs", () => {
   });
 });
 
+describe("webhook URLs", () => {
+  it("never go to a cloud metadata address", () => {
+    const fleet = `${FLEET}notifications:\n  webhooks:\n    - { url: "http://[::ffff:169.254.169.254]/hook", events: [rollout.aborted] }\n`;
+    expect(problems(base({ "fleet.yaml": fleet }))).toEqual([
+      "fleet-state/fleet.yaml:5: notifications.webhooks[0].url: goes to a cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254); webhooks may never go there",
+    ]);
+  });
+});
+
 describe("the image allowlist in fleet-state", () => {
   const withImage = (image: string, allowlist = '["ghcr.io/acme/"]') =>
     problems(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { allowlistEntry } from "./allowlist.ts";
-import { allowHostEntry } from "./health-url.ts";
+import { allowHostEntry, goesToMetadata } from "./health-url.ts";
 import { email, hourUtc, httpUrl } from "./primitives.ts";
 import { defaultStrategy, strategyDefaultsSchema } from "./strategy.ts";
 
@@ -62,7 +62,15 @@ export const fleetSchema = z.strictObject({
     .strictObject({
       email: z.strictObject({ from: email, admins: z.array(email).default([]) }).optional(),
       webhooks: z
-        .array(z.strictObject({ url: httpUrl, events: z.array(z.enum(fleetEvents)).min(1) }))
+        .array(
+          z.strictObject({
+            url: httpUrl.refine((url) => !goesToMetadata(url), {
+              message:
+                "goes to a cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254); webhooks may never go there",
+            }),
+            events: z.array(z.enum(fleetEvents)).min(1),
+          }),
+        )
         .default([]),
     })
     .default({ webhooks: [] }),

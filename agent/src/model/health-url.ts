@@ -90,6 +90,24 @@ function hostAllowed(allowHosts: readonly string[], host: string): boolean {
   });
 }
 
+/** `URL.parse` is newer than some Node 20 releases. */
+function parseUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host of a URL without IPv6 brackets, as the agent will connect to it. */
+const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, "$1");
+
+/** Whether a URL goes to a cloud metadata address, in whatever spelling. */
+export function goesToMetadata(url: string): boolean {
+  const parsed = parseUrl(url);
+  return parsed !== undefined && isMetadataAddress(hostOf(parsed));
+}
+
 export interface HealthUrlContext {
   network: string;
   /** The bot's published ports, ignored on network "host" (Docker does not publish there). */
@@ -105,13 +123,9 @@ export interface HealthUrlContext {
  * a cloud metadata address. A DNS name is matched as written; what it resolves to is not known here.
  */
 export function healthUrlProblem(url: string, context: HealthUrlContext): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined; // the schema reports it
-  }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const parsed = parseUrl(url);
+  if (!parsed) return undefined; // the schema reports it
+  const host = hostOf(parsed);
   const port = Number(parsed.port || (parsed.protocol === "https:" ? 443 : 80));
   if (isMetadataAddress(host))
     return `${quote(url)} goes to ${host}, where cloud metadata answers (169.254.0.0/16, fe80::/10, fd00:ec2::254); a health URL may never go there, whatever fleet.yaml allows`;
