@@ -1,5 +1,6 @@
 import { containerCreateOptions } from "../docker/container-spec.ts";
 import { containerDigest } from "../docker/docker.ts";
+import { imageAllowed } from "../model/allowlist.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import { waitHealthy } from "./health-gate.ts";
@@ -34,7 +35,7 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
       snapshots: [],
     },
   });
-  if (!o.allowlist.some((prefix) => bot.image.startsWith(prefix))) {
+  if (!imageAllowed(o.allowlist, bot.image)) {
     return make("failed", `image ${bot.image} is outside the allowlist; the bot was not created`);
   }
   try {

@@ -1,5 +1,6 @@
 import { asideName, containerCreateOptions } from "../docker/container-spec.ts";
 import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import { imageAllowed } from "../model/allowlist.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import { faultPoint } from "./faults.ts";
@@ -34,7 +35,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   const outcome = outcomeMaker(bot.id, digest, timer);
 
   // 1. Preflight: nothing is touched when any of this fails.
-  if (!o.allowlist.some((prefix) => bot.image.startsWith(prefix))) {
+  if (!imageAllowed(o.allowlist, bot.image)) {
     return outcome(
       "failed",
       null,

@@ -315,6 +315,12 @@ const badInputs: [string, Record<string, string | null>, string, string][] = [
     "not allowed",
   ],
   [
+    "image in a look-alike namespace of the allowlist",
+    { [T]: edit(TENANT, "image: ghcr.io/acme/app:managed", "image: ghcr.io/acme-evil/app:managed") },
+    `fleet-state/${T}:9: bots[0].image: `,
+    '"ghcr.io/acme-evil/app:managed" is not allowed',
+  ],
+  [
     "pinned digest too short",
     { [T]: edit(TENANT, "    volumes:\n", "    pinnedDigest: sha256:abc\n    volumes:\n") },
     `fleet-state/${T}:10: bots[0].pinnedDigest: `,
@@ -470,6 +476,18 @@ const badInputs: [string, Record<string, string | null>, string, string][] = [
     { [R]: edit(ROLLOUT, "wave: 1", "wave: 0") },
     `fleet-state/${R}:18: targets[0].wave: `,
     "numbered from 1",
+  ],
+  [
+    "rollout targeting a bot twice",
+    { [R]: `${ROLLOUT}  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n` },
+    `fleet-state/${R}:19: targets[1].bot: `,
+    'bot "acme-main" is targeted twice (first at line 18, targets[0])',
+  ],
+  [
+    "rollout image with the allowlist prefix further down its path",
+    { [R]: edit(ROLLOUT, "image: ghcr.io/acme/app:managed", "image: evil.io/ghcr.io/acme/app:managed") },
+    `fleet-state/${R}:4: image: `,
+    "not allowed",
   ],
   [
     "rollout image outside the allowlist",

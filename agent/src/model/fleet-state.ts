@@ -1,10 +1,14 @@
 import { posix } from "node:path";
 import type { z } from "zod";
+import { imageAllowed } from "./allowlist.ts";
 import { type Fleet, fleetSchema } from "./fleet.ts";
-import { formatField, type Problem, sortProblems } from "./problems.ts";
-import { type Rollout, rolloutSchema } from "./rollout.ts";
+import { healthUrlProblem } from "./health-url.ts";
+import { formatBytes, MAX_FILE_BYTES, MAX_VALUE_BYTES, oversizedValues } from "./limits.ts";
+import { type PublishedPort, parsePort, portSpec, portsOverlap } from "./ports.ts";
+import { formatField, type Problem, quote, sortProblems } from "./problems.ts";
+import { type Rollout, type RolloutTarget, rolloutSchema, rolloutTargetSchema } from "./rollout.ts";
 import { type HostStatus, statusSchema } from "./status.ts";
-import { type Bot, type Tenant, tenantSchema } from "./tenant.ts";
+import { type Bot, botSchema, type Tenant, tenantSchema, type Volume, volumeSchema } from "./tenant.ts";
 import { parseYaml, type YamlSource, zodProblems } from "./yaml-source.ts";
 
 /** A bot with the tenant that owns it. */
@@ -28,6 +32,12 @@ export interface StateFile {
   text: string;
 }
 
+/** A file over MAX_FILE_BYTES, measured but not read. */
+export interface OversizedFile {
+  path: string;
+  bytes: number;
+}
+
 export type FleetStateResult = { ok: true; state: FleetState } | { ok: false; problems: Problem[] };
 
 interface Parsed<T> {
@@ -36,45 +46,167 @@ interface Parsed<T> {
 }
 
 /**
+ * What the rules between files need of one file: its fully validated value when the file passed
+ * its schema, otherwise every part of it that is valid on its own, so that one schema error does
+ * not hide a duplicate id or an image outside the allowlist elsewhere.
+ */
+interface BotView extends Partial<Omit<Bot, "volumes" | "ports">> {
+  index: number;
+  /** Items at their index; undefined where an item is invalid on its own. */
+  volumes: (Volume | undefined)[];
+  ports: (string | undefined)[];
+}
+
+interface TenantView {
+  source: YamlSource;
+  stem: string;
+  tenant?: string;
+  bots: BotView[];
+  /** Every bot of the file has a known id, so a bot missing from the fleet is really missing. */
+  allIdsKnown: boolean;
+}
+
+interface RolloutView {
+  source: YamlSource;
+  stem: string;
+  value: Partial<Omit<Rollout, "targets">>;
+  targets: (Partial<RolloutTarget> | undefined)[];
+}
+
+/** What the rules need of fleet.yaml; undefined where that part is invalid (its rules are skipped). */
+interface FleetView {
+  allowlist?: string[];
+  allowHosts?: string[];
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** Each field of `raw` that is valid on its own (a left-out field takes its default). */
+function salvage<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  raw: unknown,
+): { [K in keyof Shape]?: z.output<Shape[K]> } {
+  const out: { [K in keyof Shape]?: z.output<Shape[K]> } = {};
+  if (!isRecord(raw)) return out;
+  for (const key of Object.keys(shape) as (keyof Shape & string)[]) {
+    const result = (shape[key] as z.ZodType).safeParse(raw[key]);
+    if (result.success) out[key] = result.data as z.output<Shape[typeof key]>;
+  }
+  return out;
+}
+
+/** The items of a list, each kept at its index when valid on its own. */
+function salvageItems<T>(schema: z.ZodType<T>, raw: unknown): (T | undefined)[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((item) => {
+    const result = schema.safeParse(item);
+    return result.success ? result.data : undefined;
+  });
+}
+
+function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined): TenantView {
+  if (parsed) {
+    const bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
+    return { source, stem, tenant: parsed.tenant, bots, allIdsKnown: true };
+  }
+  const raw = isRecord(source.data) ? source.data : {};
+  const rawBots = raw.bots === undefined ? [] : raw.bots;
+  const bots = (Array.isArray(rawBots) ? rawBots : []).map((rawBot: unknown, index): BotView => {
+    const bot = salvage(botSchema.shape, rawBot);
+    const fields = isRecord(rawBot) ? rawBot : {};
+    return {
+      ...bot,
+      index,
+      volumes: bot.volumes ?? salvageItems(volumeSchema, fields.volumes),
+      ports: bot.ports ?? salvageItems(portSpec, fields.ports),
+    };
+  });
+  return {
+    source,
+    stem,
+    tenant: salvage({ tenant: tenantSchema.shape.tenant }, raw).tenant,
+    bots,
+    allIdsKnown: Array.isArray(rawBots) && bots.every((bot) => bot.id !== undefined),
+  };
+}
+
+function rolloutView(source: YamlSource, stem: string, parsed: Rollout | undefined): RolloutView {
+  if (parsed) return { source, stem, value: parsed, targets: parsed.targets };
+  const raw = isRecord(source.data) ? source.data : {};
+  const targets = Array.isArray(raw.targets)
+    ? raw.targets.map((t: unknown) => (isRecord(t) ? salvage(rolloutTargetSchema.shape, t) : undefined))
+    : [];
+  return { source, stem, value: salvage(rolloutSchema.shape, raw), targets };
+}
+
+function fleetView(source: YamlSource | undefined, parsed: Fleet | undefined): FleetView {
+  if (parsed) return { allowlist: parsed.images.allowlist, allowHosts: parsed.healthChecks.allowHosts };
+  if (!source) return {};
+  const fleet = salvage(fleetSchema.shape, source.data);
+  return { allowlist: fleet.images?.allowlist, allowHosts: fleet.healthChecks?.allowHosts };
+}
+
+/**
  * Validates the files of a fleet-state directory, each on its own and then against each other.
  * Pure: the caller reads the files. `displayPrefix` is put in front of every file name in problems
- * (for example "fleet-state/") so messages point at paths the operator can open.
+ * (for example "fleet-state/") so messages point at paths the operator can open. Every problem of
+ * every file is reported: the rules between files run over whatever parts of the files are valid.
  */
-export function buildFleetState(files: StateFile[], displayPrefix = ""): FleetStateResult {
+export function buildFleetState(
+  files: readonly (StateFile | OversizedFile)[],
+  displayPrefix = "",
+): FleetStateResult {
   const problems: Problem[] = [];
   const shown = (path: string) => `${displayPrefix}${path}`;
+  const fileProblem = (path: string, message: string) =>
+    problems.push({ file: shown(path), line: 1, field: "(file)", message });
 
-  function parse<S extends z.ZodType>(file: StateFile, schema: S): Parsed<z.output<S>> | undefined {
+  /** The file as YAML, refused before parsing when it is too large. */
+  function read(file: StateFile | OversizedFile): YamlSource | undefined {
+    const bytes = "bytes" in file ? file.bytes : Buffer.byteLength(file.text, "utf8");
+    if (!("text" in file) || bytes > MAX_FILE_BYTES) {
+      fileProblem(
+        file.path,
+        `is ${formatBytes(bytes)}; a fleet-state file may be at most ${formatBytes(MAX_FILE_BYTES)} (keep bulky data out of fleet-state: a value may be at most ${formatBytes(MAX_VALUE_BYTES)})`,
+      );
+      return undefined;
+    }
     const parsed = parseYaml(shown(file.path), file.text);
     if (!parsed.ok) {
       problems.push(...parsed.problems);
       return undefined;
     }
-    const result = schema.safeParse(parsed.source.data, { reportInput: true });
-    if (!result.success) {
-      problems.push(...zodProblems(parsed.source, result.error));
-      return undefined;
+    for (const { path, bytes: size, isKey } of oversizedValues(parsed.source.data)) {
+      report(
+        parsed.source,
+        path,
+        `${isKey ? "holds a key of" : "is"} ${formatBytes(size)}; a value in fleet-state may be at most ${formatBytes(MAX_VALUE_BYTES)}`,
+      );
     }
-    return { source: parsed.source, value: result.data };
+    return parsed.source;
   }
 
-  const report = (source: YamlSource, path: PropertyKey[], message: string) =>
+  function validate<S extends z.ZodType>(source: YamlSource, schema: S): z.output<S> | undefined {
+    const result = schema.safeParse(source.data, { reportInput: true });
+    if (result.success) return result.data;
+    problems.push(...zodProblems(source, result.error));
+    return undefined;
+  }
+
+  const report: Report = (source, path, message) =>
     problems.push({ file: source.file, line: source.lineOf(path), field: formatField(path), message });
 
   const fleetFile = files.find((f) => f.path === "fleet.yaml");
-  const fleet = fleetFile ? parse(fleetFile, fleetSchema) : undefined;
-  if (!fleetFile) {
-    problems.push({
-      file: shown("fleet.yaml"),
-      line: 1,
-      field: "(file)",
-      message: "missing: every fleet-state needs fleet.yaml",
-    });
-  }
+  const fleetSource = fleetFile ? read(fleetFile) : undefined;
+  const fleet = fleetSource ? validate(fleetSource, fleetSchema) : undefined;
+  if (!fleetFile) fileProblem("fleet.yaml", "missing: every fleet-state needs fleet.yaml");
 
   const tenants: Parsed<Tenant>[] = [];
-  let tenantFilesInvalid = 0;
+  const tenantViews: TenantView[] = [];
+  let tenantFilesUnread = 0;
   const rollouts: Parsed<Rollout>[] = [];
+  const rolloutViews: RolloutView[] = [];
   const statuses: Parsed<HostStatus>[] = [];
   for (const file of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
     const dir = posix.dirname(file.path);
@@ -83,51 +215,47 @@ export function buildFleetState(files: StateFile[], displayPrefix = ""): FleetSt
     const known = { tenants: true, rollouts: true, status: true } as Record<string, boolean>;
     if (!known[dir]) continue;
     if (!/\.ya?ml$/.test(base)) {
-      problems.push({
-        file: shown(file.path),
-        line: 1,
-        field: "(file)",
-        message: "unexpected file; fleet-state files end in .yaml",
-      });
+      fileProblem(file.path, "unexpected file; fleet-state files end in .yaml");
       continue;
     }
     const stem = base.replace(/\.ya?ml$/, "");
+    const source = read(file);
     if (dir === "tenants") {
-      const t = parse(file, tenantSchema);
-      if (!t) {
-        tenantFilesInvalid += 1;
+      if (!source) {
+        tenantFilesUnread += 1;
         continue;
       }
-      if (t.value.tenant !== stem)
-        report(
-          t.source,
-          ["tenant"],
-          `must equal the file name "${stem}" (or rename the file to ${t.value.tenant}.yaml)`,
-        );
-      tenants.push(t);
+      const value = validate(source, tenantSchema);
+      if (value) tenants.push({ source, value });
+      tenantViews.push(tenantView(source, stem, value));
     } else if (dir === "rollouts") {
-      const r = parse(file, rolloutSchema);
-      if (!r) continue;
-      if (r.value.id !== stem) report(r.source, ["id"], `must equal the file name "${stem}"`);
-      rollouts.push(r);
+      if (!source) continue;
+      const value = validate(source, rolloutSchema);
+      if (value) rollouts.push({ source, value });
+      rolloutViews.push(rolloutView(source, stem, value));
     } else {
-      const s = parse(file, statusSchema);
-      if (!s) continue;
-      if (s.value.host !== stem) report(s.source, ["host"], `must equal the file name "${stem}"`);
-      statuses.push(s);
+      if (!source) continue;
+      const value = validate(source, statusSchema);
+      if (value) statuses.push({ source, value });
+      const host = value?.host ?? salvage({ host: statusSchema.shape.host }, source.data).host;
+      if (host !== undefined && host !== stem)
+        report(source, ["host"], `must equal the file name ${quote(stem)}`);
     }
   }
 
-  const bots = checkBots(tenants, fleet?.value, report);
-  // A bot in a tenant file that failed to parse would look undeclared: do not pile that on.
-  checkRollouts(rollouts, bots, fleet?.value, report, tenantFilesInvalid === 0);
+  const rules = fleetView(fleetSource, fleet);
+  const botsById = checkBots(tenantViews, rules, report);
+  // A bot in a tenant file that could not be read would look undeclared: do not pile that on.
+  const allBotsKnown = tenantFilesUnread === 0 && tenantViews.every((t) => t.allIdsKnown);
+  checkRollouts(rolloutViews, botsById, rules, report, allBotsKnown);
 
   if (problems.length > 0 || !fleet) return { ok: false, problems: sortProblems(problems) };
+  const bots = tenants.flatMap((t) => t.value.bots.map((bot) => ({ ...bot, tenant: t.value.tenant })));
   const hosts = [...new Set([...bots.map((b) => b.host), ...statuses.map((s) => s.value.host)])].sort();
   return {
     ok: true,
     state: {
-      fleet: fleet.value,
+      fleet,
       tenants: tenants.map((t) => t.value),
       bots,
       hosts,
@@ -139,106 +267,168 @@ export function buildFleetState(files: StateFile[], displayPrefix = ""): FleetSt
 
 type Report = (source: YamlSource, path: PropertyKey[], message: string) => void;
 
-const allowed = (fleet: Fleet, image: string) =>
-  fleet.images.allowlist.some((prefix) => image.startsWith(prefix));
+const notAllowed = (image: string, allowlist: string[]) =>
+  `${quote(image)} is not allowed; fleet.yaml images.allowlist has ${allowlist.join(", ")}`;
 
-function checkBots(tenants: Parsed<Tenant>[], fleet: Fleet | undefined, report: Report): FleetBot[] {
-  const byId = new Map<string, { source: YamlSource; index: number }>();
+/** Where a declared thing is, for messages that name a second location. */
+interface Place {
+  source: YamlSource;
+  path: PropertyKey[];
+}
+const at = ({ source, path }: Place) => `${source.file}:${source.lineOf(path)} (${formatField(path)})`;
+
+interface DeclaredBot {
+  tenant?: string;
+  host?: string;
+}
+
+/** Checks every bot against the others and fleet.yaml; returns the bots by id for the rollouts. */
+function checkBots(tenants: TenantView[], fleet: FleetView, report: Report): Map<string, DeclaredBot> {
+  const byId = new Map<string, DeclaredBot & { place: Place }>();
   const volumeOwner = new Map<string, string>();
-  const bots: FleetBot[] = [];
-  for (const { source, value: tenant } of tenants) {
-    tenant.bots.forEach((bot, index) => {
-      const first = byId.get(bot.id);
-      if (first) {
-        report(
-          source,
-          ["bots", index, "id"],
-          `"${bot.id}" is already declared at ${first.source.file}:${first.source.lineOf(["bots", first.index, "id"])}; bot ids are container names and must be unique across the fleet`,
-        );
-      } else {
-        byId.set(bot.id, { source, index });
-      }
-      if (fleet && !allowed(fleet, bot.image)) {
-        report(
-          source,
-          ["bots", index, "image"],
-          `"${bot.image}" is not allowed; fleet.yaml images.allowlist has ${fleet.images.allowlist.join(", ")}`,
-        );
-      }
-      const names = new Set<string>();
-      const paths = new Set<string>();
-      bot.volumes.forEach((volume, v) => {
-        if (names.has(volume.name))
+  /** Per host, every published port seen so far with where it was declared. */
+  const published = new Map<string, { port: PublishedPort; bot: string; place: Place }[]>();
+  for (const { source, stem, tenant, bots } of tenants) {
+    if (tenant !== undefined && tenant !== stem)
+      report(
+        source,
+        ["tenant"],
+        `must equal the file name ${quote(stem)} (or rename the file to ${tenant}.yaml)`,
+      );
+    for (const bot of bots) {
+      const path = (...rest: PropertyKey[]) => ["bots", bot.index, ...rest];
+      if (bot.id !== undefined) {
+        const first = byId.get(bot.id);
+        if (first) {
           report(
             source,
-            ["bots", index, "volumes", v, "name"],
-            `volume "${volume.name}" is listed twice for this bot`,
+            path("id"),
+            `"${bot.id}" is already declared at ${first.place.source.file}:${first.place.source.lineOf(first.place.path)}; bot ids are container names and must be unique across the fleet`,
           );
-        if (paths.has(volume.path))
-          report(
-            source,
-            ["bots", index, "volumes", v, "path"],
-            `mount path "${volume.path}" is used twice for this bot`,
-          );
-        names.add(volume.name);
-        paths.add(volume.path);
-        const owner = volumeOwner.get(volume.name);
-        if (owner && owner !== bot.id) {
-          report(
-            source,
-            ["bots", index, "volumes", v, "name"],
-            `volume "${volume.name}" already belongs to bot "${owner}"; a volume is snapshotted and restored with one bot only`,
-          );
+        } else {
+          byId.set(bot.id, { tenant, host: bot.host, place: { source, path: path("id") } });
         }
-        volumeOwner.set(volume.name, bot.id);
-      });
-      bots.push({ ...bot, tenant: tenant.tenant });
-    });
+      }
+      if (fleet.allowlist && bot.image !== undefined && !imageAllowed(fleet.allowlist, bot.image))
+        report(source, path("image"), notAllowed(bot.image, fleet.allowlist));
+      checkVolumes(bot, source, volumeOwner, report);
+      const ports = checkPorts(bot, source, published, report);
+      if (bot.health && bot.network !== undefined) {
+        const problem = healthUrlProblem(bot.health.url, {
+          network: bot.network,
+          ports,
+          allowHosts: fleet.allowHosts,
+        });
+        if (problem) report(source, path("health", "url"), problem);
+      }
+    }
   }
-  return bots;
+  return byId;
+}
+
+function checkVolumes(bot: BotView, source: YamlSource, owners: Map<string, string>, report: Report): void {
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  bot.volumes.forEach((volume, v) => {
+    if (!volume) return;
+    const path = (field: string) => ["bots", bot.index, "volumes", v, field];
+    if (names.has(volume.name))
+      report(source, path("name"), `volume "${volume.name}" is listed twice for this bot`);
+    if (paths.has(volume.path))
+      report(source, path("path"), `mount path ${quote(volume.path)} is used twice for this bot`);
+    names.add(volume.name);
+    paths.add(volume.path);
+    if (bot.id === undefined) return;
+    const owner = owners.get(volume.name);
+    if (owner && owner !== bot.id)
+      report(
+        source,
+        path("name"),
+        `volume "${volume.name}" already belongs to bot "${owner}"; a volume is snapshotted and restored with one bot only`,
+      );
+    owners.set(volume.name, bot.id);
+  });
+}
+
+/**
+ * Two containers on one host cannot bind the same host port: the second would fail to start in
+ * the middle of an update. On network "host" Docker publishes nothing (the bot binds the host's
+ * ports itself), so its `ports` are not counted. Returns the bot's published ports.
+ */
+function checkPorts(
+  bot: BotView,
+  source: YamlSource,
+  published: Map<string, { port: PublishedPort; bot: string; place: Place }[]>,
+  report: Report,
+): PublishedPort[] {
+  const own: PublishedPort[] = [];
+  bot.ports.forEach((spec, p) => {
+    const port = spec === undefined ? undefined : parsePort(spec);
+    if (!port) return;
+    own.push(port);
+    if (bot.host === undefined || bot.network === undefined || bot.network === "host") return;
+    const place = { source, path: ["bots", bot.index, "ports", p] };
+    const onHost = published.get(bot.host) ?? [];
+    const clash = onHost.find((other) => portsOverlap(other.port, port));
+    if (clash) {
+      const by = clash.bot === bot.id ? "this bot" : `bot "${clash.bot}"`;
+      report(
+        source,
+        place.path,
+        `host port ${port.ip}:${port.hostPort}/${port.protocol} on host "${bot.host}" is already published as ${clash.port.ip}:${clash.port.hostPort}/${clash.port.protocol} by ${by} at ${at(clash.place)}; two containers cannot bind one port`,
+      );
+    }
+    onHost.push({ port, bot: bot.id ?? `#${bot.index + 1} of ${source.file}`, place });
+    published.set(bot.host, onHost);
+  });
+  return own;
 }
 
 function checkRollouts(
-  rollouts: Parsed<Rollout>[],
-  bots: FleetBot[],
-  fleet: Fleet | undefined,
+  rollouts: RolloutView[],
+  botsById: Map<string, DeclaredBot>,
+  fleet: FleetView,
   report: Report,
   allBotsKnown: boolean,
 ): void {
-  const botsById = new Map(bots.map((b) => [b.id, b]));
-  for (const { source, value: rollout } of rollouts) {
-    const digestHex = rollout.digest.slice("sha256:".length, "sha256:".length + 8);
-    if (!rollout.id.endsWith(`-${digestHex}`))
-      report(source, ["id"], `must end with "-${digestHex}", the first 8 hex of the digest`);
-    if (fleet && !allowed(fleet, rollout.image)) {
-      report(
-        source,
-        ["image"],
-        `"${rollout.image}" is not allowed; fleet.yaml images.allowlist has ${fleet.images.allowlist.join(", ")}`,
-      );
+  for (const { source, stem, value: rollout, targets } of rollouts) {
+    if (rollout.id !== undefined && rollout.id !== stem)
+      report(source, ["id"], `must equal the file name ${quote(stem)}`);
+    if (rollout.id !== undefined && rollout.digest !== undefined) {
+      const digestHex = rollout.digest.slice("sha256:".length, "sha256:".length + 8);
+      if (!rollout.id.endsWith(`-${digestHex}`))
+        report(source, ["id"], `must end with "-${digestHex}", the first 8 hex of the digest`);
     }
-    const seen = new Set<string>();
-    rollout.targets.forEach((target, i) => {
-      if (seen.has(target.bot))
-        report(source, ["targets", i, "bot"], `bot "${target.bot}" is targeted twice`);
-      seen.add(target.bot);
+    if (fleet.allowlist && rollout.image !== undefined && !imageAllowed(fleet.allowlist, rollout.image))
+      report(source, ["image"], notAllowed(rollout.image, fleet.allowlist));
+    const seen = new Map<string, number>();
+    targets.forEach((target, i) => {
+      if (target?.bot === undefined) return;
+      const first = seen.get(target.bot);
+      if (first !== undefined)
+        report(
+          source,
+          ["targets", i, "bot"],
+          `bot "${target.bot}" is targeted twice (first at line ${source.lineOf(["targets", first, "bot"])}, targets[${first}])`,
+        );
+      else seen.set(target.bot, i);
       const bot = botsById.get(target.bot);
       if (!bot) {
         if (allBotsKnown)
           report(source, ["targets", i, "bot"], `no bot "${target.bot}" is declared in tenants/`);
         return;
       }
-      if (bot.tenant !== target.tenant)
+      if (bot.tenant !== undefined && target.tenant !== undefined && bot.tenant !== target.tenant)
         report(
           source,
           ["targets", i, "tenant"],
-          `bot "${bot.id}" belongs to tenant "${bot.tenant}", not "${target.tenant}"`,
+          `bot "${target.bot}" belongs to tenant "${bot.tenant}", not "${target.tenant}"`,
         );
-      if (bot.host !== target.host)
+      if (bot.host !== undefined && target.host !== undefined && bot.host !== target.host)
         report(
           source,
           ["targets", i, "host"],
-          `bot "${bot.id}" runs on host "${bot.host}", not "${target.host}"`,
+          `bot "${target.bot}" runs on host "${bot.host}", not "${target.host}"`,
         );
     });
   }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { allowlistEntry } from "./allowlist.ts";
+import { allowHostEntry, goesToMetadata } from "./health-url.ts";
 import { email, hourUtc, httpUrl } from "./primitives.ts";
 import { defaultStrategy, strategyDefaultsSchema } from "./strategy.ts";
 
@@ -32,19 +34,43 @@ export const fleetSchema = z.strictObject({
   strategy: strategyDefaultsSchema.default(defaultStrategy),
   images: z.strictObject({
     allowlist: z
-      .array(z.string().min(1, { message: "an allowlist prefix cannot be empty" }))
+      .array(allowlistEntry)
       .min(1, { message: "list at least one image prefix, e.g. ghcr.io/acme/" }),
   }),
+  /** Health URLs always may go to loopback and the bot's own published ports; these add more. */
+  healthChecks: z
+    .strictObject({
+      allowHosts: z
+        .array(allowHostEntry)
+        .default([])
+        .describe(
+          "Where health URLs may go besides loopback and the bot's own published ports: IP addresses, CIDR ranges, DNS names. Cloud metadata addresses are refused even here.",
+        ),
+    })
+    .default({ allowHosts: [] }),
   snapshots: z
     .strictObject({
-      keepAfterSuccess: z.number().int().min(0, { message: "keepAfterSuccess must be 0 or more" }).default(0),
+      keepAfterSuccess: z
+        .number()
+        .int({ message: "keepAfterSuccess must be a whole number" })
+        .min(0, { message: "keepAfterSuccess must be from 0 to 100" })
+        .max(100, { message: "keepAfterSuccess must be from 0 to 100" })
+        .default(0),
     })
     .default({ keepAfterSuccess: 0 }),
   notifications: z
     .strictObject({
       email: z.strictObject({ from: email, admins: z.array(email).default([]) }).optional(),
       webhooks: z
-        .array(z.strictObject({ url: httpUrl, events: z.array(z.enum(fleetEvents)).min(1) }))
+        .array(
+          z.strictObject({
+            url: httpUrl.refine((url) => !goesToMetadata(url), {
+              message:
+                "goes to a cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254); webhooks may never go there",
+            }),
+            events: z.array(z.enum(fleetEvents)).min(1),
+          }),
+        )
         .default([]),
     })
     .default({ webhooks: [] }),

@@ -1,14 +1,15 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { buildFleetState, type FleetStateResult, type StateFile } from "./fleet-state.ts";
+import { buildFleetState, type FleetStateResult, type OversizedFile, type StateFile } from "./fleet-state.ts";
+import { MAX_FILE_BYTES } from "./limits.ts";
 
 const SUBDIRS = ["tenants", "rollouts", "status"] as const;
 
 /** Reads a fleet-state directory. Problems name files relative to `cwd` so they can be opened. */
 export async function loadFleetState(dir: string, cwd = process.cwd()): Promise<FleetStateResult> {
-  const files: StateFile[] = [];
-  const fleetText = await readOptional(join(dir, "fleet.yaml"));
-  if (fleetText !== undefined) files.push({ path: "fleet.yaml", text: fleetText });
+  const files: (StateFile | OversizedFile)[] = [];
+  const fleet = await readOptional(join(dir, "fleet.yaml"), "fleet.yaml");
+  if (fleet) files.push(fleet);
   for (const sub of SUBDIRS) {
     let names: string[];
     try {
@@ -19,8 +20,8 @@ export async function loadFleetState(dir: string, cwd = process.cwd()): Promise<
     }
     for (const name of names) {
       if (name.startsWith(".")) continue;
-      const text = await readOptional(join(dir, sub, name));
-      if (text !== undefined) files.push({ path: `${sub}/${name}`, text });
+      const file = await readOptional(join(dir, sub, name), `${sub}/${name}`);
+      if (file) files.push(file);
     }
   }
   const shown = relative(cwd, dir);
@@ -28,9 +29,12 @@ export async function loadFleetState(dir: string, cwd = process.cwd()): Promise<
   return buildFleetState(files, prefix);
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** A file too large for fleet-state is only measured: reading 50 MB to refuse it is the harm. */
+async function readOptional(path: string, shown: string): Promise<StateFile | OversizedFile | undefined> {
   try {
-    return await readFile(path, "utf8");
+    const { size } = await stat(path);
+    if (size > MAX_FILE_BYTES) return { path: shown, bytes: size };
+    return { path: shown, text: await readFile(path, "utf8") };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "EISDIR") return undefined;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { digest, dockerName, hostId, imageRef, isoTime, rolloutId, tenantId } from "./primitives.ts";
-import { strategySchema } from "./strategy.ts";
+import { MAX_WAVES, strategySchema } from "./strategy.ts";
 
 export const changelogSectionTitles = ["New", "Improved", "Fixed"] as const;
 
@@ -14,6 +14,17 @@ export const userChangelogSchema = z.strictObject({
 export type UserChangelog = z.output<typeof userChangelogSchema>;
 
 export const rolloutControlStates = ["active", "paused", "aborted"] as const;
+
+export const rolloutTargetSchema = z.strictObject({
+  bot: dockerName("bot id"),
+  tenant: tenantId,
+  host: hostId,
+  wave: z
+    .number()
+    .int()
+    .min(1, { message: "waves are numbered from 1" })
+    .max(MAX_WAVES, { message: `a rollout has at most ${MAX_WAVES} waves` }),
+});
 
 export const rolloutSchema = z.strictObject({
   id: rolloutId,
@@ -32,14 +43,7 @@ export const rolloutSchema = z.strictObject({
     at: isoTime.optional(),
     reason: z.string().optional(),
   }),
-  targets: z.array(
-    z.strictObject({
-      bot: dockerName("bot id"),
-      tenant: tenantId,
-      host: hostId,
-      wave: z.number().int().min(1, { message: "waves are numbered from 1" }),
-    }),
-  ),
+  targets: z.array(rolloutTargetSchema),
 });
 export type Rollout = z.output<typeof rolloutSchema>;
 export type RolloutTarget = Rollout["targets"][number];

@@ -1,5 +1,9 @@
 import { z } from "zod";
 import { digest, hostId, imageRef, isoTime, rolloutId } from "./primitives.ts";
+import { MAX_WAVES, strategyLimits } from "./strategy.ts";
+
+/** Thirty days: an update that takes longer has stopped being one. */
+const MAX_DURATION_MS = 30 * 24 * 3600 * 1000;
 
 export const updateResults = ["updated", "rolled-back", "rollback-failed", "skipped", "failed"] as const;
 export type UpdateResult = (typeof updateResults)[number];
@@ -17,7 +21,7 @@ const botStatusSchema = z.strictObject({
       from: digest.nullable(),
       to: digest,
       at: isoTime,
-      durationMs: z.number().int().min(0),
+      durationMs: z.number().int().min(0).max(MAX_DURATION_MS),
       reason: z.string().optional(),
       actor: z.string().optional(),
     })
@@ -27,15 +31,19 @@ const botStatusSchema = z.strictObject({
 const rolloutProgressSchema = z.strictObject({
   state: z.enum(["in-progress", "completed", "paused", "aborted"]),
   /** Highest wave this host has finished; other hosts read it to start the next wave. */
-  wavesDone: z.number().int().min(0).default(0),
+  wavesDone: z.number().int().min(0).max(MAX_WAVES).default(0),
   finishedAt: isoTime.optional(),
   bots: z
     .record(
       z.string(),
       z.strictObject({
         result: z.enum([...updateResults, "pending", "update-available"]),
-        wave: z.number().int().min(1),
-        attempts: z.number().int().min(0),
+        wave: z.number().int().min(1).max(MAX_WAVES),
+        attempts: z
+          .number()
+          .int()
+          .min(0)
+          .max(strategyLimits.maxRetries + 1),
         reason: z.string().optional(),
       }),
     )

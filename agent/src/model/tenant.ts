@@ -1,16 +1,13 @@
 import { posix } from "node:path";
 import { z } from "zod";
+import { portSpec } from "./ports.ts";
 import { digest, dockerName, email, hostId, hourUtc, httpUrl, imageRef, tenantId } from "./primitives.ts";
 
-const volumeSchema = z.strictObject({
+export const volumeSchema = z.strictObject({
   name: dockerName("volume name"),
   path: z.string().refine((p) => posix.isAbsolute(p) && posix.normalize(p) === p && p !== "/", {
     message: 'mount path must be an absolute, normalised path other than "/", e.g. /data',
   }),
-});
-
-const portSchema = z.string().regex(/^(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}:\d{1,5}(?:\/(?:tcp|udp))?$/, {
-  message: 'must be "[ip:]hostPort:containerPort[/tcp|udp]", e.g. 127.0.0.1:3101:3100',
 });
 
 const healthSchema = z.strictObject({
@@ -38,11 +35,12 @@ export const botSchema = z.strictObject({
     .default({}),
   command: z.array(z.string()).min(1).nullable().default(null),
   network: z.union([z.literal("host"), dockerName("network name")]).default("host"),
-  ports: z.array(portSchema).default([]),
+  ports: z.array(portSpec).default([]),
   health: healthSchema.nullable().default(null),
 });
 export type Bot = z.output<typeof botSchema>;
 export type BotHealth = z.output<typeof healthSchema>;
+export type Volume = z.output<typeof volumeSchema>;
 
 export const tenantSchema = z.strictObject({
   tenant: tenantId,

@@ -12,6 +12,7 @@
  *    that order. `immediate`: everything in wave 1. `single-bot`: one bot only.
  */
 import { FleetwaveError } from "../errors.ts";
+import { imageAllowed } from "../model/allowlist.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { digest as digestSchema, imageRef } from "../model/primitives.ts";
 import type { Rollout, RolloutTarget, UserChangelog } from "../model/rollout.ts";
@@ -149,7 +150,7 @@ export function planRollout(input: PlanInput): PlanResult {
   if (!digestCheck.success) throw new PlanError(`digest "${digest}": ${firstIssue(digestCheck)}`);
   const imageCheck = imageRef.safeParse(image);
   if (!imageCheck.success) throw new PlanError(`image "${image}": ${firstIssue(imageCheck)}`);
-  if (!state.fleet.images.allowlist.some((prefix) => image.startsWith(prefix))) {
+  if (!imageAllowed(state.fleet.images.allowlist, image)) {
     throw new PlanError(
       `image "${image}" is not allowed; fleet.yaml images.allowlist has ${state.fleet.images.allowlist.join(", ")}`,
     );
