@@ -31,12 +31,20 @@ import {
   targetGate,
   waveGate,
 } from "../plan/gates.ts";
+import {
+  choosePlans,
+  type FailedTarget,
+  failedBots,
+  hostProgress,
+  markWavesDone,
+  thresholdHit,
+} from "../plan/progress.ts";
 import { SnapshotStore } from "../snapshot/index.ts";
 import { DesiredState } from "./desired-state.ts";
 import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
 import type { Notifier } from "./notifier.ts";
 import { runPool } from "./pool.ts";
-import { isFailure, isFinal, StatusBook } from "./status-book.ts";
+import { isFinal, StatusBook } from "./status-book.ts";
 import { type Identity, Workspace } from "./workspace.ts";
 
 export interface AgentOptions {
@@ -350,13 +358,9 @@ export class Agent implements AgentControl {
   private async runRollouts(): Promise<void> {
     const state = this.desired.current?.state;
     if (!state) return;
-    const plans = state.rollouts
-      .filter((p) => p.targets.some((t) => t.host === this.host))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const plans = choosePlans(state.rollouts, this.host);
     this.book.retainRollouts(new Set(state.rollouts.map((r) => r.id)));
-    const newest = new Map<string, string>();
-    for (const plan of plans) newest.set(plan.image, plan.id);
-    for (const plan of plans) {
+    for (const { plan, supersededBy } of plans) {
       if (this.stopping) return;
       const progress = this.book.progress(plan.id);
       if (progress?.state === "completed" || progress?.state === "aborted") continue;
@@ -364,8 +368,8 @@ export class Agent implements AgentControl {
         this.book.ensureProgress(plan.id).state = "aborted";
         continue;
       }
-      if (newest.get(plan.image) !== plan.id) {
-        this.supersede(plan, newest.get(plan.image)!);
+      if (supersededBy) {
+        this.supersede(plan, supersededBy);
         continue;
       }
       await this.runPlan(plan.id);
@@ -473,61 +477,20 @@ export class Agent implements AgentControl {
     }
   }
 
-  /** wavesDone = the highest wave up to which every target of this host has a final result. */
   private markWavesDone(plan: Rollout): void {
-    const progress = this.book.ensureProgress(plan.id);
-    const open = this.myTargets(plan).filter((t) => !isFinal(progress.bots[t.bot]?.result ?? "pending"));
-    const lastWave = Math.max(...plan.targets.map((t) => t.wave));
-    const done = open.length === 0 ? lastWave : Math.min(...open.map((t) => t.wave)) - 1;
-    if (done > progress.wavesDone) {
-      progress.wavesDone = done;
-      progress.finishedAt = this.now().toISOString();
-    }
+    markWavesDone(this.book.ensureProgress(plan.id), plan, this.host, this.now());
   }
 
   private hostProgress(state: FleetState, rollout: string): Map<string, HostWaveProgress> {
-    const map = new Map<string, HostWaveProgress>();
-    for (const status of state.statuses) {
-      const p = status.rollouts[rollout];
-      if (p && status.host !== this.host)
-        map.set(status.host, {
-          wavesDone: p.wavesDone,
-          ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}),
-        });
-    }
-    const mine = this.book.progress(rollout);
-    if (mine)
-      map.set(this.host, {
-        wavesDone: mine.wavesDone,
-        ...(mine.finishedAt ? { finishedAt: mine.finishedAt } : {}),
-      });
-    return map;
+    return hostProgress(state.statuses, rollout, this.host, this.book.progress(rollout));
   }
 
-  /** Failed bots of a rollout on every host: this host from memory, the others from git. */
-  private failedBots(
-    state: FleetState,
-    plan: Rollout,
-  ): { bot: string; host: string; result: string; reason: string }[] {
-    const failed: { bot: string; host: string; result: string; reason: string }[] = [];
-    // A person who resumes a rollout paused at the threshold gives it a fresh count: only
-    // failures after the resume count, or the rollout would pause again at once.
-    const since = plan.control.state === "active" && plan.control.at ? plan.control.at : undefined;
-    const add = (host: string, status: Pick<HostStatus, "bots" | "rollouts"> | undefined) => {
-      for (const [bot, r] of Object.entries(status?.rollouts[plan.id]?.bots ?? {})) {
-        const at = status?.bots[bot]?.last?.at;
-        if (since && at && Date.parse(at) < Date.parse(since)) continue;
-        if (isFailure(r.result)) failed.push({ bot, host, result: r.result, reason: r.reason ?? r.result });
-      }
-    };
-    for (const s of state.statuses) if (s.host !== this.host) add(s.host, s);
-    add(this.host, this.book.value);
-    return failed;
+  private failedBots(state: FleetState, plan: Rollout): FailedTarget[] {
+    return failedBots(state.statuses, plan, this.host, this.book.value);
   }
 
   private thresholdHit(state: FleetState, plan: Rollout): boolean {
-    if (plan.strategy.name === "immediate") return false;
-    return this.failedBots(state, plan).length >= plan.strategy.failureThreshold;
+    return thresholdHit(state.statuses, plan, this.host, this.book.value);
   }
 
   /** At the threshold: abort (final) or pause the rollout in git, tell the admins, start nothing. */
