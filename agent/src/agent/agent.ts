@@ -43,6 +43,7 @@ import { SnapshotStore } from "../snapshot/index.ts";
 import { DesiredState } from "./desired-state.ts";
 import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
 import type { Notifier } from "./notifier.ts";
+import { outcomeEvent, thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
 import { runPool } from "./pool.ts";
 import { isFinal, StatusBook } from "./status-book.ts";
 import { type Identity, Workspace } from "./workspace.ts";
@@ -518,15 +519,7 @@ export class Agent implements AgentControl {
     if (!edit.ok) this.setError("git-push", edit.message);
     // Every host that sees the threshold tries the edit; only the one whose edit landed tells the admins.
     if (!edit.ok || !edit.commit) return true;
-    await this.notifier?.notify({
-      type: next === "aborted" ? "rollout.aborted" : "rollout.paused",
-      rollout: plan.id,
-      image: plan.image,
-      digest: plan.digest,
-      reason,
-      failed: failed.map((f) => ({ bot: f.bot, host: f.host, result: f.result, reason: f.reason })),
-      failureThreshold: plan.strategy.failureThreshold,
-    });
+    await this.notifier?.notify(thresholdEvent(plan, next, reason, failed));
     return true;
   }
 
@@ -538,15 +531,7 @@ export class Agent implements AgentControl {
       updateAvailable: { rollout: plan.id, digest: plan.digest },
     });
     this.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
-    await this.notifier?.notify({
-      type: "bot.update_available",
-      bot: target.bot,
-      tenant: target.tenant,
-      rollout: plan.id,
-      to: plan.digest,
-      ...(current?.digest ? { from: current.digest } : {}),
-      ...(plan.changelog ? { changelog: plan.changelog } : {}),
-    });
+    await this.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
   }
 
   /** Up to 1 + maxRetries attempts; records the result and tells the people who need to know. */
@@ -613,42 +598,8 @@ export class Agent implements AgentControl {
   ): Promise<void> {
     const n = this.notifier;
     if (!n) return;
-    const base = { bot: bot.id, tenant: bot.tenant, ...(plan ? { rollout: plan.id } : {}), to: outcome.to };
-    const from = outcome.from ?? "none";
-    switch (outcome.result) {
-      case "updated":
-        await n.notify({
-          ...base,
-          type: "bot.updated",
-          ...(outcome.from ? { from: outcome.from } : {}),
-          durationMs: outcome.durationMs,
-          ...(plan?.changelog ? { changelog: plan.changelog } : {}),
-        });
-        break;
-      case "rolled-back":
-        await n.notify({ ...base, type: "bot.rolled_back", from, reason: outcome.reason });
-        break;
-      case "rollback-failed":
-        await n.notify({
-          ...base,
-          type: "bot.rollback_failed",
-          from,
-          reason: outcome.reason,
-          snapshots: outcome.snapshots,
-        });
-        break;
-      case "failed":
-        await n.notify({
-          ...base,
-          type: "bot.update_failed",
-          ...(outcome.from ? { from: outcome.from } : {}),
-          reason: outcome.reason,
-          attempts,
-        });
-        break;
-      default:
-        break;
-    }
+    const event = outcomeEvent(bot, outcome, plan, attempts);
+    if (event) await n.notify(event);
   }
 
   private countOutcome(outcome: UpdateOutcome): void {
