@@ -1,18 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { type AuditRecord, formatAuditCommit } from "../audit/commit-message.ts";
-import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import type { AuditRecord } from "../audit/commit-message.ts";
+import { containerDigest } from "../docker/docker.ts";
 import { ensureBot } from "../engine/ensure-bot.ts";
-import { Journal } from "../engine/journal.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
-import { type EngineOptions, updateBot } from "../engine/update-bot.ts";
-import { MountpointSnapshotter } from "../engine/volume-snapshots.ts";
+import { updateBot } from "../engine/update-bot.ts";
 import {
   type ActionResult,
   type AgentControl,
-  type AgentErrorView,
   type AgentStatusView,
   type MetricsSnapshot,
   type RolloutDetailView,
@@ -22,7 +19,7 @@ import {
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
-import { type HostStatus, statusSchema } from "../model/status.ts";
+import { statusSchema } from "../model/status.ts";
 import type { Strategy } from "../model/strategy.ts";
 import {
   effectiveTenantMode,
@@ -39,35 +36,14 @@ import {
   markWavesDone,
   thresholdHit,
 } from "../plan/progress.ts";
-import { SnapshotStore } from "../snapshot/index.ts";
-import { DesiredState } from "./desired-state.ts";
-import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
-import type { Notifier } from "./notifier.ts";
+import { setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
 import { outcomeEvent, thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
 import { runPool } from "./pool.ts";
+import { type AgentOptions, AgentRuntime, type TickReport } from "./runtime.ts";
 import { isFinal, StatusBook } from "./status-book.ts";
-import { type Identity, Workspace } from "./workspace.ts";
+import { StatusWriter } from "./status-writer.ts";
 
-export interface AgentOptions {
-  repo: string;
-  host: string;
-  branch: string;
-  dataDir: string;
-  docker: DockerAdapter;
-  identity?: Identity;
-  /** Made once the first valid fleet-state is loaded (it carries the SMTP and webhook config). */
-  notifier?: (state: FleetState) => Promise<Notifier>;
-  log?: (line: string) => void;
-  now?: () => Date;
-  stopTimeoutSeconds?: number;
-}
-
-/** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
-export interface TickReport {
-  outcomes: UpdateOutcome[];
-  failed: string[];
-  errors: string[];
-}
+export type { AgentOptions, TickReport } from "./runtime.ts";
 
 const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
 
@@ -78,73 +54,34 @@ const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
 export class Agent implements AgentControl {
   readonly host: string;
   readonly watchedBranch: string;
-  private readonly ws: Workspace;
-  private readonly desired: DesiredState;
-  private readonly journal: Journal;
-  private readonly store: SnapshotStore;
-  private readonly snapshotter: MountpointSnapshotter;
-  private readonly log: (line: string) => void;
-  private readonly now: () => Date;
-  private book: StatusBook;
-  private lastCommittedBody = "";
-  private lastError?: AgentErrorView;
-  private lastReconcileAt?: string;
+  private readonly rt: AgentRuntime;
+  private readonly o: AgentOptions;
   private reportedInvalid?: string;
-  private recovered = false;
-  private stopping = false;
-  private pauseRequested = false;
-  private readonly updating = new Set<string>();
   private reportedOrphans = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
-  private readonly background = new Set<Promise<unknown>>();
-  private notifier?: Notifier;
-  private report: TickReport = { outcomes: [], failed: [], errors: [] };
-  private readonly counters: MetricsSnapshot = {
-    updates: {},
-    rollbacks: 0,
-    reconciles: { ok: 0, failed: 0, durationSecondsSum: 0 },
-    pushQueueLength: 0,
-  };
+  private readonly writer: StatusWriter;
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(o: AgentOptions) {
+    this.o = o;
+    this.rt = new AgentRuntime(o);
+    this.writer = new StatusWriter(this.rt);
     this.host = o.host;
     this.watchedBranch = o.branch;
-    this.log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.now = o.now ?? (() => new Date());
-    this.ws = new Workspace({
-      repo: o.repo,
-      branch: o.branch,
-      dir: join(o.dataDir, "repo"),
-      identity: o.identity ?? {
-        name: `Fleetwave Agent (${o.host})`,
-        email: `fleetwave-agent@${o.host}.invalid`,
-      },
-      log: this.log,
-    });
-    this.desired = new DesiredState(this.ws, o.dataDir);
-    this.journal = new Journal(o.dataDir);
-    this.store = new SnapshotStore({ dataDir: o.dataDir });
-    this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
-    this.book = StatusBook.empty(o.host);
-  }
-
-  private get statusPath(): string {
-    return `fleet-state/status/${this.host}.yaml`;
   }
 
   /** Clones or opens the repository and reads this host's last status from it. */
   async start(): Promise<void> {
-    await this.ws.lock.run(async () => {
-      await this.ws.open();
-      await this.ws.sync();
-      const text = await this.ws.read(this.statusPath).catch(() => undefined);
+    await this.rt.ws.lock.run(async () => {
+      await this.rt.ws.open();
+      await this.rt.ws.sync();
+      const text = await this.rt.ws.read(this.rt.statusPath).catch(() => undefined);
       if (text) {
         const parsed = statusSchema.safeParse(parseYaml(text));
-        if (parsed.success) this.book = new StatusBook(parsed.data);
-        else this.setError("status", `${this.statusPath} is invalid; starting from an empty status`);
+        if (parsed.success) this.rt.book = new StatusBook(parsed.data);
+        else this.rt.setError("status", `${this.rt.statusPath} is invalid; starting from an empty status`);
       }
-      this.lastCommittedBody = this.body(this.book.value);
+      this.writer.lastCommittedBody = this.writer.body(this.rt.book.value);
     });
   }
 
@@ -161,7 +98,7 @@ export class Agent implements AgentControl {
       do {
         this.again = false;
         report = await this.tick(reason);
-      } while (this.again && !this.stopping);
+      } while (this.again && !this.rt.stopping);
       return report;
     })().finally(() => {
       this.ticking = undefined;
@@ -170,107 +107,89 @@ export class Agent implements AgentControl {
   }
 
   requestReconcile(reason: string): void {
-    const work = this.reconcile(reason).catch((error: Error) => this.setError("reconcile", error.message));
-    this.track(work);
-  }
-
-  private track(work: Promise<unknown>): void {
-    this.background.add(work);
-    void work.finally(() => this.background.delete(work));
+    const work = this.reconcile(reason).catch((error: Error) => this.rt.setError("reconcile", error.message));
+    this.rt.track(work);
   }
 
   /** Stops starting new work, lets in-flight bot updates finish, pushes what it can. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.rt.stopping = true;
     await this.ticking?.catch(() => undefined);
-    await Promise.allSettled([...this.background]);
-    await this.ws.lock.run(() => this.pushQueued());
-    await this.notifier?.flush(5000);
-    await this.notifier?.stop();
+    await Promise.allSettled([...this.rt.background]);
+    await this.rt.ws.lock.run(() => this.writer.pushQueued());
+    await this.rt.notifier?.flush(5000);
+    await this.rt.notifier?.stop();
   }
 
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
-    this.report = { outcomes: [], failed: [], errors: [] };
-    this.log(`reconcile (${reason})`);
+    this.rt.report = { outcomes: [], failed: [], errors: [] };
+    this.rt.log(`reconcile (${reason})`);
     try {
       const state = await this.refresh();
       if (state) {
-        if (!this.recovered) await this.recoverInterrupted(state);
+        if (!this.rt.recovered) await this.recoverInterrupted(state);
         await this.reconcileBots(state);
         await this.runRollouts();
       }
-      await this.ws.lock.run(() => this.pushQueued());
-      this.counters.reconciles.ok += 1;
+      await this.rt.ws.lock.run(() => this.writer.pushQueued());
+      this.rt.counters.reconciles.ok += 1;
     } catch (error) {
-      this.counters.reconciles.failed += 1;
-      this.setError("reconcile", (error as Error).message);
-      this.report.errors.push((error as Error).message);
+      this.rt.counters.reconciles.failed += 1;
+      this.rt.setError("reconcile", (error as Error).message);
+      this.rt.report.errors.push((error as Error).message);
     }
     const seconds = (performance.now() - started) / 1000;
-    this.counters.reconciles.durationSecondsSum += seconds;
-    this.counters.lastReconcileDurationSeconds = seconds;
-    this.lastReconcileAt = this.now().toISOString();
-    return this.report;
+    this.rt.counters.reconciles.durationSecondsSum += seconds;
+    this.rt.counters.lastReconcileDurationSeconds = seconds;
+    this.rt.lastReconcileAt = this.rt.now().toISOString();
+    return this.rt.report;
   }
 
   /** Fetches, fast-forwards and loads fleet-state; an invalid commit keeps the last valid state. */
   private async refresh(): Promise<FleetState | undefined> {
-    return this.ws.lock.run(async () => {
-      const synced = await this.ws.sync();
-      if (!synced.ok) this.setError("git-fetch", synced.error);
-      const loaded = await this.desired.load();
-      const current = this.desired.current;
-      if (current && !this.notifier && this.o.notifier) this.notifier = await this.o.notifier(current.state);
-      else if (current) this.notifier?.updateConfig(current.state.fleet, current.state.tenants);
+    return this.rt.ws.lock.run(async () => {
+      const synced = await this.rt.ws.sync();
+      if (!synced.ok) this.rt.setError("git-fetch", synced.error);
+      const loaded = await this.rt.desired.load();
+      const current = this.rt.desired.current;
+      if (current && !this.rt.notifier && this.o.notifier)
+        this.rt.notifier = await this.o.notifier(current.state);
+      else if (current) this.rt.notifier?.updateConfig(current.state.fleet, current.state.tenants);
       if (!loaded.ok) {
         const lines = loaded.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
-        this.setError(
+        this.rt.setError(
           "fleet-state",
           `commit ${loaded.commit.slice(0, 12)} is invalid; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
-          await this.notifier?.notify({
+          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
+          await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
             problems: loaded.problems,
             ...(loaded.fallback ? { lastValidCommit: loaded.fallback.commit } : {}),
           });
         }
-      } else if (this.lastError?.source === "fleet-state") {
-        this.lastError = undefined;
+      } else if (this.rt.lastError?.source === "fleet-state") {
+        this.rt.lastError = undefined;
       }
-      return this.desired.current?.state;
+      return this.rt.desired.current?.state;
     });
   }
 
-  private engineOptions(fleet: FleetState["fleet"], strategy: Strategy): EngineOptions {
-    return {
-      docker: this.o.docker,
-      journal: this.journal,
-      snapshots: this.snapshotter,
-      allowlist: fleet.images.allowlist,
-      healthCheckTimeoutSeconds: strategy.healthCheckTimeoutSeconds,
-      minHealthySeconds: strategy.minHealthySeconds,
-      keepSnapshots: fleet.snapshots.keepAfterSuccess,
-      stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
-      log: this.log,
-    };
-  }
-
   private async recoverInterrupted(state: FleetState): Promise<void> {
-    const outcomes = await recover(this.engineOptions(state.fleet, state.fleet.strategy));
-    this.recovered = true;
+    const outcomes = await recover(this.rt.engineOptions(state.fleet, state.fleet.strategy));
+    this.rt.recovered = true;
     if (outcomes.length === 0) return;
     const records: AuditRecord[] = [];
     for (const outcome of outcomes) {
-      this.book.recordOutcome(outcome, this.now(), {});
+      this.rt.book.recordOutcome(outcome, this.rt.now(), {});
       this.countOutcome(outcome);
       records.push(this.auditRecord(outcome));
     }
-    await this.commitStatus("recover interrupted updates", records);
+    await this.writer.commitStatus("recover interrupted updates", records);
   }
 
   // ---------------------------------------------------------------- this host's bots
@@ -280,8 +199,8 @@ export class Agent implements AgentControl {
     const records: AuditRecord[] = [];
     const notes: string[] = [];
     for (const bot of mine) {
-      if (this.stopping) break;
-      if (this.updating.has(bot.id)) continue;
+      if (this.rt.stopping) break;
+      if (this.rt.updating.has(bot.id)) continue;
       const info = await this.o.docker.inspect(bot.id);
       if (!info) {
         const outcome = await this.createMissing(bot, state);
@@ -289,13 +208,13 @@ export class Agent implements AgentControl {
         continue;
       }
       const running = containerDigest(info) ?? null;
-      const recorded = this.book.bot(bot.id)?.digest;
+      const recorded = this.rt.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
-        this.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
+        this.rt.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
-      this.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
-      const last = this.book.bot(bot.id)?.last;
+      this.rt.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
+      const last = this.rt.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
       if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
         const outcome = await this.updateWithRetries(bot, bot.pinnedDigest, state.fleet.strategy, state);
@@ -303,7 +222,7 @@ export class Agent implements AgentControl {
       }
     }
     const declared = new Set(mine.map((b) => b.id));
-    for (const id of Object.keys(this.book.value.bots)) if (!declared.has(id)) this.book.removeBot(id);
+    for (const id of Object.keys(this.rt.book.value.bots)) if (!declared.has(id)) this.rt.book.removeBot(id);
     const orphans = new Set<string>();
     for (const c of await this.o.docker.listManaged()) {
       const bot = c.labels["fleetwave.bot"];
@@ -323,50 +242,51 @@ export class Agent implements AgentControl {
       }
     }
     this.reportedOrphans = orphans;
-    await this.commitStatus("reconcile", records, { notes });
+    await this.writer.commitStatus("reconcile", records, { notes });
   }
 
   private isUpdatable(state: FleetState): boolean {
-    return !this.stopping && !this.pauseRequested && !isFleetPaused(state.fleet);
+    return !this.rt.stopping && !this.rt.pauseRequested && !isFleetPaused(state.fleet);
   }
 
   /** A declared bot without a container: created at its recorded digest, else its channel's. */
   private async createMissing(bot: FleetBot, state: FleetState): Promise<UpdateOutcome | undefined> {
-    let digest = bot.pinnedDigest ?? this.book.bot(bot.id)?.digest ?? undefined;
+    let digest = bot.pinnedDigest ?? this.rt.book.bot(bot.id)?.digest ?? undefined;
     if (!digest) {
       const { repository, tag } = splitImageRef(bot.image);
       try {
         digest = await this.o.docker.resolveTag(repository, tag);
       } catch (error) {
-        this.setError(
+        this.rt.setError(
           "reconcile",
           `${bot.id} has no container and its image cannot be resolved: ${(error as Error).message}`,
         );
         return undefined;
       }
     }
-    const result = await ensureBot(bot, digest, this.engineOptions(state.fleet, state.fleet.strategy));
+    const result = await ensureBot(bot, digest, this.rt.engineOptions(state.fleet, state.fleet.strategy));
     if (result.action !== "created") return undefined;
-    this.book.recordOutcome(result.outcome, this.now(), {});
+    this.rt.book.recordOutcome(result.outcome, this.rt.now(), {});
     this.countOutcome(result.outcome);
-    this.report.outcomes.push(result.outcome);
-    if (result.outcome.result !== "updated") this.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
+    this.rt.report.outcomes.push(result.outcome);
+    if (result.outcome.result !== "updated")
+      this.rt.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
     return result.outcome;
   }
 
   // ---------------------------------------------------------------- rollouts
 
   private async runRollouts(): Promise<void> {
-    const state = this.desired.current?.state;
+    const state = this.rt.desired.current?.state;
     if (!state) return;
     const plans = choosePlans(state.rollouts, this.host);
-    this.book.retainRollouts(new Set(state.rollouts.map((r) => r.id)));
+    this.rt.book.retainRollouts(new Set(state.rollouts.map((r) => r.id)));
     for (const { plan, supersededBy } of plans) {
-      if (this.stopping) return;
-      const progress = this.book.progress(plan.id);
+      if (this.rt.stopping) return;
+      const progress = this.rt.book.progress(plan.id);
       if (progress?.state === "completed" || progress?.state === "aborted") continue;
       if (plan.control.state === "aborted") {
-        this.book.ensureProgress(plan.id).state = "aborted";
+        this.rt.book.ensureProgress(plan.id).state = "aborted";
         continue;
       }
       if (supersededBy) {
@@ -375,15 +295,15 @@ export class Agent implements AgentControl {
       }
       await this.runPlan(plan.id);
     }
-    await this.commitStatus("reconcile rollouts", []);
+    await this.writer.commitStatus("reconcile rollouts", []);
   }
 
   private supersede(plan: Rollout, by: string): void {
-    const progress = this.book.ensureProgress(plan.id);
+    const progress = this.rt.book.ensureProgress(plan.id);
     for (const target of plan.targets.filter((t) => t.host === this.host)) {
       const current = progress.bots[target.bot];
       if (!current || !isFinal(current.result)) {
-        this.book.setTarget(plan.id, target.bot, {
+        this.rt.book.setTarget(plan.id, target.bot, {
           result: "skipped",
           wave: target.wave,
           reason: `superseded by rollout ${by}`,
@@ -391,9 +311,9 @@ export class Agent implements AgentControl {
       }
     }
     progress.state = "completed";
-    for (const [id, status] of Object.entries(this.book.value.bots)) {
+    for (const [id, status] of Object.entries(this.rt.book.value.bots)) {
       if (status.updateAvailable?.rollout === plan.id)
-        this.book.setBot(id, { ...status, updateAvailable: undefined });
+        this.rt.book.setBot(id, { ...status, updateAvailable: undefined });
     }
   }
 
@@ -404,13 +324,14 @@ export class Agent implements AgentControl {
   /** Waves of one plan on this host, for as long as the next wave may start now. */
   private async runPlan(planId: string): Promise<void> {
     for (;;) {
-      const state = this.desired.current?.state;
+      const state = this.rt.desired.current?.state;
       const plan = state?.rollouts.find((r) => r.id === planId);
-      if (!state || !plan || this.stopping) return;
+      if (!state || !plan || this.rt.stopping) return;
       const mine = this.myTargets(plan);
-      const progress = this.book.ensureProgress(plan.id);
+      const progress = this.rt.book.ensureProgress(plan.id);
       for (const t of mine)
-        if (!progress.bots[t.bot]) this.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
+        if (!progress.bots[t.bot])
+          this.rt.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
       const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result));
       const lastWave = Math.max(...plan.targets.map((t) => t.wave));
       this.markWavesDone(plan);
@@ -424,7 +345,7 @@ export class Agent implements AgentControl {
         return;
       }
       const wave = Math.min(...open.map((t) => t.wave));
-      const gate = waveGate(plan, wave, this.hostProgress(state, plan.id), this.now());
+      const gate = waveGate(plan, wave, this.hostProgress(state, plan.id), this.rt.now());
       if (!gate.open) return;
       if (await this.thresholdReached(state, plan)) return;
       progress.state = "in-progress";
@@ -432,7 +353,7 @@ export class Agent implements AgentControl {
       const go: { target: RolloutTarget; bot: FleetBot }[] = [];
       let held = false;
       for (const target of open.filter((t) => t.wave === wave)) {
-        const g = targetGate(state, plan, target, this.now());
+        const g = targetGate(state, plan, target, this.rt.now());
         if (g.go) {
           go.push({ target, bot: g.bot });
           continue;
@@ -441,14 +362,14 @@ export class Agent implements AgentControl {
           held = true;
         else if (g.hold === "manual") await this.offerUpdate(plan, target);
         else if (g.hold !== "outside-window") {
-          this.book.setTarget(plan.id, target.bot, {
+          this.rt.book.setTarget(plan.id, target.bot, {
             result: "skipped",
             wave: target.wave,
             reason: g.detail,
           });
         }
       }
-      if (held || this.pauseRequested) return;
+      if (held || this.rt.pauseRequested) return;
 
       const records: AuditRecord[] = [];
       await runPool(
@@ -465,13 +386,13 @@ export class Agent implements AgentControl {
           );
           if (outcome) records.push(this.auditRecord(outcome));
         },
-        () => !this.stopping && !this.pauseRequested && !this.thresholdHit(state, plan),
+        () => !this.rt.stopping && !this.rt.pauseRequested && !this.thresholdHit(state, plan),
       );
       const before = progress.wavesDone;
       this.markWavesDone(plan);
       if (records.length > 0 || progress.wavesDone !== before) {
-        await this.commitStatus(`rollout ${plan.id} wave ${wave}`, records, { rollout: plan.id });
-        await this.ws.lock.run(() => this.pushQueued());
+        await this.writer.commitStatus(`rollout ${plan.id} wave ${wave}`, records, { rollout: plan.id });
+        await this.rt.ws.lock.run(() => this.writer.pushQueued());
       }
       if (go.length === 0 && progress.wavesDone === before) return;
       if (!(await this.refresh())) return;
@@ -479,19 +400,19 @@ export class Agent implements AgentControl {
   }
 
   private markWavesDone(plan: Rollout): void {
-    markWavesDone(this.book.ensureProgress(plan.id), plan, this.host, this.now());
+    markWavesDone(this.rt.book.ensureProgress(plan.id), plan, this.host, this.rt.now());
   }
 
   private hostProgress(state: FleetState, rollout: string): Map<string, HostWaveProgress> {
-    return hostProgress(state.statuses, rollout, this.host, this.book.progress(rollout));
+    return hostProgress(state.statuses, rollout, this.host, this.rt.book.progress(rollout));
   }
 
   private failedBots(state: FleetState, plan: Rollout): FailedTarget[] {
-    return failedBots(state.statuses, plan, this.host, this.book.value);
+    return failedBots(state.statuses, plan, this.host, this.rt.book.value);
   }
 
   private thresholdHit(state: FleetState, plan: Rollout): boolean {
-    return thresholdHit(state.statuses, plan, this.host, this.book.value);
+    return thresholdHit(state.statuses, plan, this.host, this.rt.book.value);
   }
 
   /** At the threshold: abort (final) or pause the rollout in git, tell the admins, start nothing. */
@@ -500,38 +421,38 @@ export class Agent implements AgentControl {
     const failed = this.failedBots(state, plan);
     const next = plan.strategy.onThreshold === "abort" ? "aborted" : "paused";
     const reason = `${failed.length} failed bots reached the failure threshold of ${plan.strategy.failureThreshold}`;
-    this.book.ensureProgress(plan.id).state = next;
-    if (next === "aborted") this.book.quarantine(plan, reason, this.now());
-    this.log(`rollout ${plan.id}: ${reason}; ${next}`);
-    const edit = await this.editDesired(
+    this.rt.book.ensureProgress(plan.id).state = next;
+    if (next === "aborted") this.rt.book.quarantine(plan, reason, this.rt.now());
+    this.rt.log(`rollout ${plan.id}: ${reason}; ${next}`);
+    const edit = await this.writer.editDesired(
       `fleet-state/rollouts/${plan.id}.yaml`,
       (text) =>
         setRolloutControl(text, `${plan.id}.yaml`, {
           state: next,
           by: `agent ${this.host}`,
-          at: this.now(),
+          at: this.rt.now(),
           reason,
         }),
       `${next === "aborted" ? "abort" : "pause"} rollout ${plan.id}`,
       `agent ${this.host}`,
       plan.id,
     );
-    if (!edit.ok) this.setError("git-push", edit.message);
+    if (!edit.ok) this.rt.setError("git-push", edit.message);
     // Every host that sees the threshold tries the edit; only the one whose edit landed tells the admins.
     if (!edit.ok || !edit.commit) return true;
-    await this.notifier?.notify(thresholdEvent(plan, next, reason, failed));
+    await this.rt.notifier?.notify(thresholdEvent(plan, next, reason, failed));
     return true;
   }
 
   /** A manual tenant's bot: remember the waiting update and tell the tenant, once. */
   private async offerUpdate(plan: Rollout, target: RolloutTarget): Promise<void> {
-    const current = this.book.bot(target.bot);
-    this.book.setBot(target.bot, {
+    const current = this.rt.book.bot(target.bot);
+    this.rt.book.setBot(target.bot, {
       state: current?.state ?? "running",
       updateAvailable: { rollout: plan.id, digest: plan.digest },
     });
-    this.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
-    await this.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
+    this.rt.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
+    await this.rt.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
   }
 
   /** Up to 1 + maxRetries attempts; records the result and tells the people who need to know. */
@@ -545,22 +466,22 @@ export class Agent implements AgentControl {
     actor?: string,
   ): Promise<UpdateOutcome | undefined> {
     // "Update now" and a wave may reach the same bot; the second one leaves it to the first.
-    if (this.updating.has(bot.id)) return undefined;
-    this.updating.add(bot.id);
-    const before = this.book.bot(bot.id);
-    this.book.setBot(bot.id, { state: "updating" });
+    if (this.rt.updating.has(bot.id)) return undefined;
+    this.rt.updating.add(bot.id);
+    const before = this.rt.book.bot(bot.id);
+    this.rt.book.setBot(bot.id, { state: "updating" });
     let outcome: UpdateOutcome;
     let attempts = 0;
     try {
       do {
         attempts += 1;
-        outcome = await updateBot(bot, digest, this.engineOptions(state.fleet, strategy));
+        outcome = await updateBot(bot, digest, this.rt.engineOptions(state.fleet, strategy));
         this.countOutcome(outcome);
       } while (
         FAILURE_RESULTS.has(outcome.result) &&
         outcome.result !== "rollback-failed" &&
         attempts <= strategy.maxRetries &&
-        !this.stopping
+        !this.rt.stopping
       );
     } catch (error) {
       outcome = {
@@ -574,18 +495,18 @@ export class Agent implements AgentControl {
         snapshots: [],
       };
     } finally {
-      this.updating.delete(bot.id);
+      this.rt.updating.delete(bot.id);
     }
-    this.book.recordOutcome(outcome, this.now(), {
+    this.rt.book.recordOutcome(outcome, this.rt.now(), {
       ...(plan ? { rollout: plan.id } : {}),
       ...(wave !== undefined ? { wave } : {}),
       attempts,
       ...(actor ? { actor } : {}),
     });
-    this.report.outcomes.push(outcome);
-    if (FAILURE_RESULTS.has(outcome.result)) this.report.failed.push(`${bot.id}: ${outcome.reason}`);
+    this.rt.report.outcomes.push(outcome);
+    if (FAILURE_RESULTS.has(outcome.result)) this.rt.report.failed.push(`${bot.id}: ${outcome.reason}`);
     if (plan && outcome.result === "rolled-back")
-      this.book.quarantine(plan, `${bot.id}: ${outcome.reason}`, this.now());
+      this.rt.book.quarantine(plan, `${bot.id}: ${outcome.reason}`, this.rt.now());
     await this.notifyOutcome(bot, outcome, plan, attempts);
     return outcome;
   }
@@ -596,16 +517,16 @@ export class Agent implements AgentControl {
     plan: Rollout | undefined,
     attempts: number,
   ): Promise<void> {
-    const n = this.notifier;
+    const n = this.rt.notifier;
     if (!n) return;
     const event = outcomeEvent(bot, outcome, plan, attempts);
     if (event) await n.notify(event);
   }
 
   private countOutcome(outcome: UpdateOutcome): void {
-    this.counters.updates[outcome.result] = (this.counters.updates[outcome.result] ?? 0) + 1;
+    this.rt.counters.updates[outcome.result] = (this.rt.counters.updates[outcome.result] ?? 0) + 1;
     if (outcome.result === "rolled-back" || outcome.result === "rollback-failed")
-      this.counters.rollbacks += 1;
+      this.rt.counters.rollbacks += 1;
   }
 
   private auditRecord(outcome: UpdateOutcome): AuditRecord {
@@ -619,121 +540,14 @@ export class Agent implements AgentControl {
     };
   }
 
-  // ---------------------------------------------------------------- git
-
-  private body(status: HostStatus): string {
-    const { updatedAt: _updatedAt, observedCommit: _observed, ...rest } = status;
-    return JSON.stringify(rest);
-  }
-
-  /** Commits this host's status when it changed (one commit per wave or reconcile). */
-  private async commitStatus(
-    subject: string,
-    records: AuditRecord[],
-    extra: { rollout?: string; actor?: string; notes?: string[] } = {},
-  ): Promise<void> {
-    const body = this.body(this.book.value);
-    const notes = extra.notes ?? [];
-    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0) return;
-    await this.ws.lock.run(async () => {
-      this.book.observe(this.desired.current?.commit ?? "none", this.now());
-      const message = formatAuditCommit({
-        host: this.host,
-        subject,
-        records,
-        notes,
-        ...(extra.rollout ? { rollout: extra.rollout } : {}),
-        ...(extra.actor ? { actor: extra.actor } : {}),
-      });
-      await this.ws.commit({ [this.statusPath]: this.book.toYaml() }, message, extra.actor);
-      this.lastCommittedBody = body;
-    });
-  }
-
-  /** Must run under the workspace lock. */
-  private async pushQueued(): Promise<void> {
-    const pushed = await this.ws.push();
-    this.counters.pushQueueLength = await this.ws.unpushed();
-    if (!pushed.ok) {
-      this.setError("git-push", `${pushed.error}; ${this.counters.pushQueueLength} commits queued locally`);
-    } else if (this.lastError?.source === "git-push") {
-      this.lastError = undefined;
-    }
-  }
-
-  /**
-   * An edit of desired state for an API call or a threshold: applied to the fresh HEAD,
-   * committed as `actor`, pushed, and re-applied on the newer HEAD when the push is rejected.
-   */
-  private async editDesired(
-    path: string,
-    edit: (text: string) => string,
-    subject: string,
-    actor: string,
-    rollout?: string,
-  ): Promise<ActionResult> {
-    return this.ws.lock.run(async () => {
-      await this.ws.sync();
-      const message = formatAuditCommit({
-        host: this.host,
-        subject,
-        records: [],
-        actor,
-        ...(rollout ? { rollout } : {}),
-      });
-      const apply = async (): Promise<boolean> => {
-        const text = await this.ws.read(path);
-        const next = edit(text);
-        if (next === text) return false;
-        return this.ws.commit({ [path]: next }, message, actor);
-      };
-      let changed: boolean;
-      try {
-        changed = await apply();
-      } catch (error) {
-        if (error instanceof EditError) return { ok: false, status: 409, message: error.message };
-        if ((error as NodeJS.ErrnoException).code === "ENOENT")
-          return { ok: false, status: 404, message: `${path} does not exist` };
-        throw error;
-      }
-      if (!changed) return { ok: true, message: "already so; nothing to change" };
-      let refused: EditError | undefined;
-      const pushed = await this.ws.push(async () => {
-        try {
-          await apply();
-        } catch (error) {
-          // Someone changed the same file first in a way this edit may not follow (e.g. aborted).
-          if (error instanceof EditError) refused = error;
-          throw error;
-        }
-      });
-      await this.desired.load();
-      if (refused) return { ok: false, status: 409, message: refused.message };
-      if (!pushed.ok) {
-        this.setError("git-push", pushed.error);
-        return {
-          ok: true,
-          message: `committed locally; the push is queued: ${pushed.error}`,
-          commit: await this.ws.head(),
-        };
-      }
-      return { ok: true, message: `${subject}: committed as ${actor}`, commit: pushed.commit };
-    });
-  }
-
-  private setError(source: string, message: string): void {
-    this.lastError = { source, message, at: this.now().toISOString() };
-    this.log(`error (${source}): ${message}`);
-  }
-
   // ---------------------------------------------------------------- AgentControl (HTTP API)
 
   status(): AgentStatusView {
-    const state = this.desired.current?.state;
+    const state = this.rt.desired.current?.state;
     const bots = (state?.bots ?? [])
       .filter((b) => b.host === this.host)
       .map((b) => {
-        const s = this.book.bot(b.id);
+        const s = this.rt.book.bot(b.id);
         const tenant = state?.tenants.find((t) => t.tenant === b.tenant);
         const mode = state && tenant ? effectiveTenantMode(state.fleet, tenant) : "auto";
         return {
@@ -748,23 +562,23 @@ export class Agent implements AgentControl {
       });
     return {
       host: this.host,
-      observedCommit: this.desired.current?.commit ?? null,
+      observedCommit: this.rt.desired.current?.commit ?? null,
       paused: state ? isFleetPaused(state.fleet) : false,
-      ...(this.lastReconcileAt ? { lastReconcileAt: this.lastReconcileAt } : {}),
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.rt.lastReconcileAt ? { lastReconcileAt: this.rt.lastReconcileAt } : {}),
+      ...(this.rt.lastError ? { lastError: this.rt.lastError } : {}),
       bots,
-      rollouts: (state?.rollouts ?? []).map((r) => rolloutView(r, this.host, this.book.progress(r.id))),
+      rollouts: (state?.rollouts ?? []).map((r) => rolloutView(r, this.host, this.rt.book.progress(r.id))),
     };
   }
 
   rollout(id: string): RolloutDetailView | undefined {
-    const plan = this.desired.current?.state.rollouts.find((r) => r.id === id);
-    return plan ? rolloutDetailView(plan, this.host, this.book.progress(id)) : undefined;
+    const plan = this.rt.desired.current?.state.rollouts.find((r) => r.id === id);
+    return plan ? rolloutDetailView(plan, this.host, this.rt.book.progress(id)) : undefined;
   }
 
   async updateBotNow(botId: string, actor: string): Promise<ActionResult> {
-    const state = this.desired.current?.state;
-    if (!state || this.stopping || !this.recovered)
+    const state = this.rt.desired.current?.state;
+    if (!state || this.rt.stopping || !this.rt.recovered)
       return {
         ok: false,
         status: 503,
@@ -772,11 +586,11 @@ export class Agent implements AgentControl {
       };
     const bot = state.bots.find((b) => b.id === botId && b.host === this.host);
     if (!bot) return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.host}` };
-    if (isFleetPaused(state.fleet) || this.pauseRequested)
+    if (isFleetPaused(state.fleet) || this.rt.pauseRequested)
       return { ok: false, status: 423, message: "the fleet is paused (fleet.yaml updates.mode)" };
-    if (this.updating.has(botId))
+    if (this.rt.updating.has(botId))
       return { ok: false, status: 409, message: `bot ${botId} is being updated right now` };
-    const waiting = this.book.bot(botId)?.updateAvailable;
+    const waiting = this.rt.book.bot(botId)?.updateAvailable;
     const plan =
       state.rollouts.find((r) => r.id === waiting?.rollout) ??
       [...state.rollouts]
@@ -785,7 +599,7 @@ export class Agent implements AgentControl {
     if (!plan || plan.control.state === "aborted")
       return { ok: false, status: 409, message: `no update is waiting for bot ${botId}` };
     const target = plan.targets.find((t) => t.bot === botId)!;
-    const gate = targetGate(state, plan, target, this.now(), true);
+    const gate = targetGate(state, plan, target, this.rt.now(), true);
     if (!gate.go) return { ok: false, status: 409, message: gate.detail };
     const work = (async () => {
       const outcome = await this.updateWithRetries(
@@ -799,17 +613,17 @@ export class Agent implements AgentControl {
       );
       if (!outcome) return;
       if (outcome.result === "updated")
-        this.book.setBot(botId, { state: "running", digest: outcome.to, updateAvailable: undefined });
-      const status = this.book.value.bots[botId];
+        this.rt.book.setBot(botId, { state: "running", digest: outcome.to, updateAvailable: undefined });
+      const status = this.rt.book.value.bots[botId];
       if (status && outcome.result === "updated") delete status.updateAvailable;
       this.markWavesDone(plan);
-      await this.commitStatus(`update now ${botId}`, [this.auditRecord(outcome)], {
+      await this.writer.commitStatus(`update now ${botId}`, [this.auditRecord(outcome)], {
         rollout: plan.id,
         actor,
       });
-      await this.ws.lock.run(() => this.pushQueued());
-    })().catch((error: Error) => this.setError("update-now", error.message));
-    this.track(work);
+      await this.rt.ws.lock.run(() => this.writer.pushQueued());
+    })().catch((error: Error) => this.rt.setError("update-now", error.message));
+    this.rt.track(work);
     return {
       ok: true,
       pending: true,
@@ -823,16 +637,16 @@ export class Agent implements AgentControl {
     actor: string,
     reason?: string,
   ): Promise<ActionResult> {
-    if (!this.desired.current?.state.rollouts.some((r) => r.id === id))
+    if (!this.rt.desired.current?.state.rollouts.some((r) => r.id === id))
       return { ok: false, status: 404, message: `no rollout ${id}` };
     const verb = state === "active" ? "resume" : state === "paused" ? "pause" : "abort";
-    const result = await this.editDesired(
+    const result = await this.writer.editDesired(
       `fleet-state/rollouts/${id}.yaml`,
       (text) =>
         setRolloutControl(text, `${id}.yaml`, {
           state,
           by: actor,
-          at: this.now(),
+          at: this.rt.now(),
           ...(reason ? { reason } : {}),
         }),
       `${verb} rollout ${id}`,
@@ -844,37 +658,37 @@ export class Agent implements AgentControl {
   }
 
   async setFleetPaused(paused: boolean, actor: string): Promise<ActionResult> {
-    if (!this.desired.current)
+    if (!this.rt.desired.current)
       return { ok: false, status: 503, message: "the agent has no valid fleet-state yet" };
     // Holds new starts from now until the edit is in the working tree that the gates read.
-    this.pauseRequested = paused;
+    this.rt.pauseRequested = paused;
     try {
-      return await this.editDesired(
+      return await this.writer.editDesired(
         "fleet-state/fleet.yaml",
         (text) => setFleetPaused(text, paused, actor),
         paused ? "pause the fleet" : "resume the fleet",
         actor,
       );
     } finally {
-      this.pauseRequested = false;
+      this.rt.pauseRequested = false;
       if (!paused) this.requestReconcile(`fleet resumed by ${actor}`);
     }
   }
 
   metrics(): MetricsSnapshot {
     return {
-      ...this.counters,
-      ...(this.notifier ? { notificationQueueLength: this.notifier.pendingCount() } : {}),
+      ...this.rt.counters,
+      ...(this.rt.notifier ? { notificationQueueLength: this.rt.notifier.pendingCount() } : {}),
     };
   }
 
   /** For `--once` and tests: the last loaded, valid desired state. */
   get desiredState(): FleetState | undefined {
-    return this.desired.current?.state;
+    return this.rt.desired.current?.state;
   }
 
   /** For tests and the status command: the raw status file text in the clone. */
   async statusFileText(): Promise<string> {
-    return readFile(join(this.ws.o.dir, this.statusPath), "utf8");
+    return readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
   }
 }
