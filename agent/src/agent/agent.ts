@@ -6,7 +6,6 @@ import { containerDigest } from "../docker/docker.ts";
 import { ensureBot } from "../engine/ensure-bot.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
-import { updateBot } from "../engine/update-bot.ts";
 import {
   type ActionResult,
   type AgentControl,
@@ -20,7 +19,6 @@ import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
-import type { Strategy } from "../model/strategy.ts";
 import {
   effectiveTenantMode,
   type HostWaveProgress,
@@ -36,16 +34,15 @@ import {
   markWavesDone,
   thresholdHit,
 } from "../plan/progress.ts";
+import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
-import { outcomeEvent, thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
+import { thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
 import { runPool } from "./pool.ts";
 import { type AgentOptions, AgentRuntime, type TickReport } from "./runtime.ts";
 import { isFinal, StatusBook } from "./status-book.ts";
 import { StatusWriter } from "./status-writer.ts";
 
 export type { AgentOptions, TickReport } from "./runtime.ts";
-
-const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
 
 /**
  * The on-host agent (DESIGN §1, §4, §6): pulls desired state from git, reconciles this host's
@@ -61,11 +58,13 @@ export class Agent implements AgentControl {
   private ticking?: Promise<TickReport>;
   private again = false;
   private readonly writer: StatusWriter;
+  private readonly updater: BotUpdater;
 
   constructor(o: AgentOptions) {
     this.o = o;
     this.rt = new AgentRuntime(o);
     this.writer = new StatusWriter(this.rt);
+    this.updater = new BotUpdater(this.rt);
     this.host = o.host;
     this.watchedBranch = o.branch;
   }
@@ -186,8 +185,8 @@ export class Agent implements AgentControl {
     const records: AuditRecord[] = [];
     for (const outcome of outcomes) {
       this.rt.book.recordOutcome(outcome, this.rt.now(), {});
-      this.countOutcome(outcome);
-      records.push(this.auditRecord(outcome));
+      this.updater.countOutcome(outcome);
+      records.push(auditRecord(outcome));
     }
     await this.writer.commitStatus("recover interrupted updates", records);
   }
@@ -204,7 +203,7 @@ export class Agent implements AgentControl {
       const info = await this.o.docker.inspect(bot.id);
       if (!info) {
         const outcome = await this.createMissing(bot, state);
-        if (outcome) records.push(this.auditRecord(outcome));
+        if (outcome) records.push(auditRecord(outcome));
         continue;
       }
       const running = containerDigest(info) ?? null;
@@ -217,8 +216,13 @@ export class Agent implements AgentControl {
       const last = this.rt.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
       if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
-        const outcome = await this.updateWithRetries(bot, bot.pinnedDigest, state.fleet.strategy, state);
-        if (outcome) records.push(this.auditRecord(outcome));
+        const outcome = await this.updater.updateWithRetries(
+          bot,
+          bot.pinnedDigest,
+          state.fleet.strategy,
+          state,
+        );
+        if (outcome) records.push(auditRecord(outcome));
       }
     }
     const declared = new Set(mine.map((b) => b.id));
@@ -267,7 +271,7 @@ export class Agent implements AgentControl {
     const result = await ensureBot(bot, digest, this.rt.engineOptions(state.fleet, state.fleet.strategy));
     if (result.action !== "created") return undefined;
     this.rt.book.recordOutcome(result.outcome, this.rt.now(), {});
-    this.countOutcome(result.outcome);
+    this.updater.countOutcome(result.outcome);
     this.rt.report.outcomes.push(result.outcome);
     if (result.outcome.result !== "updated")
       this.rt.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
@@ -376,7 +380,7 @@ export class Agent implements AgentControl {
         go,
         plan.strategy.maxParallel,
         async ({ target, bot }) => {
-          const outcome = await this.updateWithRetries(
+          const outcome = await this.updater.updateWithRetries(
             bot,
             plan.digest,
             plan.strategy,
@@ -384,7 +388,7 @@ export class Agent implements AgentControl {
             plan,
             target.wave,
           );
-          if (outcome) records.push(this.auditRecord(outcome));
+          if (outcome) records.push(auditRecord(outcome));
         },
         () => !this.rt.stopping && !this.rt.pauseRequested && !this.thresholdHit(state, plan),
       );
@@ -455,91 +459,6 @@ export class Agent implements AgentControl {
     await this.rt.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
   }
 
-  /** Up to 1 + maxRetries attempts; records the result and tells the people who need to know. */
-  private async updateWithRetries(
-    bot: FleetBot,
-    digest: string,
-    strategy: Strategy,
-    state: FleetState,
-    plan?: Rollout,
-    wave?: number,
-    actor?: string,
-  ): Promise<UpdateOutcome | undefined> {
-    // "Update now" and a wave may reach the same bot; the second one leaves it to the first.
-    if (this.rt.updating.has(bot.id)) return undefined;
-    this.rt.updating.add(bot.id);
-    const before = this.rt.book.bot(bot.id);
-    this.rt.book.setBot(bot.id, { state: "updating" });
-    let outcome: UpdateOutcome;
-    let attempts = 0;
-    try {
-      do {
-        attempts += 1;
-        outcome = await updateBot(bot, digest, this.rt.engineOptions(state.fleet, strategy));
-        this.countOutcome(outcome);
-      } while (
-        FAILURE_RESULTS.has(outcome.result) &&
-        outcome.result !== "rollback-failed" &&
-        attempts <= strategy.maxRetries &&
-        !this.rt.stopping
-      );
-    } catch (error) {
-      outcome = {
-        bot: bot.id,
-        result: "failed",
-        from: before?.digest ?? null,
-        to: digest,
-        reason: (error as Error).message,
-        durationMs: 0,
-        timings: {},
-        snapshots: [],
-      };
-    } finally {
-      this.rt.updating.delete(bot.id);
-    }
-    this.rt.book.recordOutcome(outcome, this.rt.now(), {
-      ...(plan ? { rollout: plan.id } : {}),
-      ...(wave !== undefined ? { wave } : {}),
-      attempts,
-      ...(actor ? { actor } : {}),
-    });
-    this.rt.report.outcomes.push(outcome);
-    if (FAILURE_RESULTS.has(outcome.result)) this.rt.report.failed.push(`${bot.id}: ${outcome.reason}`);
-    if (plan && outcome.result === "rolled-back")
-      this.rt.book.quarantine(plan, `${bot.id}: ${outcome.reason}`, this.rt.now());
-    await this.notifyOutcome(bot, outcome, plan, attempts);
-    return outcome;
-  }
-
-  private async notifyOutcome(
-    bot: FleetBot,
-    outcome: UpdateOutcome,
-    plan: Rollout | undefined,
-    attempts: number,
-  ): Promise<void> {
-    const n = this.rt.notifier;
-    if (!n) return;
-    const event = outcomeEvent(bot, outcome, plan, attempts);
-    if (event) await n.notify(event);
-  }
-
-  private countOutcome(outcome: UpdateOutcome): void {
-    this.rt.counters.updates[outcome.result] = (this.rt.counters.updates[outcome.result] ?? 0) + 1;
-    if (outcome.result === "rolled-back" || outcome.result === "rollback-failed")
-      this.rt.counters.rollbacks += 1;
-  }
-
-  private auditRecord(outcome: UpdateOutcome): AuditRecord {
-    return {
-      bot: outcome.bot,
-      result: outcome.result,
-      from: outcome.from,
-      to: outcome.to,
-      reason: outcome.reason,
-      durationMs: outcome.durationMs,
-    };
-  }
-
   // ---------------------------------------------------------------- AgentControl (HTTP API)
 
   status(): AgentStatusView {
@@ -602,7 +521,7 @@ export class Agent implements AgentControl {
     const gate = targetGate(state, plan, target, this.rt.now(), true);
     if (!gate.go) return { ok: false, status: 409, message: gate.detail };
     const work = (async () => {
-      const outcome = await this.updateWithRetries(
+      const outcome = await this.updater.updateWithRetries(
         gate.bot,
         plan.digest,
         { ...plan.strategy, maxRetries: 0 },
@@ -617,7 +536,7 @@ export class Agent implements AgentControl {
       const status = this.rt.book.value.bots[botId];
       if (status && outcome.result === "updated") delete status.updateAvailable;
       this.markWavesDone(plan);
-      await this.writer.commitStatus(`update now ${botId}`, [this.auditRecord(outcome)], {
+      await this.writer.commitStatus(`update now ${botId}`, [auditRecord(outcome)], {
         rollout: plan.id,
         actor,
       });
