@@ -142,11 +142,7 @@ async function remoteSubjects(ws: Workspace): Promise<string[]> {
   return (await git(ws.bare, "log", "--format=%s", "main")).split("\n").filter(Boolean);
 }
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

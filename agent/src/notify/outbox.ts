@@ -34,20 +34,6 @@ import {
 } from "./outbox-record.ts";
 import { Semaphore } from "./semaphore.ts";
 
-// The outbox's public types, for the modules that queue and send notifications.
-export {
-  type BackoffPolicy,
-  backoffDelay,
-  type Channel,
-  type Deliver,
-  type Delivery,
-  defaultBackoff,
-  type EmailMessage,
-  PermanentDeliveryError,
-  recordFileName,
-  redactUrl,
-} from "./outbox-record.ts";
-
 export interface OutboxOptions {
   /** The outbox directory, e.g. `<dataDir>/outbox`. */
   dir: string;
