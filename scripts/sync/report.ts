@@ -3,7 +3,8 @@
  * Written for the reviewer of the one human gate: range, counts, what tenants will read, guard
  * findings, conflicts. Pure.
  */
-import type { ChangelogCounts, UserFacingChangelog } from "../changelog/build.ts";
+import { type ChangelogCounts, countChangelog, type UserFacingChangelog } from "../changelog/build.ts";
+import type { GeneratedChangelog } from "../changelog/generate.ts";
 import {
   renderConflicts,
   renderGuardFindings,
@@ -78,4 +79,18 @@ export function renderSyncReport(input: ReportInput): string {
     body = `${body.slice(0, MAX_BODY)}\n\n… (truncated; see the internal changelog for the rest)`;
   }
   return `${body}\n`;
+}
+
+/** The report's input from a sync's summary and its generated changelog. */
+export function reportInput(
+  date: string,
+  summary: SyncSummary,
+  changelog: GeneratedChangelog,
+  internalPath: string | null,
+): Parameters<typeof renderSyncReport>[0] {
+  const counts: ChangelogCounts = countChangelog(changelog.changelog);
+  const breaking = changelog.changelog.entries
+    .filter((e) => e.commit.breaking)
+    .map((e) => ({ sha: e.commit.sha, text: e.commit.breakingNotes.join("; ") || e.commit.subject }));
+  return { date, summary, counts, userFacing: changelog.userFacing, breaking, internalPath };
 }

@@ -1,66 +1,31 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { type AuditRecord, formatAuditCommit } from "../audit/commit-message.ts";
-import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import type { AuditRecord } from "../audit/commit-message.ts";
+import { containerDigest } from "../docker/docker.ts";
 import { ensureBot } from "../engine/ensure-bot.ts";
-import { Journal } from "../engine/journal.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
-import { type EngineOptions, updateBot } from "../engine/update-bot.ts";
-import { MountpointSnapshotter } from "../engine/volume-snapshots.ts";
-import {
-  type ActionResult,
-  type AgentControl,
-  type AgentErrorView,
-  type AgentStatusView,
-  type MetricsSnapshot,
-  type RolloutDetailView,
-  rolloutDetailView,
-  rolloutView,
+import type {
+  ActionResult,
+  AgentControl,
+  AgentStatusView,
+  MetricsSnapshot,
+  RolloutDetailView,
 } from "../http/control.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
-import type { Rollout, RolloutTarget } from "../model/rollout.ts";
-import { type HostStatus, statusSchema } from "../model/status.ts";
-import type { Strategy } from "../model/strategy.ts";
-import {
-  effectiveTenantMode,
-  type HostWaveProgress,
-  isFleetPaused,
-  targetGate,
-  waveGate,
-} from "../plan/gates.ts";
-import { SnapshotStore } from "../snapshot/index.ts";
-import { DesiredState } from "./desired-state.ts";
-import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
-import type { Notifier } from "./notifier.ts";
-import { runPool } from "./pool.ts";
-import { isFailure, isFinal, StatusBook } from "./status-book.ts";
-import { type Identity, Workspace } from "./workspace.ts";
+import type { Rollout } from "../model/rollout.ts";
+import { statusSchema } from "../model/status.ts";
+import { isFleetPaused } from "../plan/gates.ts";
+import { auditRecord, BotUpdater } from "./bot-updater.ts";
+import { ControlAdapter } from "./control-adapter.ts";
+import { RolloutRunner } from "./rollout-runner.ts";
+import { type AgentOptions, AgentRuntime, type TickReport } from "./runtime.ts";
+import { StatusBook } from "./status-book.ts";
+import { StatusWriter } from "./status-writer.ts";
 
-export interface AgentOptions {
-  repo: string;
-  host: string;
-  branch: string;
-  dataDir: string;
-  docker: DockerAdapter;
-  identity?: Identity;
-  /** Made once the first valid fleet-state is loaded (it carries the SMTP and webhook config). */
-  notifier?: (state: FleetState) => Promise<Notifier>;
-  log?: (line: string) => void;
-  now?: () => Date;
-  stopTimeoutSeconds?: number;
-}
-
-/** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
-export interface TickReport {
-  outcomes: UpdateOutcome[];
-  failed: string[];
-  errors: string[];
-}
-
-const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
+export type { AgentOptions, TickReport } from "./runtime.ts";
 
 /**
  * The on-host agent (DESIGN §1, §4, §6): pulls desired state from git, reconciles this host's
@@ -69,76 +34,45 @@ const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
 export class Agent implements AgentControl {
   readonly host: string;
   readonly watchedBranch: string;
-  private readonly ws: Workspace;
-  private readonly desired: DesiredState;
-  private readonly journal: Journal;
-  private readonly store: SnapshotStore;
-  private readonly snapshotter: MountpointSnapshotter;
-  private readonly log: (line: string) => void;
-  private readonly now: () => Date;
-  private book: StatusBook;
-  private lastCommittedBody = "";
-  private lastError?: AgentErrorView;
-  private lastReconcileAt?: string;
+  private readonly rt: AgentRuntime;
+  private readonly o: AgentOptions;
   private reportedInvalid?: string;
-  private recovered = false;
-  private stopping = false;
-  private pauseRequested = false;
-  private readonly updating = new Set<string>();
   private reportedOrphans = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
-  private readonly background = new Set<Promise<unknown>>();
-  private notifier?: Notifier;
-  private report: TickReport = { outcomes: [], failed: [], errors: [] };
-  private readonly counters: MetricsSnapshot = {
-    updates: {},
-    rollbacks: 0,
-    reconciles: { ok: 0, failed: 0, durationSecondsSum: 0 },
-    pushQueueLength: 0,
-  };
+  private readonly writer: StatusWriter;
+  private readonly updater: BotUpdater;
+  private readonly rollouts: RolloutRunner;
+  private readonly control: ControlAdapter;
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(o: AgentOptions) {
+    this.o = o;
+    this.rt = new AgentRuntime(o);
+    this.writer = new StatusWriter(this.rt);
+    this.updater = new BotUpdater(this.rt);
+    this.rollouts = new RolloutRunner(this.rt, this.updater, this.writer, () => this.refresh());
+    this.control = new ControlAdapter(this.rt, this.updater, this.rollouts, this.writer, (reason) =>
+      this.requestReconcile(reason),
+    );
     this.host = o.host;
     this.watchedBranch = o.branch;
-    this.log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.now = o.now ?? (() => new Date());
-    this.ws = new Workspace({
-      repo: o.repo,
-      branch: o.branch,
-      dir: join(o.dataDir, "repo"),
-      identity: o.identity ?? {
-        name: `Fleetwave Agent (${o.host})`,
-        email: `fleetwave-agent@${o.host}.invalid`,
-      },
-      log: this.log,
-    });
-    this.desired = new DesiredState(this.ws, o.dataDir);
-    this.journal = new Journal(o.dataDir);
-    this.store = new SnapshotStore({ dataDir: o.dataDir });
-    this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
-    this.book = StatusBook.empty(o.host);
-  }
-
-  private get statusPath(): string {
-    return `fleet-state/status/${this.host}.yaml`;
   }
 
   /** Clones or opens the repository and reads this host's last status from it. */
   async start(): Promise<void> {
-    await this.ws.lock.run(async () => {
-      await this.ws.open();
-      await this.ws.sync();
-      const text = await this.ws.read(this.statusPath).catch(() => undefined);
+    await this.rt.ws.lock.run(async () => {
+      await this.rt.ws.open();
+      await this.rt.ws.sync();
+      const text = await this.rt.ws.read(this.rt.statusPath).catch(() => undefined);
       if (text) {
         const parsed = statusSchema.safeParse(parseYaml(text));
-        if (parsed.success) this.book = new StatusBook(parsed.data);
-        else this.setError("status", `${this.statusPath} is invalid; starting from an empty status`);
+        if (parsed.success) this.rt.book = new StatusBook(parsed.data);
+        else this.rt.setError("status", `${this.rt.statusPath} is invalid; starting from an empty status`);
       }
-      this.lastCommittedBody = this.body(this.book.value);
+      this.writer.lastCommittedBody = this.writer.body(this.rt.book.value);
     });
-    const leftovers = await this.store.cleanIncomplete();
-    if (leftovers.length > 0) this.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
+    const leftovers = await this.rt.store.cleanIncomplete();
+    if (leftovers.length > 0) this.rt.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -154,7 +88,7 @@ export class Agent implements AgentControl {
       do {
         this.again = false;
         report = await this.tick(reason);
-      } while (this.again && !this.stopping);
+      } while (this.again && !this.rt.stopping);
       return report;
     })().finally(() => {
       this.ticking = undefined;
@@ -163,107 +97,89 @@ export class Agent implements AgentControl {
   }
 
   requestReconcile(reason: string): void {
-    const work = this.reconcile(reason).catch((error: Error) => this.setError("reconcile", error.message));
-    this.track(work);
-  }
-
-  private track(work: Promise<unknown>): void {
-    this.background.add(work);
-    void work.finally(() => this.background.delete(work));
+    const work = this.reconcile(reason).catch((error: Error) => this.rt.setError("reconcile", error.message));
+    this.rt.track(work);
   }
 
   /** Stops starting new work, lets in-flight bot updates finish, pushes what it can. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.rt.stopping = true;
     await this.ticking?.catch(() => undefined);
-    await Promise.allSettled([...this.background]);
-    await this.ws.lock.run(() => this.pushQueued());
-    await this.notifier?.flush(5000);
-    await this.notifier?.stop();
+    await Promise.allSettled([...this.rt.background]);
+    await this.rt.ws.lock.run(() => this.writer.pushQueued());
+    await this.rt.notifier?.flush(5000);
+    await this.rt.notifier?.stop();
   }
 
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
-    this.report = { outcomes: [], failed: [], errors: [] };
-    this.log(`reconcile (${reason})`);
+    this.rt.report = { outcomes: [], failed: [], errors: [] };
+    this.rt.log(`reconcile (${reason})`);
     try {
       const state = await this.refresh();
       if (state) {
-        if (!this.recovered) await this.recoverInterrupted(state);
+        if (!this.rt.recovered) await this.recoverInterrupted(state);
         await this.reconcileBots(state);
-        await this.runRollouts();
+        await this.rollouts.runRollouts();
       }
-      await this.ws.lock.run(() => this.pushQueued());
-      this.counters.reconciles.ok += 1;
+      await this.rt.ws.lock.run(() => this.writer.pushQueued());
+      this.rt.counters.reconciles.ok += 1;
     } catch (error) {
-      this.counters.reconciles.failed += 1;
-      this.setError("reconcile", (error as Error).message);
-      this.report.errors.push((error as Error).message);
+      this.rt.counters.reconciles.failed += 1;
+      this.rt.setError("reconcile", (error as Error).message);
+      this.rt.report.errors.push((error as Error).message);
     }
     const seconds = (performance.now() - started) / 1000;
-    this.counters.reconciles.durationSecondsSum += seconds;
-    this.counters.lastReconcileDurationSeconds = seconds;
-    this.lastReconcileAt = this.now().toISOString();
-    return this.report;
+    this.rt.counters.reconciles.durationSecondsSum += seconds;
+    this.rt.counters.lastReconcileDurationSeconds = seconds;
+    this.rt.lastReconcileAt = this.rt.now().toISOString();
+    return this.rt.report;
   }
 
   /** Fetches, fast-forwards and loads fleet-state; an invalid commit keeps the last valid state. */
   private async refresh(): Promise<FleetState | undefined> {
-    return this.ws.lock.run(async () => {
-      const synced = await this.ws.sync();
-      if (!synced.ok) this.setError("git-fetch", synced.error);
-      const loaded = await this.desired.load();
-      const current = this.desired.current;
-      if (current && !this.notifier && this.o.notifier) this.notifier = await this.o.notifier(current.state);
-      else if (current) this.notifier?.updateConfig(current.state.fleet, current.state.tenants);
+    return this.rt.ws.lock.run(async () => {
+      const synced = await this.rt.ws.sync();
+      if (!synced.ok) this.rt.setError("git-fetch", synced.error);
+      const loaded = await this.rt.desired.load();
+      const current = this.rt.desired.current;
+      if (current && !this.rt.notifier && this.o.notifier)
+        this.rt.notifier = await this.o.notifier(current.state);
+      else if (current) this.rt.notifier?.updateConfig(current.state.fleet, current.state.tenants);
       if (!loaded.ok) {
         const lines = loaded.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
-        this.setError(
+        this.rt.setError(
           "fleet-state",
           `commit ${loaded.commit.slice(0, 12)} is invalid; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
-          await this.notifier?.notify({
+          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
+          await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
             problems: loaded.problems,
             ...(loaded.fallback ? { lastValidCommit: loaded.fallback.commit } : {}),
           });
         }
-      } else if (this.lastError?.source === "fleet-state") {
-        this.lastError = undefined;
+      } else if (this.rt.lastError?.source === "fleet-state") {
+        this.rt.lastError = undefined;
       }
-      return this.desired.current?.state;
+      return this.rt.desired.current?.state;
     });
   }
 
-  private engineOptions(fleet: FleetState["fleet"], strategy: Strategy): EngineOptions {
-    return {
-      docker: this.o.docker,
-      journal: this.journal,
-      snapshots: this.snapshotter,
-      allowlist: fleet.images.allowlist,
-      healthCheckTimeoutSeconds: strategy.healthCheckTimeoutSeconds,
-      minHealthySeconds: strategy.minHealthySeconds,
-      keepSnapshots: fleet.snapshots.keepAfterSuccess,
-      stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
-      log: this.log,
-    };
-  }
-
   private async recoverInterrupted(state: FleetState): Promise<void> {
-    const outcomes = await recover(this.engineOptions(state.fleet, state.fleet.strategy));
-    this.recovered = true;
+    const outcomes = await recover(this.rt.engineOptions(state.fleet, state.fleet.strategy));
+    this.rt.recovered = true;
     if (outcomes.length === 0) return;
     const records: AuditRecord[] = [];
     for (const outcome of outcomes) {
-      this.book.recordOutcome(outcome, this.now(), {});
-      this.countOutcome(outcome);
-      records.push(this.auditRecord(outcome));
+      this.rt.book.recordOutcome(outcome, this.rt.now(), {});
+      this.updater.countOutcome(outcome);
+      records.push(auditRecord(outcome));
     }
-    await this.commitStatus("recover interrupted updates", records);
+    await this.writer.commitStatus("recover interrupted updates", records);
   }
 
   // ---------------------------------------------------------------- this host's bots
@@ -273,30 +189,35 @@ export class Agent implements AgentControl {
     const records: AuditRecord[] = [];
     const notes: string[] = [];
     for (const bot of mine) {
-      if (this.stopping) break;
-      if (this.updating.has(bot.id)) continue;
+      if (this.rt.stopping) break;
+      if (this.rt.updating.has(bot.id)) continue;
       const info = await this.o.docker.inspect(bot.id);
       if (!info) {
         const outcome = await this.createMissing(bot, state);
-        if (outcome) records.push(this.auditRecord(outcome));
+        if (outcome) records.push(auditRecord(outcome));
         continue;
       }
       const running = containerDigest(info) ?? null;
-      const recorded = this.book.bot(bot.id)?.digest;
+      const recorded = this.rt.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
-        this.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
+        this.rt.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
-      this.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
-      const last = this.book.bot(bot.id)?.last;
+      this.rt.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
+      const last = this.rt.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
       if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
-        const outcome = await this.updateWithRetries(bot, bot.pinnedDigest, state.fleet.strategy, state);
-        if (outcome) records.push(this.auditRecord(outcome));
+        const outcome = await this.updater.updateWithRetries(
+          bot,
+          bot.pinnedDigest,
+          state.fleet.strategy,
+          state,
+        );
+        if (outcome) records.push(auditRecord(outcome));
       }
     }
     const declared = new Set(mine.map((b) => b.id));
-    for (const id of Object.keys(this.book.value.bots)) if (!declared.has(id)) this.book.removeBot(id);
+    for (const id of Object.keys(this.rt.book.value.bots)) if (!declared.has(id)) this.rt.book.removeBot(id);
     const orphans = new Set<string>();
     for (const c of await this.o.docker.listManaged()) {
       const bot = c.labels["fleetwave.bot"];
@@ -316,657 +237,76 @@ export class Agent implements AgentControl {
       }
     }
     this.reportedOrphans = orphans;
-    await this.commitStatus("reconcile", records, { notes });
+    await this.writer.commitStatus("reconcile", records, { notes });
   }
 
   private isUpdatable(state: FleetState): boolean {
-    return !this.stopping && !this.pauseRequested && !isFleetPaused(state.fleet);
+    return !this.rt.stopping && !this.rt.pauseRequested && !isFleetPaused(state.fleet);
   }
 
   /** A declared bot without a container: created at its recorded digest, else its channel's. */
   private async createMissing(bot: FleetBot, state: FleetState): Promise<UpdateOutcome | undefined> {
-    let digest = bot.pinnedDigest ?? this.book.bot(bot.id)?.digest ?? undefined;
+    let digest = bot.pinnedDigest ?? this.rt.book.bot(bot.id)?.digest ?? undefined;
     if (!digest) {
       const { repository, tag } = splitImageRef(bot.image);
       try {
         digest = await this.o.docker.resolveTag(repository, tag);
       } catch (error) {
-        this.setError(
+        this.rt.setError(
           "reconcile",
           `${bot.id} has no container and its image cannot be resolved: ${(error as Error).message}`,
         );
         return undefined;
       }
     }
-    const result = await ensureBot(bot, digest, this.engineOptions(state.fleet, state.fleet.strategy));
+    const result = await ensureBot(bot, digest, this.rt.engineOptions(state.fleet, state.fleet.strategy));
     if (result.action !== "created") return undefined;
-    this.book.recordOutcome(result.outcome, this.now(), {});
-    this.countOutcome(result.outcome);
-    this.report.outcomes.push(result.outcome);
-    if (result.outcome.result !== "updated") this.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
+    this.rt.book.recordOutcome(result.outcome, this.rt.now(), {});
+    this.updater.countOutcome(result.outcome);
+    this.rt.report.outcomes.push(result.outcome);
+    if (result.outcome.result !== "updated")
+      this.rt.report.failed.push(`${bot.id}: ${result.outcome.reason}`);
     return result.outcome;
-  }
-
-  // ---------------------------------------------------------------- rollouts
-
-  private async runRollouts(): Promise<void> {
-    const state = this.desired.current?.state;
-    if (!state) return;
-    const plans = state.rollouts
-      .filter((p) => p.targets.some((t) => t.host === this.host))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    this.book.retainRollouts(new Set(state.rollouts.map((r) => r.id)));
-    const newest = new Map<string, string>();
-    for (const plan of plans) newest.set(plan.image, plan.id);
-    for (const plan of plans) {
-      if (this.stopping) return;
-      const progress = this.book.progress(plan.id);
-      if (progress?.state === "completed" || progress?.state === "aborted") continue;
-      if (plan.control.state === "aborted") {
-        this.book.ensureProgress(plan.id).state = "aborted";
-        continue;
-      }
-      if (newest.get(plan.image) !== plan.id) {
-        this.supersede(plan, newest.get(plan.image)!);
-        continue;
-      }
-      await this.runPlan(plan.id);
-    }
-    await this.commitStatus("reconcile rollouts", []);
-  }
-
-  private supersede(plan: Rollout, by: string): void {
-    const progress = this.book.ensureProgress(plan.id);
-    for (const target of plan.targets.filter((t) => t.host === this.host)) {
-      const current = progress.bots[target.bot];
-      if (!current || !isFinal(current.result)) {
-        this.book.setTarget(plan.id, target.bot, {
-          result: "skipped",
-          wave: target.wave,
-          reason: `superseded by rollout ${by}`,
-        });
-      }
-    }
-    progress.state = "completed";
-    for (const [id, status] of Object.entries(this.book.value.bots)) {
-      if (status.updateAvailable?.rollout === plan.id)
-        this.book.setBot(id, { ...status, updateAvailable: undefined });
-    }
-  }
-
-  private myTargets(plan: Rollout): RolloutTarget[] {
-    return plan.targets.filter((t) => t.host === this.host);
-  }
-
-  /** Waves of one plan on this host, for as long as the next wave may start now. */
-  private async runPlan(planId: string): Promise<void> {
-    for (;;) {
-      const state = this.desired.current?.state;
-      const plan = state?.rollouts.find((r) => r.id === planId);
-      if (!state || !plan || this.stopping) return;
-      const mine = this.myTargets(plan);
-      const progress = this.book.ensureProgress(plan.id);
-      for (const t of mine)
-        if (!progress.bots[t.bot]) this.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
-      const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result));
-      const lastWave = Math.max(...plan.targets.map((t) => t.wave));
-      this.markWavesDone(plan);
-      if (open.length === 0) {
-        progress.state = "completed";
-        progress.wavesDone = lastWave;
-        return;
-      }
-      if (plan.control.state === "paused") {
-        progress.state = "paused";
-        return;
-      }
-      const wave = Math.min(...open.map((t) => t.wave));
-      const gate = waveGate(plan, wave, this.hostProgress(state, plan.id), this.now());
-      if (!gate.open) return;
-      if (await this.thresholdReached(state, plan)) return;
-      progress.state = "in-progress";
-
-      const go: { target: RolloutTarget; bot: FleetBot }[] = [];
-      let held = false;
-      for (const target of open.filter((t) => t.wave === wave)) {
-        const g = targetGate(state, plan, target, this.now());
-        if (g.go) {
-          go.push({ target, bot: g.bot });
-          continue;
-        }
-        if (g.hold === "fleet-paused" || g.hold === "rollout-paused" || g.hold === "rollout-aborted")
-          held = true;
-        else if (g.hold === "manual") await this.offerUpdate(plan, target);
-        else if (g.hold !== "outside-window") {
-          this.book.setTarget(plan.id, target.bot, {
-            result: "skipped",
-            wave: target.wave,
-            reason: g.detail,
-          });
-        }
-      }
-      if (held || this.pauseRequested) return;
-
-      const records: AuditRecord[] = [];
-      await runPool(
-        go,
-        plan.strategy.maxParallel,
-        async ({ target, bot }) => {
-          const outcome = await this.updateWithRetries(
-            bot,
-            plan.digest,
-            plan.strategy,
-            state,
-            plan,
-            target.wave,
-          );
-          if (outcome) records.push(this.auditRecord(outcome));
-        },
-        () => !this.stopping && !this.pauseRequested && !this.thresholdHit(state, plan),
-      );
-      const before = progress.wavesDone;
-      this.markWavesDone(plan);
-      if (records.length > 0 || progress.wavesDone !== before) {
-        await this.commitStatus(`rollout ${plan.id} wave ${wave}`, records, { rollout: plan.id });
-        await this.ws.lock.run(() => this.pushQueued());
-      }
-      if (go.length === 0 && progress.wavesDone === before) return;
-      if (!(await this.refresh())) return;
-    }
-  }
-
-  /** wavesDone = the highest wave up to which every target of this host has a final result. */
-  private markWavesDone(plan: Rollout): void {
-    const progress = this.book.ensureProgress(plan.id);
-    const open = this.myTargets(plan).filter((t) => !isFinal(progress.bots[t.bot]?.result ?? "pending"));
-    const lastWave = Math.max(...plan.targets.map((t) => t.wave));
-    const done = open.length === 0 ? lastWave : Math.min(...open.map((t) => t.wave)) - 1;
-    if (done > progress.wavesDone) {
-      progress.wavesDone = done;
-      progress.finishedAt = this.now().toISOString();
-    }
-  }
-
-  private hostProgress(state: FleetState, rollout: string): Map<string, HostWaveProgress> {
-    const map = new Map<string, HostWaveProgress>();
-    for (const status of state.statuses) {
-      const p = status.rollouts[rollout];
-      if (p && status.host !== this.host)
-        map.set(status.host, {
-          wavesDone: p.wavesDone,
-          ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}),
-        });
-    }
-    const mine = this.book.progress(rollout);
-    if (mine)
-      map.set(this.host, {
-        wavesDone: mine.wavesDone,
-        ...(mine.finishedAt ? { finishedAt: mine.finishedAt } : {}),
-      });
-    return map;
-  }
-
-  /** Failed bots of a rollout on every host: this host from memory, the others from git. */
-  private failedBots(
-    state: FleetState,
-    plan: Rollout,
-  ): { bot: string; host: string; result: string; reason: string }[] {
-    const failed: { bot: string; host: string; result: string; reason: string }[] = [];
-    // A person who resumes a rollout paused at the threshold gives it a fresh count: only
-    // failures after the resume count, or the rollout would pause again at once.
-    const since = plan.control.state === "active" && plan.control.at ? plan.control.at : undefined;
-    const add = (host: string, status: Pick<HostStatus, "bots" | "rollouts"> | undefined) => {
-      for (const [bot, r] of Object.entries(status?.rollouts[plan.id]?.bots ?? {})) {
-        const at = status?.bots[bot]?.last?.at;
-        if (since && at && Date.parse(at) < Date.parse(since)) continue;
-        if (isFailure(r.result)) failed.push({ bot, host, result: r.result, reason: r.reason ?? r.result });
-      }
-    };
-    for (const s of state.statuses) if (s.host !== this.host) add(s.host, s);
-    add(this.host, this.book.value);
-    return failed;
-  }
-
-  private thresholdHit(state: FleetState, plan: Rollout): boolean {
-    if (plan.strategy.name === "immediate") return false;
-    return this.failedBots(state, plan).length >= plan.strategy.failureThreshold;
-  }
-
-  /** At the threshold: abort (final) or pause the rollout in git, tell the admins, start nothing. */
-  private async thresholdReached(state: FleetState, plan: Rollout): Promise<boolean> {
-    if (!this.thresholdHit(state, plan)) return false;
-    const failed = this.failedBots(state, plan);
-    const next = plan.strategy.onThreshold === "abort" ? "aborted" : "paused";
-    const reason = `${failed.length} failed bots reached the failure threshold of ${plan.strategy.failureThreshold}`;
-    this.book.ensureProgress(plan.id).state = next;
-    if (next === "aborted") this.book.quarantine(plan, reason, this.now());
-    this.log(`rollout ${plan.id}: ${reason}; ${next}`);
-    const edit = await this.editDesired(
-      `fleet-state/rollouts/${plan.id}.yaml`,
-      (text) =>
-        setRolloutControl(text, `${plan.id}.yaml`, {
-          state: next,
-          by: `agent ${this.host}`,
-          at: this.now(),
-          reason,
-        }),
-      `${next === "aborted" ? "abort" : "pause"} rollout ${plan.id}`,
-      `agent ${this.host}`,
-      plan.id,
-    );
-    if (!edit.ok) this.setError("git-push", edit.message);
-    // Every host that sees the threshold tries the edit; only the one whose edit landed tells the admins.
-    if (!edit.ok || !edit.commit) return true;
-    await this.notifier?.notify({
-      type: next === "aborted" ? "rollout.aborted" : "rollout.paused",
-      rollout: plan.id,
-      image: plan.image,
-      digest: plan.digest,
-      reason,
-      failed: failed.map((f) => ({ bot: f.bot, host: f.host, result: f.result, reason: f.reason })),
-      failureThreshold: plan.strategy.failureThreshold,
-    });
-    return true;
-  }
-
-  /** A manual tenant's bot: remember the waiting update and tell the tenant, once. */
-  private async offerUpdate(plan: Rollout, target: RolloutTarget): Promise<void> {
-    const current = this.book.bot(target.bot);
-    this.book.setBot(target.bot, {
-      state: current?.state ?? "running",
-      updateAvailable: { rollout: plan.id, digest: plan.digest },
-    });
-    this.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
-    await this.notifier?.notify({
-      type: "bot.update_available",
-      bot: target.bot,
-      tenant: target.tenant,
-      rollout: plan.id,
-      to: plan.digest,
-      ...(current?.digest ? { from: current.digest } : {}),
-      ...(plan.changelog ? { changelog: plan.changelog } : {}),
-    });
-  }
-
-  /** Up to 1 + maxRetries attempts; records the result and tells the people who need to know. */
-  private async updateWithRetries(
-    bot: FleetBot,
-    digest: string,
-    strategy: Strategy,
-    state: FleetState,
-    plan?: Rollout,
-    wave?: number,
-    actor?: string,
-  ): Promise<UpdateOutcome | undefined> {
-    // "Update now" and a wave may reach the same bot; the second one leaves it to the first.
-    if (this.updating.has(bot.id)) return undefined;
-    this.updating.add(bot.id);
-    const before = this.book.bot(bot.id);
-    this.book.setBot(bot.id, { state: "updating" });
-    let outcome: UpdateOutcome;
-    let attempts = 0;
-    try {
-      do {
-        attempts += 1;
-        outcome = await updateBot(bot, digest, this.engineOptions(state.fleet, strategy));
-        this.countOutcome(outcome);
-      } while (
-        FAILURE_RESULTS.has(outcome.result) &&
-        outcome.result !== "rollback-failed" &&
-        attempts <= strategy.maxRetries &&
-        !this.stopping
-      );
-    } catch (error) {
-      outcome = {
-        bot: bot.id,
-        result: "failed",
-        from: before?.digest ?? null,
-        to: digest,
-        reason: (error as Error).message,
-        durationMs: 0,
-        timings: {},
-        snapshots: [],
-      };
-    } finally {
-      this.updating.delete(bot.id);
-    }
-    this.book.recordOutcome(outcome, this.now(), {
-      ...(plan ? { rollout: plan.id } : {}),
-      ...(wave !== undefined ? { wave } : {}),
-      attempts,
-      ...(actor ? { actor } : {}),
-    });
-    this.report.outcomes.push(outcome);
-    if (FAILURE_RESULTS.has(outcome.result)) this.report.failed.push(`${bot.id}: ${outcome.reason}`);
-    if (plan && outcome.result === "rolled-back")
-      this.book.quarantine(plan, `${bot.id}: ${outcome.reason}`, this.now());
-    await this.notifyOutcome(bot, outcome, plan, attempts);
-    return outcome;
-  }
-
-  private async notifyOutcome(
-    bot: FleetBot,
-    outcome: UpdateOutcome,
-    plan: Rollout | undefined,
-    attempts: number,
-  ): Promise<void> {
-    const n = this.notifier;
-    if (!n) return;
-    const base = { bot: bot.id, tenant: bot.tenant, ...(plan ? { rollout: plan.id } : {}), to: outcome.to };
-    const from = outcome.from ?? "none";
-    switch (outcome.result) {
-      case "updated":
-        await n.notify({
-          ...base,
-          type: "bot.updated",
-          ...(outcome.from ? { from: outcome.from } : {}),
-          durationMs: outcome.durationMs,
-          ...(plan?.changelog ? { changelog: plan.changelog } : {}),
-        });
-        break;
-      case "rolled-back":
-        await n.notify({ ...base, type: "bot.rolled_back", from, reason: outcome.reason });
-        break;
-      case "rollback-failed":
-        await n.notify({
-          ...base,
-          type: "bot.rollback_failed",
-          from,
-          reason: outcome.reason,
-          snapshots: outcome.snapshots,
-        });
-        break;
-      case "failed":
-        await n.notify({
-          ...base,
-          type: "bot.update_failed",
-          ...(outcome.from ? { from: outcome.from } : {}),
-          reason: outcome.reason,
-          attempts,
-        });
-        break;
-      default:
-        break;
-    }
-  }
-
-  private countOutcome(outcome: UpdateOutcome): void {
-    this.counters.updates[outcome.result] = (this.counters.updates[outcome.result] ?? 0) + 1;
-    if (outcome.result === "rolled-back" || outcome.result === "rollback-failed")
-      this.counters.rollbacks += 1;
-  }
-
-  private auditRecord(outcome: UpdateOutcome): AuditRecord {
-    return {
-      bot: outcome.bot,
-      result: outcome.result,
-      from: outcome.from,
-      to: outcome.to,
-      reason: outcome.reason,
-      durationMs: outcome.durationMs,
-    };
-  }
-
-  // ---------------------------------------------------------------- git
-
-  private body(status: HostStatus): string {
-    const { updatedAt: _updatedAt, observedCommit: _observed, ...rest } = status;
-    return JSON.stringify(rest);
-  }
-
-  /** Commits this host's status when it changed (one commit per wave or reconcile). */
-  private async commitStatus(
-    subject: string,
-    records: AuditRecord[],
-    extra: { rollout?: string; actor?: string; notes?: string[] } = {},
-  ): Promise<void> {
-    const body = this.body(this.book.value);
-    const notes = extra.notes ?? [];
-    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0) return;
-    await this.ws.lock.run(async () => {
-      this.book.observe(this.desired.current?.commit ?? "none", this.now());
-      const message = formatAuditCommit({
-        host: this.host,
-        subject,
-        records,
-        notes,
-        ...(extra.rollout ? { rollout: extra.rollout } : {}),
-        ...(extra.actor ? { actor: extra.actor } : {}),
-      });
-      await this.ws.commit({ [this.statusPath]: this.book.toYaml() }, message, extra.actor);
-      this.lastCommittedBody = body;
-    });
-  }
-
-  /** Must run under the workspace lock. */
-  private async pushQueued(): Promise<void> {
-    const pushed = await this.ws.push();
-    this.counters.pushQueueLength = await this.ws.unpushed();
-    if (!pushed.ok) {
-      this.setError("git-push", `${pushed.error}; ${this.counters.pushQueueLength} commits queued locally`);
-    } else if (this.lastError?.source === "git-push") {
-      this.lastError = undefined;
-    }
-  }
-
-  /**
-   * An edit of desired state for an API call or a threshold: applied to the fresh HEAD,
-   * committed as `actor`, pushed, and re-applied on the newer HEAD when the push is rejected.
-   */
-  private async editDesired(
-    path: string,
-    edit: (text: string) => string,
-    subject: string,
-    actor: string,
-    rollout?: string,
-  ): Promise<ActionResult> {
-    return this.ws.lock.run(async () => {
-      await this.ws.sync();
-      const message = formatAuditCommit({
-        host: this.host,
-        subject,
-        records: [],
-        actor,
-        ...(rollout ? { rollout } : {}),
-      });
-      const apply = async (): Promise<boolean> => {
-        const text = await this.ws.read(path);
-        const next = edit(text);
-        if (next === text) return false;
-        return this.ws.commit({ [path]: next }, message, actor);
-      };
-      let changed: boolean;
-      try {
-        changed = await apply();
-      } catch (error) {
-        if (error instanceof EditError) return { ok: false, status: 409, message: error.message };
-        if ((error as NodeJS.ErrnoException).code === "ENOENT")
-          return { ok: false, status: 404, message: `${path} does not exist` };
-        throw error;
-      }
-      if (!changed) return { ok: true, message: "already so; nothing to change" };
-      let refused: EditError | undefined;
-      const pushed = await this.ws.push(async () => {
-        try {
-          await apply();
-        } catch (error) {
-          // Someone changed the same file first in a way this edit may not follow (e.g. aborted).
-          if (error instanceof EditError) refused = error;
-          throw error;
-        }
-      });
-      await this.desired.load();
-      if (refused) return { ok: false, status: 409, message: refused.message };
-      if (!pushed.ok) {
-        this.setError("git-push", pushed.error);
-        return {
-          ok: true,
-          message: `committed locally; the push is queued: ${pushed.error}`,
-          commit: await this.ws.head(),
-        };
-      }
-      return { ok: true, message: `${subject}: committed as ${actor}`, commit: pushed.commit };
-    });
-  }
-
-  private setError(source: string, message: string): void {
-    this.lastError = { source, message, at: this.now().toISOString() };
-    this.log(`error (${source}): ${message}`);
   }
 
   // ---------------------------------------------------------------- AgentControl (HTTP API)
 
   status(): AgentStatusView {
-    const state = this.desired.current?.state;
-    const bots = (state?.bots ?? [])
-      .filter((b) => b.host === this.host)
-      .map((b) => {
-        const s = this.book.bot(b.id);
-        const tenant = state?.tenants.find((t) => t.tenant === b.tenant);
-        const mode = state && tenant ? effectiveTenantMode(state.fleet, tenant) : "auto";
-        return {
-          id: b.id,
-          tenant: b.tenant,
-          digest: s?.digest ?? null,
-          state: s?.state ?? "missing",
-          updateMode: mode === "manual" ? ("manual" as const) : ("auto" as const),
-          ...(s?.updateAvailable ? { updateAvailable: s.updateAvailable } : {}),
-          ...(s?.last ? { last: s.last } : {}),
-        };
-      });
-    return {
-      host: this.host,
-      observedCommit: this.desired.current?.commit ?? null,
-      paused: state ? isFleetPaused(state.fleet) : false,
-      ...(this.lastReconcileAt ? { lastReconcileAt: this.lastReconcileAt } : {}),
-      ...(this.lastError ? { lastError: this.lastError } : {}),
-      bots,
-      rollouts: (state?.rollouts ?? []).map((r) => rolloutView(r, this.host, this.book.progress(r.id))),
-    };
+    return this.control.status();
   }
 
   rollout(id: string): RolloutDetailView | undefined {
-    const plan = this.desired.current?.state.rollouts.find((r) => r.id === id);
-    return plan ? rolloutDetailView(plan, this.host, this.book.progress(id)) : undefined;
+    return this.control.rollout(id);
   }
 
-  async updateBotNow(botId: string, actor: string): Promise<ActionResult> {
-    const state = this.desired.current?.state;
-    if (!state || this.stopping || !this.recovered)
-      return {
-        ok: false,
-        status: 503,
-        message: "the agent is starting (recovering interrupted updates) or stopping; try again shortly",
-      };
-    const bot = state.bots.find((b) => b.id === botId && b.host === this.host);
-    if (!bot) return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.host}` };
-    if (isFleetPaused(state.fleet) || this.pauseRequested)
-      return { ok: false, status: 423, message: "the fleet is paused (fleet.yaml updates.mode)" };
-    if (this.updating.has(botId))
-      return { ok: false, status: 409, message: `bot ${botId} is being updated right now` };
-    const waiting = this.book.bot(botId)?.updateAvailable;
-    const plan =
-      state.rollouts.find((r) => r.id === waiting?.rollout) ??
-      [...state.rollouts]
-        .filter((r) => r.control.state !== "aborted" && r.targets.some((t) => t.bot === botId))
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    if (!plan || plan.control.state === "aborted")
-      return { ok: false, status: 409, message: `no update is waiting for bot ${botId}` };
-    const target = plan.targets.find((t) => t.bot === botId)!;
-    const gate = targetGate(state, plan, target, this.now(), true);
-    if (!gate.go) return { ok: false, status: 409, message: gate.detail };
-    if (this.book.bot(botId)?.digest === plan.digest) {
-      const message = `bot ${botId} already runs ${plan.digest.slice(0, 19)}, the target of rollout ${plan.id}; nothing to update`;
-      return { ok: false, status: 409, message };
-    }
-    const work = (async () => {
-      const outcome = await this.updateWithRetries(
-        gate.bot,
-        plan.digest,
-        { ...plan.strategy, maxRetries: 0 },
-        state,
-        plan,
-        target.wave,
-        actor,
-      );
-      if (!outcome) return;
-      if (outcome.result === "updated")
-        this.book.setBot(botId, { state: "running", digest: outcome.to, updateAvailable: undefined });
-      const status = this.book.value.bots[botId];
-      if (status && outcome.result === "updated") delete status.updateAvailable;
-      this.markWavesDone(plan);
-      await this.commitStatus(`update now ${botId}`, [this.auditRecord(outcome)], {
-        rollout: plan.id,
-        actor,
-      });
-      await this.ws.lock.run(() => this.pushQueued());
-    })().catch((error: Error) => this.setError("update-now", error.message));
-    this.track(work);
-    return {
-      ok: true,
-      pending: true,
-      message: `updating ${botId} to ${plan.digest.slice(0, 19)} (rollout ${plan.id}) for ${actor}`,
-    };
+  updateBotNow(botId: string, actor: string): Promise<ActionResult> {
+    return this.control.updateBotNow(botId, actor);
   }
 
-  async setRolloutControl(
+  setRolloutControl(
     id: string,
     state: Rollout["control"]["state"],
     actor: string,
     reason?: string,
   ): Promise<ActionResult> {
-    if (!this.desired.current?.state.rollouts.some((r) => r.id === id))
-      return { ok: false, status: 404, message: `no rollout ${id}` };
-    const verb = state === "active" ? "resume" : state === "paused" ? "pause" : "abort";
-    const result = await this.editDesired(
-      `fleet-state/rollouts/${id}.yaml`,
-      (text) =>
-        setRolloutControl(text, `${id}.yaml`, {
-          state,
-          by: actor,
-          at: this.now(),
-          ...(reason ? { reason } : {}),
-        }),
-      `${verb} rollout ${id}`,
-      actor,
-      id,
-    );
-    if (result.ok) this.requestReconcile(`${verb} rollout ${id} by ${actor}`);
-    return result;
+    return this.control.setRolloutControl(id, state, actor, reason);
   }
 
-  async setFleetPaused(paused: boolean, actor: string): Promise<ActionResult> {
-    if (!this.desired.current)
-      return { ok: false, status: 503, message: "the agent has no valid fleet-state yet" };
-    // Holds new starts from now until the edit is in the working tree that the gates read.
-    this.pauseRequested = paused;
-    try {
-      return await this.editDesired(
-        "fleet-state/fleet.yaml",
-        (text) => setFleetPaused(text, paused, actor),
-        paused ? "pause the fleet" : "resume the fleet",
-        actor,
-      );
-    } finally {
-      this.pauseRequested = false;
-      if (!paused) this.requestReconcile(`fleet resumed by ${actor}`);
-    }
+  setFleetPaused(paused: boolean, actor: string): Promise<ActionResult> {
+    return this.control.setFleetPaused(paused, actor);
   }
 
   metrics(): MetricsSnapshot {
-    return {
-      ...this.counters,
-      ...(this.notifier ? { notificationQueueLength: this.notifier.pendingCount() } : {}),
-    };
+    return this.control.metrics();
   }
 
   /** For `--once` and tests: the last loaded, valid desired state. */
   get desiredState(): FleetState | undefined {
-    return this.desired.current?.state;
+    return this.rt.desired.current?.state;
   }
 
   /** For tests and the status command: the raw status file text in the clone. */
   async statusFileText(): Promise<string> {
-    return readFile(join(this.ws.o.dir, this.statusPath), "utf8");
+    return readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
   }
 }

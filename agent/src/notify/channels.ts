@@ -6,8 +6,8 @@ import { createHmac } from "node:crypto";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { FleetwaveError } from "../errors.ts";
-import type { EmailMessage } from "./outbox.ts";
-import { redactUrl } from "./outbox.ts";
+import type { EmailMessage } from "./outbox-record.ts";
+import { redactUrl } from "./outbox-record.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Email

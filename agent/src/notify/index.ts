@@ -8,13 +8,14 @@ import type { Fleet } from "../model/fleet.ts";
 import type { Tenant } from "../model/tenant.ts";
 import { createEmailSender, type EmailSender, parseSmtpUrl, postWebhook } from "./channels.ts";
 import { dedupeKey, type NotifyEvent } from "./events.ts";
-import { type BackoffPolicy, type Deliver, Outbox, PermanentDeliveryError } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
+import { type BackoffPolicy, type Deliver, PermanentDeliveryError } from "./outbox-record.ts";
 import { planChannels } from "./plan.ts";
 
 export type { FleetEvent } from "../model/fleet.ts";
 export { signatureHeader, signWebhookBody } from "./channels.ts";
 export * from "./events.ts";
-export { type BackoffPolicy, backoffDelay, defaultBackoff } from "./outbox.ts";
+export { type BackoffPolicy, backoffDelay, defaultBackoff } from "./outbox-record.ts";
 export type { WebhookPayload } from "./payload.ts";
 export { type RenderedEmail, renderEmail } from "./render.ts";
 

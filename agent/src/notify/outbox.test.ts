@@ -3,17 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NotifyEvent } from "./events.ts";
+import { Outbox, type OutboxOptions } from "./outbox.ts";
 import {
   backoffDelay,
   type Channel,
   type Deliver,
   type Delivery,
   defaultBackoff,
-  Outbox,
-  type OutboxOptions,
   PermanentDeliveryError,
   recordFileName,
-} from "./outbox.ts";
+} from "./outbox-record.ts";
 
 const event: NotifyEvent = { type: "rollout.started", rollout: "2026-11-27T0612Z-3f2a9c1b" };
 const hook: Channel = {

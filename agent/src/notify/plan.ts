@@ -6,7 +6,7 @@
 import type { Fleet } from "../model/fleet.ts";
 import type { Tenant } from "../model/tenant.ts";
 import { isBotEvent, type NotifyEvent } from "./events.ts";
-import type { Channel } from "./outbox.ts";
+import type { Channel } from "./outbox-record.ts";
 import { webhookPayload } from "./payload.ts";
 import { renderEmail } from "./render.ts";
 

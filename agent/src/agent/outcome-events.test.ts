@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import type { UpdateOutcome } from "../engine/outcome.ts";
+import { defaultStrategy } from "../model/strategy.ts";
+import { digestOf, IMAGE } from "../plan/testing.ts";
+import { outcomeEvent, thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
+
+const bot = { id: "bot-1", tenant: "acme" };
+const changelog = {
+  version: "1.1.0",
+  date: "2026-11-27",
+  sections: [{ title: "New" as const, items: ["x"] }],
+};
+const plan = { id: "r-1", image: IMAGE, digest: digestOf("b2"), strategy: defaultStrategy, changelog };
+
+function outcome(result: UpdateOutcome["result"], from: string | null = digestOf("a1")): UpdateOutcome {
+  return {
+    bot: "bot-1",
+    result,
+    from,
+    to: digestOf("b2"),
+    reason: `why ${result}`,
+    durationMs: 42,
+    timings: {},
+    snapshots: ["s-1"],
+  };
+}
+
+describe("outcomeEvent", () => {
+  it("an update tells the tenant, with the plan's changelog", () => {
+    expect(outcomeEvent(bot, outcome("updated"), plan, 1)).toEqual({
+      type: "bot.updated",
+      bot: "bot-1",
+      tenant: "acme",
+      rollout: "r-1",
+      from: digestOf("a1"),
+      to: digestOf("b2"),
+      durationMs: 42,
+      changelog,
+    });
+  });
+
+  it("a rollback names the digest the bot is back on, or none", () => {
+    expect(outcomeEvent(bot, outcome("rolled-back"), plan, 2)).toMatchObject({
+      type: "bot.rolled_back",
+      from: digestOf("a1"),
+      reason: "why rolled-back",
+    });
+    expect(outcomeEvent(bot, outcome("rolled-back", null), undefined, 1)).toEqual({
+      type: "bot.rolled_back",
+      bot: "bot-1",
+      tenant: "acme",
+      from: "none",
+      to: digestOf("b2"),
+      reason: "why rolled-back",
+    });
+  });
+
+  it("a failed rollback carries the kept snapshots; a failed update the attempts", () => {
+    expect(outcomeEvent(bot, outcome("rollback-failed"), plan, 1)).toMatchObject({
+      type: "bot.rollback_failed",
+      snapshots: ["s-1"],
+    });
+    const failed = outcomeEvent(bot, outcome("failed", null), undefined, 3);
+    expect(failed).toEqual({
+      type: "bot.update_failed",
+      bot: "bot-1",
+      tenant: "acme",
+      to: digestOf("b2"),
+      reason: "why failed",
+      attempts: 3,
+    });
+  });
+
+  it("a skipped bot tells nobody", () => {
+    expect(outcomeEvent(bot, outcome("skipped"), plan, 0)).toBeUndefined();
+  });
+});
+
+describe("updateAvailableEvent and thresholdEvent", () => {
+  it("offers the waiting digest to the tenant, with what runs now when known", () => {
+    const target = { bot: "bot-1", tenant: "acme" };
+    expect(updateAvailableEvent(plan, target, digestOf("a1"))).toMatchObject({
+      type: "bot.update_available",
+      from: digestOf("a1"),
+      to: digestOf("b2"),
+      changelog,
+    });
+    expect(updateAvailableEvent(plan, target, null)).not.toHaveProperty("from");
+  });
+
+  it("tells the admins which bots failed and whether the rollout was paused or aborted", () => {
+    const failed = [{ bot: "bot-1", host: "host-a", result: "failed", reason: "pull" }];
+    expect(thresholdEvent(plan, "paused", "3 failed", failed)).toEqual({
+      type: "rollout.paused",
+      rollout: "r-1",
+      image: IMAGE,
+      digest: digestOf("b2"),
+      reason: "3 failed",
+      failed,
+      failureThreshold: defaultStrategy.failureThreshold,
+    });
+    expect(thresholdEvent(plan, "aborted", "3 failed", failed).type).toBe("rollout.aborted");
+  });
+});

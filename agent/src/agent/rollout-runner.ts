@@ -1,0 +1,214 @@
+import type { AuditRecord } from "../audit/commit-message.ts";
+import type { FleetBot, FleetState } from "../model/fleet-state.ts";
+import type { Rollout, RolloutTarget } from "../model/rollout.ts";
+import { type HostWaveProgress, targetGate, waveGate } from "../plan/gates.ts";
+import {
+  choosePlans,
+  type FailedTarget,
+  failedBots,
+  hostProgress,
+  markWavesDone,
+  thresholdHit,
+} from "../plan/progress.ts";
+import { auditRecord, type BotUpdater } from "./bot-updater.ts";
+import { setRolloutControl } from "./fleet-edits.ts";
+import { thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
+import { runPool } from "./pool.ts";
+import type { AgentRuntime } from "./runtime.ts";
+import { isFinal } from "./status-book.ts";
+import type { StatusWriter } from "./status-writer.ts";
+
+/**
+ * How a wave advances on this host: for every plan that has targets here, the runner opens the
+ * next wave when the wave gate lets it, stops at the failure threshold, offers the update to
+ * manual tenants, skips targets whose gates say so and updates the rest through the bot updater,
+ * at most `maxParallel` at once.
+ */
+export class RolloutRunner {
+  constructor(
+    private readonly rt: AgentRuntime,
+    private readonly updater: BotUpdater,
+    private readonly writer: StatusWriter,
+    /** Re-reads desired state between waves, so a pause or abort in git stops the next wave. */
+    private readonly refresh: () => Promise<FleetState | undefined>,
+  ) {}
+
+  async runRollouts(): Promise<void> {
+    const state = this.rt.desired.current?.state;
+    if (!state) return;
+    const plans = choosePlans(state.rollouts, this.rt.host);
+    this.rt.book.retainRollouts(new Set(state.rollouts.map((r) => r.id)));
+    for (const { plan, supersededBy } of plans) {
+      if (this.rt.stopping) return;
+      const progress = this.rt.book.progress(plan.id);
+      if (progress?.state === "completed" || progress?.state === "aborted") continue;
+      if (plan.control.state === "aborted") {
+        this.rt.book.ensureProgress(plan.id).state = "aborted";
+        continue;
+      }
+      if (supersededBy) {
+        this.supersede(plan, supersededBy);
+        continue;
+      }
+      await this.runPlan(plan.id);
+    }
+    await this.writer.commitStatus("reconcile rollouts", []);
+  }
+
+  private supersede(plan: Rollout, by: string): void {
+    const progress = this.rt.book.ensureProgress(plan.id);
+    for (const target of plan.targets.filter((t) => t.host === this.rt.host)) {
+      const current = progress.bots[target.bot];
+      if (!current || !isFinal(current.result)) {
+        this.rt.book.setTarget(plan.id, target.bot, {
+          result: "skipped",
+          wave: target.wave,
+          reason: `superseded by rollout ${by}`,
+        });
+      }
+    }
+    progress.state = "completed";
+    for (const [id, status] of Object.entries(this.rt.book.value.bots)) {
+      if (status.updateAvailable?.rollout === plan.id)
+        this.rt.book.setBot(id, { ...status, updateAvailable: undefined });
+    }
+  }
+
+  private myTargets(plan: Rollout): RolloutTarget[] {
+    return plan.targets.filter((t) => t.host === this.rt.host);
+  }
+
+  /** Waves of one plan on this host, for as long as the next wave may start now. */
+  private async runPlan(planId: string): Promise<void> {
+    for (;;) {
+      const state = this.rt.desired.current?.state;
+      const plan = state?.rollouts.find((r) => r.id === planId);
+      if (!state || !plan || this.rt.stopping) return;
+      const mine = this.myTargets(plan);
+      const progress = this.rt.book.ensureProgress(plan.id);
+      for (const t of mine)
+        if (!progress.bots[t.bot])
+          this.rt.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
+      const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result));
+      const lastWave = Math.max(...plan.targets.map((t) => t.wave));
+      this.markWavesDone(plan);
+      if (open.length === 0) {
+        progress.state = "completed";
+        progress.wavesDone = lastWave;
+        return;
+      }
+      if (plan.control.state === "paused") {
+        progress.state = "paused";
+        return;
+      }
+      const wave = Math.min(...open.map((t) => t.wave));
+      const gate = waveGate(plan, wave, this.hostProgress(state, plan.id), this.rt.now());
+      if (!gate.open) return;
+      if (await this.thresholdReached(state, plan)) return;
+      progress.state = "in-progress";
+
+      const go: { target: RolloutTarget; bot: FleetBot }[] = [];
+      let held = false;
+      for (const target of open.filter((t) => t.wave === wave)) {
+        const g = targetGate(state, plan, target, this.rt.now());
+        if (g.go) {
+          go.push({ target, bot: g.bot });
+          continue;
+        }
+        if (g.hold === "fleet-paused" || g.hold === "rollout-paused" || g.hold === "rollout-aborted")
+          held = true;
+        else if (g.hold === "manual") await this.offerUpdate(plan, target);
+        else if (g.hold !== "outside-window") {
+          this.rt.book.setTarget(plan.id, target.bot, {
+            result: "skipped",
+            wave: target.wave,
+            reason: g.detail,
+          });
+        }
+      }
+      if (held || this.rt.pauseRequested) return;
+
+      const records: AuditRecord[] = [];
+      await runPool(
+        go,
+        plan.strategy.maxParallel,
+        async ({ target, bot }) => {
+          const outcome = await this.updater.updateWithRetries(
+            bot,
+            plan.digest,
+            plan.strategy,
+            state,
+            plan,
+            target.wave,
+          );
+          if (outcome) records.push(auditRecord(outcome));
+        },
+        () => !this.rt.stopping && !this.rt.pauseRequested && !this.thresholdHit(state, plan),
+      );
+      const before = progress.wavesDone;
+      this.markWavesDone(plan);
+      if (records.length > 0 || progress.wavesDone !== before) {
+        await this.writer.commitStatus(`rollout ${plan.id} wave ${wave}`, records, { rollout: plan.id });
+        await this.rt.ws.lock.run(() => this.writer.pushQueued());
+      }
+      if (go.length === 0 && progress.wavesDone === before) return;
+      if (!(await this.refresh())) return;
+    }
+  }
+
+  markWavesDone(plan: Rollout): void {
+    markWavesDone(this.rt.book.ensureProgress(plan.id), plan, this.rt.host, this.rt.now());
+  }
+
+  private hostProgress(state: FleetState, rollout: string): Map<string, HostWaveProgress> {
+    return hostProgress(state.statuses, rollout, this.rt.host, this.rt.book.progress(rollout));
+  }
+
+  private failedBots(state: FleetState, plan: Rollout): FailedTarget[] {
+    return failedBots(state.statuses, plan, this.rt.host, this.rt.book.value);
+  }
+
+  private thresholdHit(state: FleetState, plan: Rollout): boolean {
+    return thresholdHit(state.statuses, plan, this.rt.host, this.rt.book.value);
+  }
+
+  /** At the threshold: abort (final) or pause the rollout in git, tell the admins, start nothing. */
+  private async thresholdReached(state: FleetState, plan: Rollout): Promise<boolean> {
+    if (!this.thresholdHit(state, plan)) return false;
+    const failed = this.failedBots(state, plan);
+    const next = plan.strategy.onThreshold === "abort" ? "aborted" : "paused";
+    const reason = `${failed.length} failed bots reached the failure threshold of ${plan.strategy.failureThreshold}`;
+    this.rt.book.ensureProgress(plan.id).state = next;
+    if (next === "aborted") this.rt.book.quarantine(plan, reason, this.rt.now());
+    this.rt.log(`rollout ${plan.id}: ${reason}; ${next}`);
+    const edit = await this.writer.editDesired(
+      `fleet-state/rollouts/${plan.id}.yaml`,
+      (text) =>
+        setRolloutControl(text, `${plan.id}.yaml`, {
+          state: next,
+          by: `agent ${this.rt.host}`,
+          at: this.rt.now(),
+          reason,
+        }),
+      `${next === "aborted" ? "abort" : "pause"} rollout ${plan.id}`,
+      `agent ${this.rt.host}`,
+      plan.id,
+    );
+    if (!edit.ok) this.rt.setError("git-push", edit.message);
+    // Every host that sees the threshold tries the edit; only the one whose edit landed tells the admins.
+    if (!edit.ok || !edit.commit) return true;
+    await this.rt.notifier?.notify(thresholdEvent(plan, next, reason, failed));
+    return true;
+  }
+
+  /** A manual tenant's bot: remember the waiting update and tell the tenant, once. */
+  private async offerUpdate(plan: Rollout, target: RolloutTarget): Promise<void> {
+    const current = this.rt.book.bot(target.bot);
+    this.rt.book.setBot(target.bot, {
+      state: current?.state ?? "running",
+      updateAvailable: { rollout: plan.id, digest: plan.digest },
+    });
+    this.rt.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
+    await this.rt.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
+  }
+}
