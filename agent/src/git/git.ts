@@ -43,6 +43,11 @@ export interface GitOptions {
   cwd: string;
   /** Extra environment on top of process.env (e.g. GIT_AUTHOR_NAME). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Kills git after this long (for fetch and push: a remote that accepts a connection and never
+   * answers must not hold the caller forever). No limit when unset.
+   */
+  timeoutMs?: number;
 }
 
 export interface GitOutput {
@@ -68,8 +73,25 @@ export function tryGit(args: readonly string[], options: GitOptions): Promise<Gi
     execFile(
       "git",
       [...args],
-      { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+      {
+        cwd: options.cwd,
+        env: gitEnv(options.env),
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: "utf8",
+        ...(options.timeoutMs ? { timeout: options.timeoutMs, killSignal: "SIGKILL" as const } : {}),
+      },
       (error, stdout, stderr) => {
+        if (error?.killed && options.timeoutMs) {
+          reject(
+            new GitError(
+              args,
+              null,
+              stdout ?? "",
+              `timed out after ${options.timeoutMs / 1000} s (the remote is slow or does not answer)`,
+            ),
+          );
+          return;
+        }
         if (error && typeof error.code !== "number") {
           reject(
             new GitError(args, null, stdout ?? "", `could not run git in ${options.cwd}: ${error.message}`),
@@ -111,6 +133,14 @@ export interface PushWithRetryOptions extends GitOptions {
   /** The branch to land on, e.g. "main". The local HEAD is pushed to refs/heads/<branch>. */
   branch: string;
   remote?: string;
+  /**
+   * The ref each fetch writes, handed to `integrate` as `upstream`; default
+   * `refs/remotes/<remote>/<branch>`. A caller that keeps the remote-tracking ref as the base of
+   * its local work (to tell its own unpushed commits from a rewritten remote) fetches elsewhere.
+   */
+  fetchRef?: string;
+  /** Limit of each fetch and push (see GitOptions.timeoutMs). */
+  networkTimeoutMs?: number;
   /** Total push attempts, at least 1 (default 5). */
   attempts?: number;
   /** The n-th retry waits a random time in [0, baseDelayMs × 2^(n-1)) ("full jitter"); default 250. */
@@ -162,17 +192,24 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
   const maxDelay = options.maxDelayMs ?? 10_000;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const upstream = `refs/remotes/${remote}/${branch}`;
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const upstream = options.fetchRef ?? tracking;
+  const network = { cwd, env, ...(options.networkTimeoutMs ? { timeoutMs: options.networkTimeoutMs } : {}) };
   let lastError: GitError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    await git(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${upstream}`], { cwd, env });
+    // With fetchRef, an empty --refmap keeps git from also moving the remote-tracking ref.
+    const refmap = upstream === tracking ? [] : ["--refmap="];
+    await git(
+      ["fetch", "--quiet", "--no-tags", ...refmap, remote, `+refs/heads/${branch}:${upstream}`],
+      network,
+    );
     if (options.integrate) await options.integrate({ cwd, upstream, attempt });
     else await rebaseOnto(cwd, upstream, env);
     if (options.verify) await options.verify({ cwd, attempt });
-    const push = await tryGit(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], { cwd, env });
+    const push = await tryGit(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], network);
     if (push.code === 0) {
       const head = (await git(["rev-parse", "HEAD"], { cwd, env })).stdout.trim();
-      await tryGit(["update-ref", upstream, head], { cwd, env });
+      await tryGit(["update-ref", tracking, head], { cwd, env });
       return { commit: head, attempts: attempt };
     }
     lastError = new GitError(
