@@ -32,12 +32,14 @@ import {
   waveGate,
 } from "../plan/gates.ts";
 import { SnapshotStore } from "../snapshot/index.ts";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { DesiredState } from "./desired-state.ts";
 import { EditError, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
+import { HEARTBEAT_EVERY_MS, hostGuard, selfClaim } from "./host-claim.ts";
 import type { Notifier } from "./notifier.ts";
 import { runPool } from "./pool.ts";
 import { isFailure, isFinal, StatusBook } from "./status-book.ts";
-import { type Identity, Workspace } from "./workspace.ts";
+import { HostHeldError, type Identity, Workspace } from "./workspace.ts";
 
 export interface AgentOptions {
   repo: string;
@@ -51,6 +53,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   now?: () => Date;
   stopTimeoutSeconds?: number;
+  /** Limit of each git clone, fetch and push (default 60 s). */
+  gitTimeoutMs?: number;
 }
 
 /** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
@@ -77,6 +81,7 @@ export class Agent implements AgentControl {
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
   private book: StatusBook;
+  private dataDirLock?: DataDirLock;
   private lastCommittedBody = "";
   private lastError?: AgentErrorView;
   private lastReconcileAt?: string;
@@ -111,6 +116,8 @@ export class Agent implements AgentControl {
         name: `Fleetwave Agent (${o.host})`,
         email: `fleetwave-agent@${o.host}.invalid`,
       },
+      host: o.host,
+      networkTimeoutMs: o.gitTimeoutMs ?? 60_000,
       log: this.log,
     });
     this.desired = new DesiredState(this.ws, o.dataDir);
@@ -126,6 +133,9 @@ export class Agent implements AgentControl {
 
   /** Clones or opens the repository and reads this host's last status from it. */
   async start(): Promise<void> {
+    this.dataDirLock = await lockDataDir(this.o.dataDir);
+    const self = await selfClaim(this.o.dataDir);
+    this.ws.guard = hostGuard(this.host, self, this.now);
     await this.ws.lock.run(async () => {
       await this.ws.open();
       await this.ws.sync();
@@ -136,6 +146,7 @@ export class Agent implements AgentControl {
         else this.setError("status", `${this.statusPath} is invalid; starting from an empty status`);
       }
       this.lastCommittedBody = this.body(this.book.value);
+      this.book.claim(self);
     });
   }
 
@@ -178,6 +189,7 @@ export class Agent implements AgentControl {
     await this.ws.lock.run(() => this.pushQueued());
     await this.notifier?.flush(5000);
     await this.notifier?.stop();
+    await this.dataDirLock?.release();
   }
 
   private async tick(reason: string): Promise<TickReport> {
@@ -209,7 +221,12 @@ export class Agent implements AgentControl {
   private async refresh(): Promise<FleetState | undefined> {
     return this.ws.lock.run(async () => {
       const synced = await this.ws.sync();
-      if (!synced.ok) this.setError("git-fetch", synced.error);
+      if (!synced.ok) this.setError(synced.held ? "host-held" : "git-fetch", synced.error);
+      else if (this.lastError?.source === "host-held") this.lastError = undefined;
+      if (!synced.ok && synced.held) {
+        this.report.errors.push(synced.error);
+        return undefined;
+      }
       const loaded = await this.desired.load();
       const current = this.desired.current;
       if (current && !this.notifier && this.o.notifier) this.notifier = await this.o.notifier(current.state);
@@ -720,7 +737,8 @@ export class Agent implements AgentControl {
   ): Promise<void> {
     const body = this.body(this.book.value);
     const notes = extra.notes ?? [];
-    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0) return;
+    const quiet = !this.book.heartbeatDue(this.now(), HEARTBEAT_EVERY_MS);
+    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0 && quiet) return;
     await this.ws.lock.run(async () => {
       this.book.observe(this.desired.current?.commit ?? "none", this.now());
       const message = formatAuditCommit({
@@ -741,7 +759,8 @@ export class Agent implements AgentControl {
     const pushed = await this.ws.push();
     this.counters.pushQueueLength = await this.ws.unpushed();
     if (!pushed.ok) {
-      this.setError("git-push", `${pushed.error}; ${this.counters.pushQueueLength} commits queued locally`);
+      const source = pushed.held ? "host-held" : "git-push";
+      this.setError(source, `${pushed.error}; ${this.counters.pushQueueLength} commits queued locally`);
     } else if (this.lastError?.source === "git-push") {
       this.lastError = undefined;
     }
@@ -777,7 +796,8 @@ export class Agent implements AgentControl {
       try {
         changed = await apply();
       } catch (error) {
-        if (error instanceof EditError) return { ok: false, status: 409, message: error.message };
+        if (error instanceof EditError || error instanceof HostHeldError)
+          return { ok: false, status: 409, message: error.message };
         if ((error as NodeJS.ErrnoException).code === "ENOENT")
           return { ok: false, status: 404, message: `${path} does not exist` };
         throw error;
@@ -856,6 +876,7 @@ export class Agent implements AgentControl {
         status: 503,
         message: "the agent is starting (recovering interrupted updates) or stopping; try again shortly",
       };
+    if (this.ws.heldBy) return { ok: false, status: 409, message: this.ws.heldBy };
     const bot = state.bots.find((b) => b.id === botId && b.host === this.host);
     if (!bot) return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.host}` };
     if (isFleetPaused(state.fleet) || this.pauseRequested)
