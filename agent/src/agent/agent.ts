@@ -222,7 +222,8 @@ export class Agent implements AgentControl {
     return this.ws.lock.run(async () => {
       const synced = await this.ws.sync();
       if (!synced.ok) this.setError(synced.held ? "host-held" : "git-fetch", synced.error);
-      else if (this.lastError?.source === "host-held") this.lastError = undefined;
+      else if (this.lastError?.source === "host-held" || this.lastError?.source === "git-fetch")
+        this.lastError = undefined;
       if (!synced.ok && synced.held) {
         this.report.errors.push(synced.error);
         return undefined;
