@@ -1,13 +1,10 @@
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
-import { type GitError, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
+import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
 
-export interface Identity {
-  name: string;
-  email: string;
-}
+export type Identity = GitIdentity;
 
 export interface WorkspaceOptions {
   /** URL or path of the GitOps repository. */
