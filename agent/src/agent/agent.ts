@@ -20,6 +20,8 @@ import { statusSchema } from "../model/status.ts";
 import { isFleetPaused } from "../plan/gates.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import { hostGuard, selfClaim } from "./host-claim.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, type TickReport } from "./runtime.ts";
 import { StatusBook } from "./status-book.ts";
@@ -40,6 +42,7 @@ export class Agent implements AgentControl {
   private reportedOrphans = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
+  private dataDirLock?: DataDirLock;
   private readonly writer: StatusWriter;
   private readonly updater: BotUpdater;
   private readonly rollouts: RolloutRunner;
@@ -60,6 +63,9 @@ export class Agent implements AgentControl {
 
   /** Clones or opens the repository and reads this host's last status from it. */
   async start(): Promise<void> {
+    this.dataDirLock = await lockDataDir(this.o.dataDir);
+    const self = await selfClaim(this.o.dataDir);
+    this.rt.ws.guard = hostGuard(this.host, self, this.rt.now);
     await this.rt.ws.lock.run(async () => {
       await this.rt.ws.open();
       await this.rt.ws.sync();
@@ -70,6 +76,7 @@ export class Agent implements AgentControl {
         else this.rt.setError("status", `${this.rt.statusPath} is invalid; starting from an empty status`);
       }
       this.writer.lastCommittedBody = this.writer.body(this.rt.book.value);
+      this.rt.book.claim(self);
     });
     const leftovers = await this.rt.store.cleanIncomplete();
     if (leftovers.length > 0) this.rt.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
@@ -109,6 +116,7 @@ export class Agent implements AgentControl {
     await this.rt.ws.lock.run(() => this.writer.pushQueued());
     await this.rt.notifier?.flush(5000);
     await this.rt.notifier?.stop();
+    await this.dataDirLock?.release();
   }
 
   private async tick(reason: string): Promise<TickReport> {
@@ -140,7 +148,13 @@ export class Agent implements AgentControl {
   private async refresh(): Promise<FleetState | undefined> {
     return this.rt.ws.lock.run(async () => {
       const synced = await this.rt.ws.sync();
-      if (!synced.ok) this.rt.setError("git-fetch", synced.error);
+      if (!synced.ok) this.rt.setError(synced.held ? "host-held" : "git-fetch", synced.error);
+      else if (this.rt.lastError?.source === "host-held" || this.rt.lastError?.source === "git-fetch")
+        this.rt.lastError = undefined;
+      if (!synced.ok && synced.held) {
+        this.rt.report.errors.push(synced.error);
+        return undefined;
+      }
       const loaded = await this.rt.desired.load();
       const current = this.rt.desired.current;
       if (current && !this.rt.notifier && this.o.notifier)

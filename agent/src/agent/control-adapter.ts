@@ -78,6 +78,7 @@ export class ControlAdapter implements AgentControl {
         status: 503,
         message: "the agent is starting (recovering interrupted updates) or stopping; try again shortly",
       };
+    if (this.rt.ws.heldBy) return { ok: false, status: 409, message: this.rt.ws.heldBy };
     const bot = state.bots.find((b) => b.id === botId && b.host === this.rt.host);
     if (!bot)
       return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.rt.host}` };

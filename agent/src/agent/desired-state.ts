@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Git } from "../git/git.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import { loadFleetState } from "../model/load.ts";
 import type { Problem } from "../model/problems.ts";
@@ -58,7 +59,7 @@ export class DesiredState {
     await mkdir(dir, { recursive: true });
     const tar = join(this.dataDir, "last-valid.tar");
     try {
-      await run("git", ["archive", "--format=tar", "-o", tar, commit, "fleet-state"], { cwd: this.ws.o.dir });
+      await new Git(this.ws.o.dir).archive(commit, ["fleet-state"], tar);
       await run("tar", ["-xf", tar, "-C", dir]);
     } catch {
       return undefined;

@@ -25,6 +25,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   now?: () => Date;
   stopTimeoutSeconds?: number;
+  /** Limit of each git clone, fetch and push (default 60 s). */
+  gitTimeoutMs?: number;
 }
 
 /** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
@@ -81,6 +83,8 @@ export class AgentRuntime {
         name: `Fleetwave Agent (${o.host})`,
         email: `fleetwave-agent@${o.host}.invalid`,
       },
+      host: o.host,
+      networkTimeoutMs: o.gitTimeoutMs ?? 60_000,
       log: this.log,
     });
     this.desired = new DesiredState(this.ws, o.dataDir);

@@ -60,6 +60,16 @@ export class StatusBook {
     delete this.status.bots[id];
   }
 
+  /** Names this agent instance as the file's writer (a change is committed with the next status). */
+  claim(agent: NonNullable<HostStatus["agent"]>): void {
+    this.status.agent = agent;
+  }
+
+  /** Whether the last commit is old enough that other agents need a fresh heartbeat. */
+  heartbeatDue(now: Date, everyMs: number): boolean {
+    return now.getTime() - Date.parse(this.status.updatedAt) >= everyMs;
+  }
+
   observe(commit: string, now: Date): void {
     this.status.observedCommit = commit;
     this.status.updatedAt = now.toISOString();

@@ -2,7 +2,9 @@ import { type AuditRecord, formatAuditCommit } from "../audit/commit-message.ts"
 import type { ActionResult } from "../http/control.ts";
 import type { HostStatus } from "../model/status.ts";
 import { EditError } from "./fleet-edits.ts";
+import { HEARTBEAT_EVERY_MS } from "./host-claim.ts";
 import type { AgentRuntime } from "./runtime.ts";
+import { HostHeldError } from "./workspace.ts";
 
 /**
  * Everything the agent writes to git: this host's status commits, the queue of unpushed
@@ -27,7 +29,8 @@ export class StatusWriter {
   ): Promise<void> {
     const body = this.body(this.rt.book.value);
     const notes = extra.notes ?? [];
-    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0) return;
+    const quiet = !this.rt.book.heartbeatDue(this.rt.now(), HEARTBEAT_EVERY_MS);
+    if (body === this.lastCommittedBody && records.length === 0 && notes.length === 0 && quiet) return;
     await this.rt.ws.lock.run(async () => {
       this.rt.book.observe(this.rt.desired.current?.commit ?? "none", this.rt.now());
       const message = formatAuditCommit({
@@ -49,7 +52,7 @@ export class StatusWriter {
     this.rt.counters.pushQueueLength = await this.rt.ws.unpushed();
     if (!pushed.ok) {
       this.rt.setError(
-        "git-push",
+        pushed.held ? "host-held" : "git-push",
         `${pushed.error}; ${this.rt.counters.pushQueueLength} commits queued locally`,
       );
     } else if (this.rt.lastError?.source === "git-push") {
@@ -87,7 +90,8 @@ export class StatusWriter {
       try {
         changed = await apply();
       } catch (error) {
-        if (error instanceof EditError) return { ok: false, status: 409, message: error.message };
+        if (error instanceof EditError || error instanceof HostHeldError)
+          return { ok: false, status: 409, message: error.message };
         if ((error as NodeJS.ErrnoException).code === "ENOENT")
           return { ok: false, status: 404, message: `${path} does not exist` };
         throw error;

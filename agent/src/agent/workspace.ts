@@ -1,11 +1,10 @@
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type GitError, git, pushWithRetry, tryGit } from "../git/git.ts";
+import { FleetwaveError } from "../errors.ts";
+import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
+import { planReplay, replayOnto } from "../git/replay.ts";
 
-export interface Identity {
-  name: string;
-  email: string;
-}
+export type Identity = GitIdentity;
 
 export interface WorkspaceOptions {
   /** URL or path of the GitOps repository. */
@@ -14,8 +13,23 @@ export interface WorkspaceOptions {
   /** Where the agent keeps its own clone. */
   dir: string;
   identity: Identity;
+  /** The host this agent writes for: its commits carry `Fleetwave-Host: <host>`. */
+  host: string;
   log: (line: string) => void;
+  /** Limit of each clone, fetch and push; a remote that never answers must not stop local work. */
+  networkTimeoutMs?: number;
 }
+
+/** Another live agent holds this host: the workspace neither integrates, commits nor pushes. */
+export class HostHeldError extends FleetwaveError {
+  override name = "HostHeldError";
+}
+
+/**
+ * Where fetches land (with an empty --refmap, so git does not also move the remote-tracking ref):
+ * that ref moves only once local work sits on top of the fetched commit.
+ */
+const FETCHED = "refs/fleetwave/fetched";
 
 /** Serialises git work: the tick loop and API calls share one clone. */
 export class Mutex {
@@ -29,12 +43,23 @@ export class Mutex {
 }
 
 /**
- * The agent's clone of the GitOps repository (DESIGN §6). It fetches and fast-forwards, keeps
+ * The agent's clone of the GitOps repository. It fetches and follows the remote branch, keeps
  * its own unpushed commits on top, and pushes them when the remote is reachable. The remote
- * being down never stops local work: commits queue here.
+ * being down or slow never stops local work: commits queue here.
+ *
+ * `refs/remotes/origin/<branch>` is the base of local work: the remote as this clone last
+ * integrated it. Only commits this agent wrote (its author email and `Fleetwave-Host` trailer)
+ * are replayed on a fresh fetch; when the remote was rewritten the clone follows it, and anything
+ * else is dropped and logged, so a commit an operator force-pushed away never comes back.
  */
 export class Workspace {
   readonly lock = new Mutex();
+  /**
+   * Checked on every fetched status file of this host, before anything is integrated or pushed:
+   * returns why this agent must stand back (another live agent holds the host), or undefined.
+   */
+  guard?: (statusText: string | undefined) => Promise<string | undefined>;
+  private held?: string;
   private readonly upstream: string;
 
   constructor(readonly o: WorkspaceOptions) {
@@ -45,8 +70,21 @@ export class Workspace {
     return join(this.o.dir, "fleet-state");
   }
 
+  /** Why this agent stands back, as of the last fetch; undefined when it may act. */
+  get heldBy(): string | undefined {
+    return this.held;
+  }
+
+  private get gitOptions(): GitOptions {
+    return { cwd: this.o.dir };
+  }
+
+  private get network(): GitOptions {
+    return { cwd: this.o.dir, ...(this.o.networkTimeoutMs ? { timeoutMs: this.o.networkTimeoutMs } : {}) };
+  }
+
   private run(args: string[]) {
-    return git(args, { cwd: this.o.dir });
+    return git(args, this.gitOptions);
   }
 
   async open(): Promise<void> {
@@ -58,6 +96,7 @@ export class Workspace {
       await mkdir(dirname(this.o.dir), { recursive: true });
       await rm(this.o.dir, { recursive: true, force: true });
       await git(["clone", "--quiet", "--branch", this.o.branch, this.o.repo, this.o.dir], {
+        ...this.network,
         cwd: dirname(this.o.dir),
       });
     } else {
@@ -70,35 +109,77 @@ export class Workspace {
   /**
    * Fetches and brings the clone up to the remote branch, replaying this agent's unpushed commits
    * on top. Its commits touch only its own status file, so when someone edited that file by hand
-   * the agent's version wins. Returns the error when the remote cannot be reached.
+   * the agent's version wins. Returns the error when the remote cannot be reached, and `held`
+   * when another live agent holds this host (then the clone is left as it was).
    */
-  async sync(): Promise<{ ok: true } | { ok: false; error: string }> {
-    const fetched = await tryGit(
-      ["fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${this.o.branch}:${this.upstream}`],
-      {
-        cwd: this.o.dir,
-      },
-    );
-    if (fetched.code !== 0)
-      return { ok: false, error: `cannot fetch ${this.o.repo}: ${fetched.stderr.trim()}` };
-    const ahead = await this.unpushed();
-    if (ahead === 0) {
-      await this.run(["reset", "--quiet", "--hard", this.upstream]);
-    } else {
-      const rebased = await tryGit(["rebase", "--quiet", "-X", "theirs", this.upstream], { cwd: this.o.dir });
-      if (rebased.code !== 0) {
-        await tryGit(["rebase", "--abort"], { cwd: this.o.dir });
-        return {
-          ok: false,
-          error: `cannot replay local commits on ${this.o.branch}: ${rebased.stderr.trim()}`,
-        };
-      }
+  async sync(): Promise<{ ok: true } | { ok: false; error: string; held?: true }> {
+    let fetched: string;
+    try {
+      fetched = await this.fetch();
+    } catch (error) {
+      return { ok: false, error: `cannot fetch ${this.o.repo}: ${(error as GitError).message}` };
     }
+    const held = await this.check(fetched);
+    if (held) return { ok: false, error: held, held: true };
+    const integrated = await this.integrate(fetched, true);
+    if (!integrated.ok)
+      return { ok: false, error: `cannot replay local commits on ${this.o.branch}: ${integrated.error}` };
+    return { ok: true };
+  }
+
+  private async fetch(): Promise<string> {
+    await git(
+      ["fetch", "--quiet", "--no-tags", "--refmap=", "origin", `+refs/heads/${this.o.branch}:${FETCHED}`],
+      this.network,
+    );
+    return (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+  }
+
+  /** Runs the guard on the host's status file as fetched; remembers the answer for commit(). */
+  private async check(fetched: string): Promise<string | undefined> {
+    if (!this.guard) return undefined;
+    const shown = await tryGit(
+      ["show", `${fetched}:fleet-state/status/${this.o.host}.yaml`],
+      this.gitOptions,
+    );
+    this.held = await this.guard(shown.code === 0 ? shown.stdout : undefined);
+    return this.held;
+  }
+
+  /** Makes HEAD `fetched` plus this agent's own local commits; see the class comment. */
+  private async integrate(
+    fetched: string,
+    theirs: boolean,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const base =
+      (
+        await tryGit(["rev-parse", "--verify", "--quiet", `${this.upstream}^{commit}`], this.gitOptions)
+      ).stdout.trim() || fetched;
+    const plan = await planReplay(this.gitOptions, base, fetched, {
+      email: this.o.identity.email,
+      host: this.o.host,
+    });
+    if (plan.rewritten)
+      this.o.log(
+        `origin/${this.o.branch} was rewritten (force-push): following it; ${plan.removedFromRemote} commit(s) it no longer has are dropped here too`,
+      );
+    for (const c of plan.foreign)
+      this.o.log(
+        `dropping local commit ${c.sha.slice(0, 12)} "${c.subject}" (author ${c.authorEmail || "unknown"}): this agent did not write it, so it is never pushed`,
+      );
+    const replayed = await replayOnto(
+      this.gitOptions,
+      fetched,
+      plan.own.map((c) => c.sha),
+      theirs,
+    );
+    if (!replayed.ok) return replayed;
+    await this.run(["update-ref", this.upstream, fetched]);
     return { ok: true };
   }
 
   async unpushed(): Promise<number> {
-    const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], { cwd: this.o.dir });
+    const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], this.gitOptions);
     return count.code === 0 ? Number(count.stdout.trim()) : 0;
   }
 
@@ -123,15 +204,20 @@ export class Workspace {
     return readFile(join(this.o.dir, path), "utf8");
   }
 
-  /** Writes `files` and commits them; false when nothing changed. */
+  /**
+   * Writes `files` and commits them; false when nothing changed. `message` must carry this
+   * host's `Fleetwave-Host` trailer (formatAuditCommit writes it), or the commit is not the
+   * agent's own and is never pushed. Refused while another agent holds the host.
+   */
   async commit(files: Record<string, string>, message: string, author?: string): Promise<boolean> {
+    if (this.held) throw new HostHeldError(this.held);
     for (const [path, text] of Object.entries(files)) {
       await mkdir(dirname(join(this.o.dir, path)), { recursive: true });
       await writeFile(join(this.o.dir, path), text);
     }
     const paths = Object.keys(files);
     await this.run(["add", "--", ...paths]);
-    const staged = await tryGit(["diff", "--cached", "--quiet", "--", ...paths], { cwd: this.o.dir });
+    const staged = await tryGit(["diff", "--cached", "--quiet", "--", ...paths], this.gitOptions);
     if (staged.code === 0) return false;
     const authorArgs = author ? [`--author=${author} <${this.o.identity.email}>`] : [];
     const messageFile = join(this.o.dir, ".git", "FLEETWAVE_COMMIT_MSG");
@@ -153,11 +239,11 @@ export class Workspace {
   /**
    * Pushes queued commits. A rejected push is retried on a fresh fetch; `reapply` redoes an API
    * edit on the new HEAD when its commit no longer applies. Unreachable remote: returns the error
-   * and the commits stay queued.
+   * and the commits stay queued. Another live agent holding the host: nothing is pushed.
    */
   async push(
     reapply?: () => Promise<void>,
-  ): Promise<{ ok: true; commit: string } | { ok: false; error: string }> {
+  ): Promise<{ ok: true; commit: string } | { ok: false; error: string; held?: true }> {
     if ((await this.unpushed()) === 0 && !reapply) return { ok: true, commit: await this.head() };
     try {
       const result = await pushWithRetry({
@@ -165,19 +251,22 @@ export class Workspace {
         branch: this.o.branch,
         attempts: 6,
         baseDelayMs: 200,
-        integrate: async ({ cwd, upstream }) => {
+        fetchRef: FETCHED,
+        ...(this.o.networkTimeoutMs ? { networkTimeoutMs: this.o.networkTimeoutMs } : {}),
+        integrate: async ({ upstream }) => {
+          const fetched = (await this.run(["rev-parse", "--verify", `${upstream}^{commit}`])).stdout.trim();
+          const held = await this.check(fetched);
+          if (held) throw new HostHeldError(held);
           // "-X theirs" lets this host's status file win over hand edits. An API edit of shared
           // desired state (a rollout's control, fleet.yaml) must never win that way: when it does
           // not apply cleanly it is redone on the fresh HEAD, where the edit itself decides (an
           // aborted rollout stays aborted).
-          const strategy = reapply ? [] : ["-X", "theirs"];
-          const rebased = await tryGit(["rebase", "--quiet", ...strategy, upstream], { cwd });
-          if (rebased.code === 0) return;
-          await tryGit(["rebase", "--abort"], { cwd });
-          if (!reapply)
-            throw new Error(`local commits do not apply on ${upstream}: ${rebased.stderr.trim()}`);
-          await git(["reset", "--quiet", "--hard", "HEAD~1"], { cwd });
-          await git(["rebase", "--quiet", "-X", "theirs", upstream], { cwd });
+          const replayed = await this.integrate(fetched, !reapply);
+          if (replayed.ok) return;
+          if (!reapply) throw new Error(`local commits do not apply on ${upstream}: ${replayed.error}`);
+          await this.run(["reset", "--quiet", "--hard", "HEAD~1"]);
+          const rest = await this.integrate(fetched, true);
+          if (!rest.ok) throw new Error(`local commits do not apply on ${upstream}: ${rest.error}`);
           await reapply();
         },
         onRetry: ({ attempt, delayMs }) =>
@@ -185,7 +274,8 @@ export class Workspace {
       });
       return { ok: true, commit: result.commit };
     } catch (error) {
-      return { ok: false, error: (error as GitError).message };
+      if (error instanceof HostHeldError) return { ok: false, error: error.message, held: true };
+      return { ok: false, error: (error as Error).message };
     }
   }
 }

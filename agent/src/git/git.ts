@@ -1,13 +1,15 @@
 /**
- * The thin git adapter: `git(args, { cwd })` runs the git CLI with execFile (no shell), and
- * `pushWithRetry` lands local commits on a shared branch that other writers push to as well
- * (DESIGN §6): fetch, rebase onto origin/<branch>, push, and on a rejected push wait with jitter
- * and start over, a bounded number of times.
+ * The one way Fleetwave talks to git, built on simple-git: `Git` (and the `git`/`tryGit`
+ * functions over it) run the git CLI in a fixed directory with no prompts, editors or pagers,
+ * an optional explicit identity (passed with `-c`, never global config) and an optional timeout.
+ * `pushWithRetry` lands local commits on a shared branch that other writers push to as well:
+ * fetch, integrate (rebase) onto the fetched branch, push, and on a rejected push wait with
+ * jitter and start over, a bounded number of times.
  */
-import { execFile } from "node:child_process";
+import { simpleGit } from "simple-git";
 import { FleetwaveError } from "../errors.ts";
 
-/** A git command exited non-zero (or could not start). */
+/** A git command exited non-zero (or could not start, or timed out: `code` null). */
 export class GitError extends FleetwaveError {
   override name = "GitError";
   constructor(
@@ -39,10 +41,23 @@ export class PushFailedError extends FleetwaveError {
   }
 }
 
+/** Who commits: the author and committer of commits a Git makes. */
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
 export interface GitOptions {
   cwd: string;
   /** Extra environment on top of process.env (e.g. GIT_AUTHOR_NAME). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Kills git after this long without output (for fetch and push: a remote that accepts a
+   * connection and never answers must not hold the caller forever). No limit when unset.
+   */
+  timeoutMs?: number;
+  /** Author and committer of every commit, passed with `-c` together with settings that keep runs reproducible. */
+  identity?: GitIdentity;
 }
 
 export interface GitOutput {
@@ -50,36 +65,61 @@ export interface GitOutput {
   stderr: string;
 }
 
+export interface GitResult extends GitOutput {
+  code: number;
+}
+
 /** The environment every git call gets: no prompts, no editor, no pager, stable messages. */
-function gitEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...extra,
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_EDITOR: "true",
-    GIT_PAGER: "cat",
-    LC_ALL: "C",
-  };
+function gitEnv(extra: NodeJS.ProcessEnv | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...extra }))
+    if (value !== undefined) env[key] = value;
+  return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_EDITOR: "true", GIT_PAGER: "cat", LC_ALL: "C" };
+}
+
+function identityArgs(identity: GitIdentity | undefined): string[] {
+  if (!identity) return [];
+  return [
+    ...["-c", `user.name=${identity.name}`, "-c", `user.email=${identity.email}`],
+    ...["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "rerere.enabled=false"],
+    ...["-c", "core.quotepath=false"],
+  ];
 }
 
 /** Runs git and returns its exit code and output whatever the exit code. */
-export function tryGit(args: readonly string[], options: GitOptions): Promise<GitOutput & { code: number }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "git",
-      [...args],
-      { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") {
-          reject(
-            new GitError(args, null, stdout ?? "", `could not run git in ${options.cwd}: ${error.message}`),
-          );
-          return;
-        }
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-      },
+export async function tryGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  let finished: { exitCode: number; stdErr: Buffer[] } | undefined;
+  const client = simpleGit({
+    baseDir: options.cwd,
+    trimmed: false,
+    ...(options.timeoutMs ? { timeout: { block: options.timeoutMs } } : {}),
+    // Fleetwave sets the editors itself (GIT_EDITOR=true, a rebase todo list) and no pager.
+    unsafe: { allowUnsafeEditor: true, allowUnsafePager: true },
+    // Every exit code resolves (the caller decides what a non-zero exit means); only a git that
+    // could not run or was killed stays an error.
+    errors: (error, result) => {
+      finished = result;
+      return result.exitCode > 0 ? undefined : error;
+    },
+  }).env(gitEnv(options.env));
+  try {
+    const stdout = await client.raw([...identityArgs(options.identity), ...args]);
+    return {
+      code: finished?.exitCode ?? 0,
+      stdout,
+      stderr: Buffer.concat(finished?.stdErr ?? []).toString("utf8"),
+    };
+  } catch (error) {
+    const timedOut = (error as { plugin?: string }).plugin === "timeout";
+    throw new GitError(
+      args,
+      null,
+      "",
+      timedOut
+        ? `timed out after ${(options.timeoutMs ?? 0) / 1000} s (the remote is slow or does not answer)`
+        : `could not run git in ${options.cwd}: ${(error as Error).message}`,
     );
-  });
+  }
 }
 
 /** Runs git; throws GitError on a non-zero exit. */
@@ -87,6 +127,53 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   const result = await tryGit(args, options);
   if (result.code !== 0) throw new GitError(args, result.code, result.stdout, result.stderr);
   return { stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Git in one directory with fixed options, for callers that make many calls. */
+export class Git {
+  readonly cwd: string;
+  private readonly options: GitOptions;
+
+  constructor(cwd: string, options: Omit<GitOptions, "cwd"> = {}) {
+    this.cwd = cwd;
+    this.options = { ...options, cwd };
+  }
+
+  /** Runs git and returns its result whatever the exit code. */
+  tryRun(args: readonly string[]): Promise<GitResult> {
+    return tryGit(args, this.options);
+  }
+
+  /** Runs git and returns stdout; throws GitError on a non-zero exit. */
+  async run(args: readonly string[]): Promise<string> {
+    return (await git(args, this.options)).stdout;
+  }
+
+  /** Resolves a revision to a full sha, or null when it does not exist. */
+  async resolve(rev: string): Promise<string | null> {
+    const result = await this.tryRun(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+    return result.code === 0 ? result.stdout.trim() : null;
+  }
+
+  /** True when `ancestor` is reachable from `descendant`. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const args = ["merge-base", "--is-ancestor", ancestor, descendant];
+    const result = await this.tryRun(args);
+    if (result.code === 0) return true;
+    if (result.code === 1) return false;
+    throw new GitError(args, result.code, result.stdout, result.stderr);
+  }
+
+  /** NUL-separated output split into its entries. */
+  async lines0(args: readonly string[]): Promise<string[]> {
+    const out = await this.run(args);
+    return out.split("\0").filter((entry) => entry.length > 0);
+  }
+
+  /** Writes `paths` as of `commit` into a tar file (git archive). */
+  async archive(commit: string, paths: readonly string[], tarFile: string): Promise<void> {
+    await this.run(["archive", "--format=tar", "-o", tarFile, commit, "--", ...paths]);
+  }
 }
 
 /** The commit HEAD points at, or undefined when `cwd` is not inside a git work tree with commits. */
@@ -111,6 +198,14 @@ export interface PushWithRetryOptions extends GitOptions {
   /** The branch to land on, e.g. "main". The local HEAD is pushed to refs/heads/<branch>. */
   branch: string;
   remote?: string;
+  /**
+   * The ref each fetch writes, handed to `integrate` as `upstream`; default
+   * `refs/remotes/<remote>/<branch>`. A caller that keeps the remote-tracking ref as the base of
+   * its local work (to tell its own unpushed commits from a rewritten remote) fetches elsewhere.
+   */
+  fetchRef?: string;
+  /** Limit of each fetch and push (see GitOptions.timeoutMs). */
+  networkTimeoutMs?: number;
   /** Total push attempts, at least 1 (default 5). */
   attempts?: number;
   /** The n-th retry waits a random time in [0, baseDelayMs × 2^(n-1)) ("full jitter"); default 250. */
@@ -162,17 +257,24 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
   const maxDelay = options.maxDelayMs ?? 10_000;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const upstream = `refs/remotes/${remote}/${branch}`;
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const upstream = options.fetchRef ?? tracking;
+  const network = { cwd, env, ...(options.networkTimeoutMs ? { timeoutMs: options.networkTimeoutMs } : {}) };
   let lastError: GitError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    await git(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:${upstream}`], { cwd, env });
+    // With fetchRef, an empty --refmap keeps git from also moving the remote-tracking ref.
+    const refmap = upstream === tracking ? [] : ["--refmap="];
+    await git(
+      ["fetch", "--quiet", "--no-tags", ...refmap, remote, `+refs/heads/${branch}:${upstream}`],
+      network,
+    );
     if (options.integrate) await options.integrate({ cwd, upstream, attempt });
     else await rebaseOnto(cwd, upstream, env);
     if (options.verify) await options.verify({ cwd, attempt });
-    const push = await tryGit(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], { cwd, env });
+    const push = await tryGit(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], network);
     if (push.code === 0) {
       const head = (await git(["rev-parse", "HEAD"], { cwd, env })).stdout.trim();
-      await tryGit(["update-ref", upstream, head], { cwd, env });
+      await tryGit(["update-ref", tracking, head], { cwd, env });
       return { commit: head, attempts: attempt };
     }
     lastError = new GitError(

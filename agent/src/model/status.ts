@@ -53,7 +53,15 @@ const rolloutProgressSchema = z.strictObject({
 export const statusSchema = z.strictObject({
   host: hostId,
   observedCommit: z.string().min(1),
+  /** Also the writer's heartbeat: an agent commits its status at least hourly. */
   updatedAt: isoTime,
+  /**
+   * The agent instance that writes this file (its id survives restarts with the same data dir).
+   * Another agent for the same host that sees a live instance here refuses to act.
+   */
+  agent: z
+    .strictObject({ instance: z.string().min(1), machine: z.string().min(1), dataDir: z.string().min(1) })
+    .optional(),
   bots: z.record(z.string(), botStatusSchema).default({}),
   rollouts: z.record(z.string(), rolloutProgressSchema).default({}),
   /** Digests whose rollout was aborted or rolled back on this host: never planned again for that image. */

@@ -40,12 +40,15 @@ Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetw
 reconciles the bots declared for --host, executes rollout waves and commits each host's
 status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
 update failed. Serves the HTTP API and dashboard on --listen (loopback only).
+One agent per data dir (a second one exits naming the first one's pid) and one per host: an
+agent that finds another live agent for --host in the status file does nothing and says why.
 
 Environment:
   DOCKER_HOST                       Engine socket (default /var/run/docker.sock)
   FLEETWAVE_API_TOKENS              name:token,... for POST routes; the name is the git actor
   FLEETWAVE_WEBHOOK_SECRET          secret of the GitHub push webhook (POST /webhooks/github)
   FLEETWAVE_GIT_AUTHOR              "Name <email>" of the agent's commits
+  FLEETWAVE_GIT_TIMEOUT             limit of each git clone, fetch and push (default 60s)
   SMTP_URL                          e.g. smtp://user:pass@127.0.0.1:587; unset = no email
   FLEETWAVE_WEBHOOK_SIGNING_SECRET  HMAC secret for outgoing webhooks
   FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now"`,
@@ -56,6 +59,11 @@ Environment:
       ? identitySchema.safeParse(io.env.FLEETWAVE_GIT_AUTHOR)
       : undefined;
     if (author && !author.success) throw new UsageError(author.error.issues[0]!.message);
+    const gitTimeout = io.env.FLEETWAVE_GIT_TIMEOUT
+      ? durationMs.safeParse(io.env.FLEETWAVE_GIT_TIMEOUT)
+      : undefined;
+    if (gitTimeout && !gitTimeout.success)
+      throw new UsageError(`FLEETWAVE_GIT_TIMEOUT: ${gitTimeout.error.issues[0]!.message}`);
     const identity = author?.success ? /^(.+?)\s*<(.+)>$/.exec(author.data) : null;
     const listen = flags.once ? undefined : parseListen(flags.listen);
     const repo =
@@ -70,6 +78,7 @@ Environment:
       dataDir,
       docker: new DockerAdapter(dockerFromEnv(io.env)),
       ...(identity ? { identity: { name: identity[1]!, email: identity[2]! } } : {}),
+      ...(gitTimeout?.success ? { gitTimeoutMs: gitTimeout.data } : {}),
       notifier: (state) =>
         createNotifier({
           dataDir,

@@ -8,9 +8,9 @@ import {
   serializeUserFacing,
 } from "../../../../scripts/changelog/files.ts";
 import { generateChangelog } from "../../../../scripts/changelog/generate.ts";
-import { Git } from "../../../../scripts/sync/git.ts";
 import { utcToday } from "../../../../scripts/sync/sync.ts";
 import { FleetwaveError } from "../../errors.ts";
+import { Git } from "../../git/git.ts";
 import { type Command, parseFlags } from "../command.ts";
 
 const usage = `Usage: fleetwave changelog [--repo PATH] [--from REF] [--to REF] [--out DIR] [--date YYYY-MM-DD]

@@ -1,0 +1,153 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatAuditCommit } from "../audit/commit-message.ts";
+import { git } from "../git/git.ts";
+import { HostHeldError, Workspace } from "./workspace.ts";
+
+const OPERATOR = [
+  "-c",
+  "user.name=Operator",
+  "-c",
+  "user.email=ops@acme.example",
+  "-c",
+  "commit.gpgsign=false",
+];
+const HOST = "host-a";
+const statusPath = `fleet-state/status/${HOST}.yaml`;
+
+async function operatorCommit(work: string, path: string, text: string, message: string): Promise<string> {
+  await mkdir(join(work, path, ".."), { recursive: true });
+  await writeFile(join(work, path), text);
+  await git(["add", "--", path], { cwd: work });
+  await git([...OPERATOR, "commit", "-q", "-m", message], { cwd: work });
+  return (await git(["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
+}
+
+/** A bare remote with fleet-state, an operator's clone, and the agent's workspace opened on it. */
+async function setup(guard?: Workspace["guard"]) {
+  const root = await mkdtemp(join(tmpdir(), "fleetwave-ws-"));
+  const bare = join(root, "fleet.git");
+  const work = join(root, "operator");
+  await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
+  await git(["clone", "-q", bare, work], { cwd: root });
+  await git(["checkout", "-q", "-B", "main"], { cwd: work });
+  await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {}\n", "initial");
+  await git(["push", "-q", "origin", "main"], { cwd: work });
+  const logs: string[] = [];
+  const ws = new Workspace({
+    repo: bare,
+    branch: "main",
+    dir: join(root, "agent", "repo"),
+    identity: { name: "Fleetwave Agent (host-a)", email: "fleetwave-agent@host-a.invalid" },
+    host: HOST,
+    log: (line) => logs.push(line),
+    networkTimeoutMs: 3000,
+  });
+  if (guard) ws.guard = guard;
+  await ws.open();
+  const remoteLog = async () =>
+    (await git(["log", "--format=%H %ae %s", "main"], { cwd: bare })).stdout.trim().split("\n");
+  const statusCommit = (n: number) =>
+    ws.commit(
+      { [statusPath]: `host: ${HOST}\nround: ${n}\n` },
+      formatAuditCommit({ host: HOST, subject: `reconcile ${n}`, records: [], notes: [`round ${n}`] }),
+    );
+  return { root, bare, work, ws, logs, remoteLog, statusCommit };
+}
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+describe("Workspace", { timeout: 60_000 }, () => {
+  it("never pushes back a commit an operator force-pushed away, and still lands its own queued commits", async () => {
+    const { bare, work, ws, logs, remoteLog, statusCommit } = await setup();
+    const secret = await operatorCommit(work, "fleet-state/leak.txt", "password=hunter2\n", "oops: a secret");
+    await git(["push", "-q", "origin", "main"], { cwd: work });
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect(await statusCommit(1)).toBe(true);
+    expect((await ws.push()).ok).toBe(true);
+
+    // The remote goes away; the agent keeps committing locally.
+    await git(["remote", "set-url", "origin", join(bare, "..", "nowhere.git")], { cwd: ws.o.dir });
+    expect((await ws.sync()).ok).toBe(false);
+    expect(await statusCommit(2)).toBe(true);
+    expect((await ws.push()).ok).toBe(false);
+    expect(await ws.unpushed()).toBe(1);
+
+    // Meanwhile the operator removes the secret from history.
+    await git(["reset", "-q", "--hard", `${secret}~1`], { cwd: work });
+    await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {mode: auto}\n", "after the cleanup");
+    await git(["push", "-q", "--force", "origin", "main"], { cwd: work });
+    await git(["remote", "set-url", "origin", bare], { cwd: ws.o.dir });
+
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect((await ws.push()).ok).toBe(true);
+    const log = await remoteLog();
+    expect(log.some((l) => l.startsWith(secret))).toBe(false);
+    expect((await git(["log", "--format=%s", "main"], { cwd: bare })).stdout).not.toContain("secret");
+    expect((await git(["show", `main:${statusPath}`], { cwd: bare })).stdout).toContain("round: 2");
+    // Its first status commit was removed with the secret (it sat on top of it): it is not replayed either.
+    expect(log.filter((l) => l.includes("reconcile")).map((l) => l.split(" ").slice(2).join(" "))).toEqual([
+      "fleetwave(host-a): reconcile 2",
+    ]);
+    expect(logs.some((l) => /rewritten \(force-push\)/.test(l))).toBe(true);
+    expect(await ws.unpushed()).toBe(0);
+  });
+
+  it("drops and logs a local commit it did not write instead of pushing it", async () => {
+    const { ws, logs, remoteLog, statusCommit } = await setup();
+    await operatorCommit(
+      ws.o.dir,
+      "fleet-state/hand-edit.txt",
+      "by hand\n",
+      "a hand edit in the agent's clone",
+    );
+    expect(await statusCommit(1)).toBe(true);
+    expect((await ws.push()).ok).toBe(true);
+    const log = await remoteLog();
+    expect(log.some((l) => l.includes("hand edit"))).toBe(false);
+    expect(log.some((l) => l.includes("reconcile 1"))).toBe(true);
+    expect(logs.some((l) => /dropping local commit \w+ "a hand edit/.test(l))).toBe(true);
+  });
+
+  it("stands back while the guard says another agent holds the host: no integration, no commit, no push", async () => {
+    let held: string | undefined;
+    const { work, ws, remoteLog, statusCommit } = await setup(async () => held);
+    expect(await statusCommit(1)).toBe(true);
+    const before = await remoteLog();
+    held = "host host-a is held by another fleetwave agent";
+    await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {mode: manual}\n", "operator change");
+    await git(["push", "-q", "origin", "main"], { cwd: work });
+    const head = await ws.head();
+    expect(await ws.sync()).toEqual({ ok: false, error: held, held: true });
+    expect(await ws.head()).toBe(head);
+    await expect(statusCommit(2)).rejects.toThrow(HostHeldError);
+    expect(await ws.push()).toMatchObject({ ok: false, held: true });
+    expect((await remoteLog()).slice(1)).toEqual(before);
+    held = undefined;
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect((await ws.push()).ok).toBe(true);
+    expect((await remoteLog()).some((l) => l.includes("reconcile 1"))).toBe(true);
+  });
+
+  it("gives up on a remote that never answers after its timeout and keeps committing locally", async () => {
+    const { ws, statusCommit } = await setup();
+    const silent = createServer(() => undefined);
+    servers.push(silent);
+    await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+    const port = (silent.address() as { port: number }).port;
+    await git(["remote", "set-url", "origin", `git://127.0.0.1:${port}/fleet.git`], { cwd: ws.o.dir });
+    const synced = await ws.sync();
+    expect(synced).toMatchObject({ ok: false });
+    expect(synced.ok ? "" : synced.error).toMatch(/timed out after 3 s/);
+    expect(await statusCommit(1)).toBe(true);
+    const pushed = await ws.push();
+    expect(pushed.ok ? "" : pushed.error).toMatch(/timed out/);
+    expect(await ws.unpushed()).toBe(1);
+  });
+});
