@@ -156,5 +156,10 @@ export function dataBytes(manifest: TreeManifest): number {
 
 /** Copies the template's content, and its root's owner and mode, into the empty directory `target`. */
 export async function copyTrickyVolume(volume: TrickyVolume, target: string): Promise<void> {
-  await run("cp", ["-a", "--sparse=always", "--reflink=auto", `${volume.dir}/.`, `${target}/`]);
+  await copyTree(volume.dir, target);
+}
+
+/** `cp -a` of a tree's content into the empty directory `target`: sparse files, hardlinks, xattrs kept. */
+export async function copyTree(source: string, target: string): Promise<void> {
+  await run("cp", ["-a", "--sparse=always", "--reflink=auto", `${source}/.`, `${target}/`]);
 }
