@@ -81,6 +81,9 @@ export interface RolloutExpectations {
   states?: string[];
 }
 
+/** Collects one violation, a line an operator could act on. */
+export type Fail = (line: string) => void;
+
 export interface InvariantReport {
   violations: string[];
   /** Declared bots not running, not healthy or on a digest they may not be on. */
@@ -110,7 +113,14 @@ export async function checkInvariants(h: HostExpectations): Promise<InvariantRep
   if (h.dataDir) await checkDataDir(h.dataDir, h.keepSnapshots ?? 0, h.bots, fail);
   if (h.remote) {
     report.status = await readStatus(h.remote, h.host, fail);
-    if (report.status) checkStatus(h, report.status, report.containers, fail);
+    if (report.status)
+      checkStatus(
+        h.host,
+        h.bots.map((b) => b.id),
+        report.status,
+        report.containers,
+        fail,
+      );
     if (report.status)
       for (const r of h.rollouts ?? []) checkRollout(r, report.status, report.containers, fail);
     report.foreignCommits = await checkCommits(h.remote, h.host, fail);
@@ -122,7 +132,7 @@ async function checkBot(
   h: HostExpectations,
   bot: DeclaredBot,
   report: InvariantReport,
-  fail: (line: string) => void,
+  fail: Fail,
 ): Promise<void> {
   const down = (why: string) => {
     if (!report.botsDown.includes(bot.id)) report.botsDown.push(bot.id);
@@ -164,7 +174,7 @@ async function checkBot(
 }
 
 /** A Docker local volume's directory holds `_data` only: a direct restore stages beside it. */
-async function checkVolumeDir(mount: string, volume: string, fail: (line: string) => void): Promise<void> {
+async function checkVolumeDir(mount: string, volume: string, fail: Fail): Promise<void> {
   if (basename(mount) !== "_data") return;
   const extra = (await readdir(dirname(mount))).filter((n) => n !== "_data");
   if (extra.length > 0) fail(`volume ${volume}: leftovers beside _data: ${extra.join(", ")}`);
@@ -216,7 +226,7 @@ export function diffManifests(expected: TreeManifest, actual: TreeManifest): Man
   return { lines, bytesLost };
 }
 
-async function checkStrays(h: HostExpectations, fail: (line: string) => void): Promise<void> {
+async function checkStrays(h: HostExpectations, fail: Fail): Promise<void> {
   const declared = new Set(h.bots.map((b) => b.id));
   for (const c of await h.docker.listManaged()) {
     const bot = c.labels[LABEL_BOT] ?? "";
@@ -227,11 +237,11 @@ async function checkStrays(h: HostExpectations, fail: (line: string) => void): P
   }
 }
 
-async function checkDataDir(
+export async function checkDataDir(
   dataDir: string,
   keep: number,
   bots: DeclaredBot[],
-  fail: (line: string) => void,
+  fail: Fail,
 ): Promise<void> {
   const journal = await readdir(join(dataDir, "journal")).catch(() => [] as string[]);
   if (journal.length > 0) fail(`journal not empty: ${journal.join(", ")}`);
@@ -261,7 +271,7 @@ async function git(cwd: string | undefined, ...args: string[]): Promise<string> 
 async function readStatus(
   remote: RemoteExpectations,
   host: string,
-  fail: (line: string) => void,
+  fail: Fail,
 ): Promise<HostStatus | undefined> {
   const path = `fleet-state/status/${host}.yaml`;
   const text = await git(remote.url, "show", `${remote.branch ?? "main"}:${path}`).catch(() => undefined);
@@ -278,26 +288,27 @@ async function readStatus(
 }
 
 /** The status file must say what `docker inspect` says: the digest, and whether the bot runs. */
-function checkStatus(
-  h: HostExpectations,
+export function checkStatus(
+  host: string,
+  bots: string[],
   status: HostStatus,
   containers: InvariantReport["containers"],
-  fail: (line: string) => void,
+  fail: Fail,
 ): void {
-  if (status.host !== h.host) fail(`status: host ${status.host}, expected ${h.host}`);
-  for (const bot of h.bots) {
-    const said = status.bots[bot.id];
-    const seen = containers[bot.id];
+  if (status.host !== host) fail(`status: host ${status.host}, expected ${host}`);
+  for (const bot of bots) {
+    const said = status.bots[bot];
+    const seen = containers[bot];
     if (!said) {
-      fail(`status: ${bot.id} is missing`);
+      fail(`status: ${bot} is missing`);
       continue;
     }
     if (said.digest !== (seen?.digest ?? null))
-      fail(`status: ${bot.id} digest ${said.digest}, but the container runs ${seen?.digest ?? "nothing"}`);
+      fail(`status: ${bot} digest ${said.digest}, but the container runs ${seen?.digest ?? "nothing"}`);
     const truth = !seen ? "missing" : seen.running ? "running" : "not running";
     const claims =
       said.state === "running" ? "running" : said.state === "missing" ? "missing" : "not running";
-    if (claims !== truth) fail(`status: ${bot.id} is "${said.state}", but the container is ${truth}`);
+    if (claims !== truth) fail(`status: ${bot} is "${said.state}", but the container is ${truth}`);
   }
 }
 
@@ -307,11 +318,11 @@ const FAILED = new Set(["rolled-back", "rollback-failed", "failed"]);
  * A rollout's progress must say what happened: finished targets only, "updated" only for a bot on the
  * plan's digest, a failure only for a bot that is not on it, and every wave done once completed.
  */
-function checkRollout(
+export function checkRollout(
   r: RolloutExpectations,
   status: HostStatus,
   containers: InvariantReport["containers"],
-  fail: (line: string) => void,
+  fail: Fail,
 ): void {
   const progress = status.rollouts[r.id];
   if (!progress) {
@@ -339,11 +350,7 @@ function checkRollout(
 }
 
 /** Every commit on the remote's branch is by the agent (with its host trailer) or an allowed author. */
-async function checkCommits(
-  remote: RemoteExpectations,
-  host: string,
-  fail: (line: string) => void,
-): Promise<string[]> {
+export async function checkCommits(remote: RemoteExpectations, host: string, fail: Fail): Promise<string[]> {
   const log = await git(remote.url, "log", "--format=%H%x00%an <%ae>%x00%B%x1e", remote.branch ?? "main");
   const foreign: string[] = [];
   for (const record of log.split("\x1e")) {
