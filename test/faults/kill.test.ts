@@ -5,7 +5,7 @@
  * Each trial: a fresh fleet repo with one bot, its volume filled from the tricky template, a plan to the
  * good (v2) or the corrupting (bad) image; the agent runs `--once`, and at `fraction × D` after its
  * journal first appears it is killed with its whole process group (as systemd does), D being the
- * calibrated time from the journal's appearance to the agent's exit for that kind of update. Then
+ * calibrated life of the journal entry (the update or rollback itself) for that kind of update. Then
  * `agent --once` again, and the invariants of ./support/invariants.ts.
  *
  * Reproduce a run: FLEETWAVE_KILL_SEED=<seed from the test names> npx vitest run --project faults
@@ -49,7 +49,7 @@ let v2: TestImage;
 let bad: TestImage;
 let volume: TrickyVolume;
 let templateDir: string;
-/** Journal appearance → agent exit of an uncut update, per kind (ms). */
+/** How long the journal entry of an uncut update lives, per kind (ms). */
 const duration: Record<Kind, number> = { update: 0, rollback: 0 };
 
 interface Figures {
@@ -108,7 +108,7 @@ afterAll(async () => {
       `kill -9 of the agent, seed ${SEED}: ${figures.length} trials ` +
         `(${figures.filter((f) => f.kind === "update").length} updates, ` +
         `${figures.filter((f) => f.kind === "rollback").length} rollbacks), volume ${volume.bytes} bytes`,
-      `  calibrated: update ${duration.update} ms, rollback ${duration.rollback} ms (journal → exit)`,
+      `  calibrated: update ${duration.update} ms, rollback ${duration.rollback} ms (journal entry's life)`,
       `  killed in: ${[...phases].map(([p, c]) => `${p} ×${c}`).join(", ")}`,
       `  bots left down ${sum((f) => f.report.botsDown.length)}, bytes lost ${sum((f) => f.report.bytesLost)}, ` +
         `commits resurrected or foreign ${sum((f) => f.report.foreignCommits.length)}, ` +
@@ -130,17 +130,18 @@ async function journalPhase(dataDir: string): Promise<string | undefined> {
   }
 }
 
-async function untilJournal(dataDir: string, exited: Promise<unknown>): Promise<boolean> {
+/** Polls until the journal has an entry (`present`) or none; false when the agent exited first. */
+async function untilJournal(dataDir: string, present: boolean, exited: Promise<unknown>): Promise<boolean> {
   let done = false;
   void exited.then(() => {
     done = true;
   });
-  while (!done) {
+  for (;;) {
     const names = await readdir(join(dataDir, "journal")).catch(() => [] as string[]);
-    if (names.some((n) => n.endsWith(".json"))) return true;
+    if (names.some((n) => n.endsWith(".json")) === present) return true;
+    if (done) return false;
     await new Promise((r) => setTimeout(r, 10));
   }
-  return false;
 }
 
 /**
@@ -166,16 +167,18 @@ async function trial(n: number, kind: Kind, fraction: number | null) {
 
     const first = spawnAgent({ repo: repo.bare, host: HOST, dataDir });
     const started = Date.now();
-    const sawJournal = await untilJournal(dataDir, first.exited);
+    const sawJournal = await untilJournal(dataDir, true, first.exited);
     const since = Date.now();
     let phase = "no kill";
     if (fraction !== null) {
       await new Promise((r) => setTimeout(r, fraction * duration[kind]));
-      phase = (await journalPhase(dataDir)) ?? "after the update";
+      phase = (await journalPhase(dataDir)) ?? "after the journal closed";
       await first.kill();
+    } else {
+      await untilJournal(dataDir, false, first.exited);
     }
-    const end = await first.exited;
     const durationMs = Date.now() - since;
+    const end = await first.exited;
     if (!sawJournal)
       throw new Error(`trial ${n}: the agent never journaled an update (${end.code}):\n${first.output()}`);
     if (fraction === null && end.code !== (kind === "update" ? 0 : 1))
