@@ -141,7 +141,7 @@ describe(`a 30-bot rollout under maxParallel 4, the agent killed mid-way (seed $
         const journal = await readdir(join(dataDir, "journal")).catch(() => [] as string[]);
         return journal.some((n) => n.endsWith(".json")) && (await onV2(ids)) >= killAfter ? true : undefined;
       },
-      240_000,
+      600_000,
       `${killAfter} bots on 2.0.0 with an update in flight`,
     );
     const inFlight = (await readdir(join(dataDir, "journal"))).filter((n) => n.endsWith(".json")).length;
@@ -186,5 +186,5 @@ describe(`a 30-bot rollout under maxParallel 4, the agent killed mid-way (seed $
     // A bot whose update was cut short is rolled back and then updated again by the same rollout.
     expect(onOld, log).toEqual([]);
     await rm(dataDir, { recursive: true, force: true });
-  });
+  }, 900_000);
 });
