@@ -1,6 +1,7 @@
 import type { AuditRecord } from "../audit/commit-message.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
+import { isFinal } from "../model/status.ts";
 import { type HostWaveProgress, targetGate, waveGate } from "../plan/gates.ts";
 import {
   choosePlans,
@@ -15,7 +16,6 @@ import { setRolloutControl } from "./fleet-edits.ts";
 import { thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
 import { runPool } from "./pool.ts";
 import type { AgentRuntime } from "./runtime.ts";
-import { isFinal } from "./status-book.ts";
 import type { StatusWriter } from "./status-writer.ts";
 
 /**

@@ -6,25 +6,6 @@ import type { BotStatus, HostStatus } from "../model/status.ts";
 type Progress = HostStatus["rollouts"][string];
 type BotProgress = Progress["bots"][string];
 
-/** Results after which a target no longer holds its wave back. */
-const FINAL: ReadonlySet<BotProgress["result"]> = new Set<BotProgress["result"]>([
-  "updated",
-  "rolled-back",
-  "rollback-failed",
-  "failed",
-  "skipped",
-  // A manual tenant's bot waits for a person, not the fleet: the wave moves on without it.
-  "update-available",
-]);
-const FAILED: ReadonlySet<BotProgress["result"]> = new Set<BotProgress["result"]>([
-  "rolled-back",
-  "rollback-failed",
-  "failed",
-]);
-
-export const isFinal = (r: BotProgress["result"]) => FINAL.has(r);
-export const isFailure = (r: BotProgress["result"]) => FAILED.has(r);
-
 /**
  * This host's status file in memory (DESIGN §3 status/<host>.yaml). The agent is its only
  * writer; every change goes through here so the file always says what the agent believes.

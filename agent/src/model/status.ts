@@ -71,3 +71,20 @@ export const statusSchema = z.strictObject({
 });
 export type HostStatus = z.output<typeof statusSchema>;
 export type BotStatus = z.output<typeof botStatusSchema>;
+
+export type TargetResult = HostStatus["rollouts"][string]["bots"][string]["result"];
+
+/** Results after which a target no longer holds its wave back. */
+const FINAL: ReadonlySet<TargetResult> = new Set<TargetResult>([
+  "updated",
+  "rolled-back",
+  "rollback-failed",
+  "failed",
+  "skipped",
+  // A manual tenant's bot waits for a person, not the fleet: the wave moves on without it.
+  "update-available",
+]);
+const FAILED: ReadonlySet<TargetResult> = new Set<TargetResult>(["rolled-back", "rollback-failed", "failed"]);
+
+export const isFinal = (r: TargetResult) => FINAL.has(r);
+export const isFailure = (r: TargetResult) => FAILED.has(r);

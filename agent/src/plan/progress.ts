@@ -4,9 +4,9 @@
  * which plans this host works on. The agent's rollout runner does the I/O around them.
  */
 
-import { isFailure, isFinal } from "../agent/status-book.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { HostStatus } from "../model/status.ts";
+import { isFailure, isFinal } from "../model/status.ts";
 import type { HostWaveProgress } from "./gates.ts";
 
 export type RolloutProgress = HostStatus["rollouts"][string];
