@@ -32,9 +32,9 @@ import { ensureBot } from "../agent/src/engine/ensure-bot.ts";
 import { Journal, type JournalEntry } from "../agent/src/engine/journal.ts";
 import type { Timings } from "../agent/src/engine/outcome.ts";
 import { updateBot } from "../agent/src/engine/update-bot.ts";
-import { assertLoopback, dockerClient, freePort } from "../test/support/docker.ts";
+import { buildTestImage } from "../scripts/local-env/bot-image.ts";
+import { assertLoopback, dockerClient, freePort } from "../scripts/local-env/engine.ts";
 import { engineFor, testBot } from "../test/support/engine-harness.ts";
-import { buildTestImage } from "../test/support/images.ts";
 
 const STOP_TIMEOUT_SECONDS = 10; // the engine's default (EngineOptions.stopTimeoutSeconds ?? 10)
 const HEALTH_TIMEOUT_MS = 30_000;

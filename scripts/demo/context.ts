@@ -3,7 +3,7 @@ import type { WriteStream } from "node:fs";
 import type Docker from "dockerode";
 import type { Agent } from "../../agent/src/agent/agent.ts";
 import type { ServerHandle } from "../../agent/src/http/index.ts";
-import type { TestImage } from "../../test/support/images.ts";
+import type { TestImage } from "../local-env/bot-image.ts";
 import type { DemoTenant } from "./fleet.ts";
 import { type Narrator, shortDigest } from "./narrate.ts";
 import type { Workspace } from "./workspace.ts";

@@ -12,7 +12,7 @@ import { createApp, parseApiTokens, serve } from "../../agent/src/http/index.ts"
 // The demo's bot images come from the integration tests' image builder: FROM scratch with
 // Debian's static busybox, pushed to the local registry (nothing is pulled from the internet).
 // Importing test support from scripts/ is deliberate: it is the one builder of such images.
-import { buildTestImage, type TestBotBehaviour, type TestImage } from "../../test/support/images.ts";
+import { buildTestImage, type TestBotBehaviour, type TestImage } from "../local-env/bot-image.ts";
 import { removeDemoContainers } from "./containers.ts";
 import { allBots, type Ctx, type DemoOptions, type Images, TOKEN, versionOf } from "./context.ts";
 import { bringUpEnvironment, environmentRunning, readEnvironment } from "./environment.ts";

@@ -1,7 +1,7 @@
 /** Step 3's fleet-state: the demo's fleet.yaml and three tenants, written as an operator would. */
 import type { UserChangelog } from "../../agent/src/model/rollout.ts";
 // The demo runs on the test environment, so it shares its port picker.
-import { freePort } from "../../test/support/docker.ts";
+import { freePort } from "../local-env/engine.ts";
 
 export const DEMO_HOST = "demo-host";
 

@@ -12,7 +12,7 @@ import { containerDigest } from "../../agent/src/docker/docker.ts";
 import type { UpdateOutcome } from "../../agent/src/engine/outcome.ts";
 import type { AgentStatusView } from "../../agent/src/http/index.ts";
 import { statusSchema } from "../../agent/src/model/status.ts";
-import type { TestImage } from "../../test/support/images.ts";
+import type { TestImage } from "../local-env/bot-image.ts";
 import { execIn } from "./containers.ts";
 import { allBots, type Ctx, NOTES, TOKEN, versionOf } from "./context.ts";
 import { changelog, DEMO_HOST } from "./fleet.ts";

@@ -11,6 +11,8 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { HostStatus } from "../../agent/src/model/status.ts";
+import { buildTestImage } from "../../scripts/local-env/bot-image.ts";
+import { dockerClient, freePort } from "../../scripts/local-env/engine.ts";
 import {
   bots,
   eventually,
@@ -22,8 +24,6 @@ import {
   remoteFile,
   startAgent,
 } from "../support/agent-harness.ts";
-import { dockerClient, freePort } from "../support/docker.ts";
-import { buildTestImage } from "../support/images.ts";
 
 const BIN = resolve(import.meta.dirname, "../../agent/bin/fleetwave.js");
 const children: ChildProcess[] = [];

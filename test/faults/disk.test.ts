@@ -21,9 +21,10 @@ import { updateBot } from "../../agent/src/engine/update-bot.ts";
 import { MountpointSnapshotter } from "../../agent/src/engine/volume-snapshots.ts";
 import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
 import { estimateVolumeBytes, SnapshotStore } from "../../agent/src/snapshot/index.ts";
-import { freePort, waitForHttp } from "../support/docker.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { freePort } from "../../scripts/local-env/engine.ts";
+import { waitForHttp } from "../support/docker.ts";
 import { engineFor, testBot } from "../support/engine-harness.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
 import { createTrickyTree, treeManifest, writeSeededFile } from "../support/tree-manifest.ts";
 
 type Engine = Awaited<ReturnType<typeof engineFor>>;

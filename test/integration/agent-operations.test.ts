@@ -8,6 +8,8 @@ import { parse } from "yaml";
 import { asideName } from "../../agent/src/docker/container-spec.ts";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
 import type { HostStatus } from "../../agent/src/model/status.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { freePort } from "../../scripts/local-env/engine.ts";
 import {
   bots,
   eventually,
@@ -22,8 +24,7 @@ import {
   TOKEN_HEADER,
   tenantYaml,
 } from "../support/agent-harness.ts";
-import { freePort, removeContainersByLabel, waitForHttp } from "../support/docker.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
+import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
 import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
 

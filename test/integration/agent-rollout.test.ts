@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
 import type { HostStatus } from "../../agent/src/model/status.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
 import {
   bots,
   closedHour,
@@ -16,7 +17,6 @@ import {
   TOKEN_HEADER,
 } from "../support/agent-harness.ts";
 import { removeContainersByLabel } from "../support/docker.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
 import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
 

@@ -6,9 +6,10 @@ import { ensureBot } from "../../agent/src/engine/ensure-bot.ts";
 import { type FaultPoint, faultPoints } from "../../agent/src/engine/faults.ts";
 import type { UpdateOutcome } from "../../agent/src/engine/outcome.ts";
 import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
-import { freePort, removeContainersByLabel, waitForHttp } from "../support/docker.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { freePort } from "../../scripts/local-env/engine.ts";
+import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 import { engineFor, testBot } from "../support/engine-harness.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
 import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
 
 let v1: TestImage;

@@ -1,6 +1,6 @@
 /**
  * The test environment itself: the private engine and registry from scripts/test-env.sh, and
- * the test bot images from test/support/images.ts behaving as documented. Every other
+ * the test bot images from scripts/local-env/bot-image.ts behaving as documented. Every other
  * integration test builds on these, so a failure here explains failures elsewhere.
  */
 import { randomBytes } from "node:crypto";
@@ -9,8 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { dockerClient, freePort, removeContainersByLabel, waitForHttp } from "../support/docker.ts";
-import { buildTestImage, registryDigest, type TestBotBehaviour, type TestImage } from "../support/images.ts";
+import {
+  buildTestImage,
+  registryDigest,
+  type TestBotBehaviour,
+  type TestImage,
+} from "../../scripts/local-env/bot-image.ts";
+import { dockerClient, freePort } from "../../scripts/local-env/engine.ts";
+import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 
 const run = randomBytes(4).toString("hex");
 const RUN_LABEL = "org.fleetwave.test.environment-run";

@@ -22,8 +22,8 @@ import {
   VolumeInUseError,
   VolumeNotEmptiedError,
 } from "../../agent/src/snapshot/index.ts";
-import { dockerClient } from "../support/docker.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { dockerClient } from "../../scripts/local-env/engine.ts";
 import {
   createTrickyTree,
   type TreeManifest,

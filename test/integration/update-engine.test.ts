@@ -6,9 +6,10 @@ import { containerDigest } from "../../agent/src/docker/docker.ts";
 import { ensureBot } from "../../agent/src/engine/ensure-bot.ts";
 import { updateBot } from "../../agent/src/engine/update-bot.ts";
 import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
-import { freePort, removeContainersByLabel, waitForHttp } from "../support/docker.ts";
+import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { freePort } from "../../scripts/local-env/engine.ts";
+import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 import { engineFor, testBot } from "../support/engine-harness.ts";
-import { buildTestImage, type TestImage } from "../support/images.ts";
 import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
 
 type Engine = Awaited<ReturnType<typeof engineFor>>;

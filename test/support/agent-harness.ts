@@ -15,7 +15,7 @@ import { createApp, type ServerHandle, serve } from "../../agent/src/http/index.
 import type { UserChangelog } from "../../agent/src/model/rollout.ts";
 import type { Strategy } from "../../agent/src/model/strategy.ts";
 import { createNotifier } from "../../agent/src/notify/index.ts";
-import { freePort } from "./docker.ts";
+import { freePort } from "../../scripts/local-env/engine.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");

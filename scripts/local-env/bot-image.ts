@@ -1,7 +1,7 @@
 /**
  * Test bot images: built FROM scratch with Debian's static busybox (nothing can be pulled from
  * the internet here), pushed to the local registry, identified by their registry digest.
- * The image itself lives in test/images/bot/; this file assembles its build context.
+ * The image itself lives in scripts/local-env/bot/; this file assembles its build context.
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -22,11 +22,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { assertLoopback, dockerClient, registryHost } from "./docker.ts";
+import { assertLoopback, dockerClient, registryHost } from "./engine.ts";
 
 const execFileAsync = promisify(execFile);
 
-const BOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../images/bot");
+const BOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "bot");
 const BUSYBOX = "/bin/busybox";
 const SCRIPTS = ["entrypoint.sh", "respond.sh", "healthcheck.sh"];
 
@@ -224,7 +224,7 @@ async function dockerfileFor(spec: Spec): Promise<string> {
   const dockerfile = await readFile(join(BOT_DIR, "Dockerfile"), "utf8");
   if (!spec.dockerHealthcheck) return dockerfile;
   const anchor = "\nCOPY app/ /\n";
-  if (!dockerfile.includes(anchor)) throw new Error(`test/images/bot/Dockerfile lost its "COPY app/ /" line`);
+  if (!dockerfile.includes(anchor)) throw new Error(`scripts/local-env/bot/Dockerfile lost its "COPY app/ /" line`);
   return dockerfile.replace(
     anchor,
     `\nHEALTHCHECK --interval=1s --timeout=3s --retries=2 CMD ["/bin/sh", "/srv/healthcheck.sh"]${anchor}`,
