@@ -8,6 +8,11 @@ import type { UserFacingChangelog } from "./build.ts";
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar day as YYYY-MM-DD (flag and file-name format). */
+/** Today's date in UTC, YYYY-MM-DD. */
+export function utcToday(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
 export const calendarDate = z
   .string()
   .regex(DATE_PATTERN, "expected YYYY-MM-DD")

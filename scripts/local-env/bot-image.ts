@@ -224,7 +224,8 @@ async function dockerfileFor(spec: Spec): Promise<string> {
   const dockerfile = await readFile(join(BOT_DIR, "Dockerfile"), "utf8");
   if (!spec.dockerHealthcheck) return dockerfile;
   const anchor = "\nCOPY app/ /\n";
-  if (!dockerfile.includes(anchor)) throw new Error(`scripts/local-env/bot/Dockerfile lost its "COPY app/ /" line`);
+  if (!dockerfile.includes(anchor))
+    throw new Error(`scripts/local-env/bot/Dockerfile lost its "COPY app/ /" line`);
   return dockerfile.replace(
     anchor,
     `\nHEALTHCHECK --interval=1s --timeout=3s --retries=2 CMD ["/bin/sh", "/srv/healthcheck.sh"]${anchor}`,

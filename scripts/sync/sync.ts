@@ -26,11 +26,6 @@ export function syncBranchName(date: string): string {
   return `${SYNC_BRANCH_PREFIX}upstream-${date}`;
 }
 
-/** Today's date in UTC, YYYY-MM-DD. */
-export function utcToday(now: Date = new Date()): string {
-  return now.toISOString().slice(0, 10);
-}
-
 /** Runs the nightly sync. Returns the outcome; throws FleetwaveError on failures other than conflicts. */
 export async function syncUpstream(options: SyncOptions): Promise<SyncResult> {
   const { log, date } = options;

@@ -6,9 +6,9 @@ import {
   calendarDate,
   readLatestUserFacing,
   serializeUserFacing,
+  utcToday,
 } from "../../../../scripts/changelog/files.ts";
 import { generateChangelog } from "../../../../scripts/changelog/generate.ts";
-import { utcToday } from "../../../../scripts/sync/sync.ts";
 import { FleetwaveError } from "../../errors.ts";
 import { Git } from "../../git/git.ts";
 import { type Command, parseFlags } from "../command.ts";

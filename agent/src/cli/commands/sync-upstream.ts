@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { calendarDate } from "../../../../scripts/changelog/files.ts";
+import { calendarDate, utcToday } from "../../../../scripts/changelog/files.ts";
 import { DEFAULT_IDENTITY } from "../../../../scripts/sync/git.ts";
-import { syncUpstream, utcToday } from "../../../../scripts/sync/sync.ts";
+import { syncUpstream } from "../../../../scripts/sync/sync.ts";
 import { UsageError } from "../../errors.ts";
 import { type Command, parseFlags } from "../command.ts";
 
