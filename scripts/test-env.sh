@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Private Docker Engine + local registry for Fleetwave's integration tests (DESIGN.md §8).
+# Private Docker Engine + local registry for Fleetwave's integration tests (README: Tests, CI and benchmarks).
 #
 #   scripts/test-env.sh up       install (as root) and start both; a no-op when already running
 #   scripts/test-env.sh down     stop both, unmount what dockerd mounted ("down --purge" also deletes state)

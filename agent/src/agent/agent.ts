@@ -30,7 +30,7 @@ import { StatusWriter } from "./status-writer.ts";
 export type { AgentOptions, TickReport } from "./runtime.ts";
 
 /**
- * The on-host agent (DESIGN §1, §4, §6): pulls desired state from git, reconciles this host's
+ * The on-host agent (docs/architecture.md): pulls desired state from git, reconciles this host's
  * bots, executes rollout waves through the update engine and commits what happened back.
  */
 export class Agent implements AgentControl {

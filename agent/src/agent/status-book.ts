@@ -7,7 +7,7 @@ type Progress = HostStatus["rollouts"][string];
 type BotProgress = Progress["bots"][string];
 
 /**
- * This host's status file in memory (DESIGN §3 status/<host>.yaml). The agent is its only
+ * This host's status file in memory (fleet-state/status/<host>.yaml, docs/contracts.md). The agent is its only
  * writer; every change goes through here so the file always says what the agent believes.
  */
 export class StatusBook {

@@ -56,7 +56,7 @@ function line(r: AuditRecord): string {
 }
 
 /**
- * The structured message of DESIGN §6. Besides the design's Fleetwave-Event trailers, each bot
+ * The structured message of docs/contracts.md "Audit commits". Besides the Fleetwave-Event trailers, each bot
  * gets a Fleetwave-Update trailer (bot, result, from, to) so `fleetwave history` needs no guessing
  * from prose, and API actions carry Fleetwave-Actor.
  */

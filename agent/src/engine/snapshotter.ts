@@ -1,6 +1,6 @@
 /**
  * What the update engine needs from volume snapshots, by volume name. Kept narrow so the
- * sequence in update-bot.ts reads as the steps of DESIGN §5 and not as tar plumbing.
+ * sequence in update-bot.ts reads as the steps of an update and not as tar plumbing.
  */
 export interface VolumeSnapshotter {
   /** Throws a FleetwaveError when the snapshots of these volumes would not fit on disk. */

@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP API (DESIGN §7) as a Hono app over an {@link AgentControl}.
+ * The agent's HTTP API (docs/contracts.md "Agent HTTP API") as a Hono app over an {@link AgentControl}.
  *
  * - GET routes are open (the server listens on loopback by default); every POST under /api needs
  *   `Authorization: Bearer <token>` and the token's name becomes the actor of the action.

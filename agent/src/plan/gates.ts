@@ -1,5 +1,5 @@
 /**
- * The execution-time gates of DESIGN §4, as pure functions. The agent evaluates them against the
+ * The execution-time gates of a rollout (docs/contracts.md "Rollout semantics"), as pure functions. The agent evaluates them against the
  * LATEST fleet-state (never the plan's copy) right before it starts a bot or a wave.
  */
 
@@ -130,7 +130,7 @@ export type TargetHold =
 export type TargetGate = { go: true; bot: FleetBot } | { go: false; hold: TargetHold; detail: string };
 
 /**
- * All per-bot gates of DESIGN §4 for one target, against the latest fleet-state: global pause,
+ * All per-bot gates for one target, against the latest fleet-state: global pause,
  * the rollout's `control.state`, the bot still declared on the same host with the plan's image and
  * not pinned, the tenant's mode (manual waits for "Update now") and its window. `updateNow` is
  * true when a person asked for this bot ("Update now"): it lifts the manual and window gates only.

@@ -1,5 +1,5 @@
 /**
- * How a rollout plan is chosen (DESIGN §3 rollouts, §4 semantics). Pure: no clock, no files, no
+ * How a rollout plan is chosen (docs/contracts.md: rollout files and semantics). Pure: no clock, no files, no
  * git. The same input always gives the same plan.
  *
  * 1. Targets: bots whose `image` equals the plan's image, not pinned, not already running the
@@ -96,7 +96,7 @@ export function resolveStrategy(defaults: Strategy, override: Partial<Strategy> 
   return strategy;
 }
 
-/** Wave size of DESIGN §4: `ceil(total × batchPercent / 100)`, at least 1. */
+/** Wave size: `ceil(total × batchPercent / 100)`, at least 1. */
 export function waveSize(total: number, batchPercent: number): number {
   return Math.max(1, Math.ceil((total * batchPercent) / 100));
 }

@@ -17,7 +17,7 @@ export function rolloutFileName(plan: Pick<Rollout, "id">): string {
   return `rollouts/${plan.id}.yaml`;
 }
 
-/** The rollout file: schema comment, fields in DESIGN §3 order, one flow map per target. */
+/** The rollout file: schema comment, fields in the order of docs/contracts.md, one flow map per target. */
 export function renderRolloutYaml(plan: Rollout): string {
   const ordered: Rollout = {
     id: plan.id,

@@ -1,5 +1,5 @@
 /**
- * Volume snapshots without any helper image (DESIGN §5, issue 3 part 2).
+ * Volume snapshots without any helper image (the update's snapshot step, docs/contracts.md "One bot's update").
  *
  * - `chooseSnapshotPath` picks the direct path (GNU tar of a plain local volume's Mountpoint, when this
  *   process can read and write it over a local Engine socket) or the Engine archive API on the bot's
