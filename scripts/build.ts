@@ -1,7 +1,9 @@
 /**
  * Builds the installable CLI into dist/: `npm run build` (also run by `prepack`). ES modules with
- * code splitting, so each command stays a chunk loaded only when it runs; dependencies stay
- * external (npm installs them). Two modules read files at run time from a source checkout; the
+ * code splitting, so each command stays a chunk loaded only when it runs. The dependencies every
+ * command loads at start (zod, yaml, js-yaml) are bundled: Node's ES module loader resolving and
+ * reading their hundreds of small files was the largest part of `fleetwave validate`'s start-up
+ * (bench/startup.bench.ts). The other dependencies stay external; npm installs them. Two modules read files at run time from a source checkout; the
  * build replaces them with what they would read, so the package has no sidecar files:
  * agent/src/build-info.ts (version and commit) and agent/src/http/dashboard-client.ts (the
  * dashboard's script). The demo needs a source checkout (test images, scripts/test-env.sh), so
@@ -19,12 +21,23 @@ export const outdir = join(repoRoot, "dist");
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
   version: string;
   engines: { node: string };
+  dependencies: Record<string, string>;
 };
+
+/** Bundled into dist/ rather than loaded from node_modules; see the comment at the top. */
+export const BUNDLED_DEPENDENCIES = new Set(["zod", "yaml", "js-yaml"]);
+
+function externalDependencies(): string[] {
+  return Object.keys(pkg.dependencies)
+    .filter((name) => !BUNDLED_DEPENDENCIES.has(name))
+    .flatMap((name) => [name, `${name}/*`]);
+}
 
 /** `node20` from engines.node `>=20`: the bundle targets the oldest Node the package supports. */
 export function nodeTarget(engines: string): string {
   const major = /^>=\s*(\d+)/.exec(engines)?.[1];
-  if (!major) throw new Error(`package.json engines.node "${engines}" is not ">=<major>"; the build needs it`);
+  if (!major)
+    throw new Error(`package.json engines.node "${engines}" is not ">=<major>"; the build needs it`);
   return `node${major}`;
 }
 
@@ -42,7 +55,9 @@ export function buildCommit(cwd: string): string {
 
 /** Replaces whole modules with generated source, matched by their path in the repository. */
 function replaceModules(replacements: Record<string, () => string>): Plugin {
-  const byPath = new Map(Object.entries(replacements).map(([path, source]) => [join(repoRoot, path), source]));
+  const byPath = new Map(
+    Object.entries(replacements).map(([path, source]) => [join(repoRoot, path), source]),
+  );
   return {
     name: "fleetwave-replace-modules",
     setup(b) {
@@ -62,7 +77,7 @@ export function buildOptions(commit: string): BuildOptions {
     chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     splitting: true,
-    packages: "external",
+    external: externalDependencies(),
     platform: "node",
     target: nodeTarget(pkg.engines.node),
     format: "esm",
@@ -70,6 +85,10 @@ export function buildOptions(commit: string): BuildOptions {
     charset: "utf8",
     legalComments: "eof",
     logLevel: "warning",
+    // A bundled CommonJS module inside an ES module still calls require() for node builtins.
+    banner: {
+      js: 'import { createRequire as __fleetwaveCreateRequire } from "node:module";\nconst require = __fleetwaveCreateRequire(import.meta.url);',
+    },
     plugins: [
       replaceModules({
         "agent/src/build-info.ts": () =>
