@@ -5,7 +5,7 @@
  * fleet and runs one agent pass against the test engine.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -14,13 +14,16 @@ import { parse } from "yaml";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
 import type { HostStatus } from "../../agent/src/model/status.ts";
 import { bots, type FleetDecl, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
-import { removeContainersByLabel } from "../support/docker.ts";
+import { dockerClient } from "../support/docker.ts";
 import { buildTestImage } from "../support/images.ts";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
 
+let work: string;
+/** The bot this file's agent creates; only it is removed afterwards (other files share the engine). */
+let botId: string | undefined;
 let prefix: string;
 let tarball: string;
 let outside: string;
@@ -49,7 +52,7 @@ function fleetwave(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 beforeAll(async () => {
-  const work = await mkdtemp(join(tmpdir(), "fleetwave-package-"));
+  work = await mkdtemp(join(tmpdir(), "fleetwave-package-"));
   prefix = join(work, "prefix");
   outside = await mkdtemp(join(tmpdir(), "fleetwave-outside-"));
   const packed = await execFileAsync("npm", ["pack", "--json", "--pack-destination", work], {
@@ -79,7 +82,19 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await removeContainersByLabel("fleetwave.managed=true");
+  if (botId) {
+    const docker = dockerClient();
+    await docker
+      .getContainer(botId)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+    await docker
+      .getVolume(`${botId}-data`)
+      .remove()
+      .catch(() => undefined);
+  }
+  await rm(work, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
 });
 
 describe("the packed release, installed with npm install -g", () => {
@@ -115,6 +130,7 @@ describe("the packed release, installed with npm install -g", () => {
     const repository = `${process.env.FLEETWAVE_REGISTRY}/fleetwave-package/bot`;
     const image = await buildTestImage({ version: "1.0.0", repository, tag: "managed" });
     const fleet = await bots("pkg", "host-a", 1);
+    botId = fleet[0]!.id;
     const decl: FleetDecl = {
       image: `${repository}:managed`,
       tenants: [{ tenant: "pkg", mode: "auto", hour: openHour(), contacts: [], bots: fleet }],
