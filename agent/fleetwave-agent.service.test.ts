@@ -5,7 +5,8 @@
  * without it, and fails (never skips) when it cannot verify.
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdtemp, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -44,7 +45,12 @@ const directives = async () =>
 describe("fleetwave-agent@.service", () => {
   it("passes systemd-analyze verify with no warning", async () => {
     const dir = await mkdtemp(join(tmpdir(), "fleetwave-unit-"));
-    await copyFile(UNIT, join(dir, "fleetwave-agent@.service"));
+    let unit = await readFile(UNIT, "utf8");
+    // verify checks that ExecStart's binary exists. Where node lives elsewhere (a CI runner's
+    // toolcache), the copy runs that node; the next test pins the unit's own path.
+    if (!existsSync("/usr/bin/node"))
+      unit = unit.replace("ExecStart=/usr/bin/node ", `ExecStart=${process.execPath} `);
+    await writeFile(join(dir, "fleetwave-agent@.service"), unit);
     const result = await run(analyze, ["verify", "--man=no", "./fleetwave-agent@host-a.service"], {
       cwd: dir,
     }).catch((error: { stdout: string; stderr: string; code: number }) => error);
