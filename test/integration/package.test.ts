@@ -136,7 +136,7 @@ describe("the packed release, installed with npm install -g", () => {
       tenants: [{ tenant: "pkg", mode: "auto", hour: openHour(), contacts: [], bots: fleet }],
     };
     const repo = await fleetRepo(decl);
-    const dataDir = await mkdtemp(join(tmpdir(), "fleetwave-package-data-"));
+    const dataDir = join(work, "data");
     const once = await fleetwave(
       "agent",
       "--repo",
