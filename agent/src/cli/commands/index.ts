@@ -1,7 +1,7 @@
 /**
  * The command table. Each entry names its module and loads it only when that command runs, so
  * `fleetwave validate` never loads dockerode, octokit, hono or nodemailer: start-up time and
- * memory follow what the command uses. index.test.ts checks that every entry's name and summary
+ * memory follow what the command uses. main.test.ts checks that every entry's name and summary
  * match the module's own.
  */
 import type { Command } from "../command.ts";
