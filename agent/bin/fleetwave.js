@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The CLI runs its TypeScript sources through tsx so a clean `npm ci` needs no build step.
+// The development entry (`npm run fleetwave`, the demo, the tests): runs the TypeScript sources
+// through tsx, a dev dependency, so a checkout needs no build. The package's `fleetwave` is the
+// build of agent/src/cli/bin.ts in dist/ (scripts/build.ts).
 import { register } from "tsx/esm/api";
 
 register();

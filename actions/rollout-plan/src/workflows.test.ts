@@ -76,8 +76,8 @@ const actionShape = z.looseObject({
 });
 
 describe("GitHub workflows", () => {
-  it("include the four pipeline workflows", () => {
-    for (const name of ["ci.yml", "validate-fleet-state.yml", "build-and-rollout.yml"]) {
+  it("include the pipeline and release workflows", () => {
+    for (const name of ["ci.yml", "validate-fleet-state.yml", "build-and-rollout.yml", "release.yml"]) {
       expect(workflowFiles).toContain(name);
     }
   });
@@ -153,6 +153,54 @@ describe("GitHub workflows", () => {
     const plan = workflow.jobs.plan?.steps.find((s) => s.uses === "./actions/rollout-plan");
     expect(plan?.with?.digest).toContain("needs.build.outputs.digest");
     expect(plan?.with?.digest).toContain("github.event.client_payload.digest");
+  });
+});
+
+describe("release.yml", () => {
+  const release = async () =>
+    parse(await readFile(join(WORKFLOWS, "release.yml"), "utf8")) as {
+      on: { push: { tags: string[] } };
+      permissions: Record<string, string>;
+      jobs: { release: { permissions: Record<string, string>; steps: { uses?: string; run?: string }[] } };
+    };
+
+  it("runs on v* tags and writes only the release: contents write on its job, read elsewhere", async () => {
+    const workflow = await release();
+    expect(workflow.on).toEqual({ push: { tags: ["v*"] } });
+    expect(workflow.permissions).toEqual({ contents: "read" });
+    expect(workflow.jobs.release.permissions).toEqual({ contents: "write" });
+  });
+
+  it("typechecks, tests, builds the action and the package, then releases the tarball, in that order", async () => {
+    const runs = (await release()).jobs.release.steps.map((s) => s.run ?? "");
+    const at = (pattern: RegExp) => {
+      const index = runs.findIndex((r) => pattern.test(r));
+      expect(index, String(pattern)).toBeGreaterThanOrEqual(0);
+      return index;
+    };
+    const order = [
+      at(/npm run typecheck/),
+      at(/bash \.ci\/run/),
+      at(/npm run build:action[\s\S]*git diff --exit-code -- actions\/rollout-plan\/dist/),
+      at(/npm pack/),
+      at(/gh release create "\$GITHUB_REF_NAME" "\$TARBALL"/),
+    ];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it("ci.yml and release.yml run the Node major that package.json's engines (the build's target) names", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    const major = /^>=\s*(\d+)/.exec(pkg.engines.node)?.[1];
+    for (const file of ["ci.yml", "release.yml"]) {
+      const workflow = workflowShape.parse(parse(await readFile(join(WORKFLOWS, file), "utf8")));
+      const setups = Object.values(workflow.jobs)
+        .flatMap((job) => job.steps ?? [])
+        .filter((step) => step.uses?.startsWith("actions/setup-node@"));
+      expect(setups.length, file).toBeGreaterThan(0);
+      for (const step of setups) expect(String(step.with?.["node-version"]), file).toBe(major);
+    }
   });
 });
 

@@ -1,6 +1,10 @@
-import { FleetwaveError } from "../errors.ts";
-import type { CliIO, Command } from "./command.ts";
+import { buildInfo } from "../build-info.ts";
+import { FleetwaveError, UsageError } from "../errors.ts";
+import type { CliIO } from "./command.ts";
 import { commands } from "./commands/index.ts";
+
+/** Exit code of a command line that cannot be run as written (unknown command, bad flag). */
+export const USAGE_EXIT = 2;
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -8,6 +12,7 @@ function help(): string {
     "fleetwave — GitOps rollouts for per-tenant Docker containers",
     "",
     "Usage: fleetwave <command> [flags]",
+    "       fleetwave --version",
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -27,15 +32,25 @@ function defaultIO(): CliIO {
 
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === "--help" || name === "-h" || name === "help") {
     io.out(help());
-    return name === undefined ? 1 : 0;
+    return 0;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (!command) {
+  if (name === "--version" || name === "-V") {
+    const { version, commit } = buildInfo();
+    io.out(`fleetwave ${version} (commit ${commit})`);
+    return 0;
+  }
+  if (name === undefined) {
+    io.err(help());
+    return USAGE_EXIT;
+  }
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(`fleetwave: unknown command "${name}"\n\n${help()}`);
-    return 1;
+    return USAGE_EXIT;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.out(command.usage);
     return 0;
@@ -43,9 +58,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   try {
     return await command.run(rest, io);
   } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`fleetwave ${name}: ${error.message}\n\n${command.usage}`);
+      return USAGE_EXIT;
+    }
     if (error instanceof FleetwaveError) {
       io.err(`fleetwave ${name}: ${error.message}`);
-      if (error.name === "UsageError") io.err(`\n${command.usage}`);
       return 1;
     }
     throw error;

@@ -7,12 +7,10 @@
  * small script (dashboard.client.js) swaps the fragment in every few seconds and after each
  * action. hono/jsx escapes every dynamic string in text and attributes.
  */
-import { readFileSync } from "node:fs";
 import type { Child } from "hono/jsx";
 import { digestCell } from "../text/digest.ts";
 import type { AgentStatusView, BotView, RolloutProgress, RolloutView } from "./control.ts";
-
-const CLIENT_SCRIPT = readFileSync(new URL("./dashboard.client.js", import.meta.url), "utf8");
+import { CLIENT_SCRIPT } from "./dashboard-client.ts";
 
 export const REFRESH_SECONDS = 5;
 /** Where the page fetches its live part from. */

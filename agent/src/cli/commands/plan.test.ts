@@ -38,6 +38,32 @@ describe("fleetwave plan", () => {
     if (state.ok) expect(state.state.rollouts[0]).toMatchObject({ basedOn: "abc1234", digest: DIGEST });
   });
 
+  it("--json prints the plan, the excluded bots and the file written as one JSON object", async () => {
+    const root = await copyOfSample();
+    const dry = await run(["plan", "--image", IMAGE, "--digest", DIGEST, "--dry-run", "--json"], root);
+    expect(dry.code).toBe(0);
+    const planned = JSON.parse(dry.out);
+    expect(planned).toMatchObject({ result: "dry-run", file: null, plan: { image: IMAGE, digest: DIGEST } });
+    expect(planned.plan.targets).toHaveLength(5);
+    expect(planned.excluded).toEqual([
+      expect.objectContaining({ bot: "initech-lab", reason: "other-image" }),
+    ]);
+    expect(await rollouts(root)).toEqual([]);
+    const written = await run(["plan", "--image", IMAGE, "--digest", DIGEST, "--json"], root);
+    expect(written.code).toBe(0);
+    expect(JSON.parse(written.out)).toMatchObject({
+      result: "written",
+      file: `fleet-state/rollouts/${(await rollouts(root))[0]}`,
+    });
+    const none = ["plan", "--image", "ghcr.io/acme/paperclip:nobody", "--digest", DIGEST, "--json"];
+    const empty = await run(none, root);
+    expect(empty.code).toBe(1);
+    expect(JSON.parse(empty.out)).toMatchObject({ result: "no-targets", plan: { targets: [] } });
+    const allowed = await run([...none, "--allow-empty"], root);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.out)).toMatchObject({ result: "nothing-to-do" });
+  });
+
   it("--dry-run writes nothing", async () => {
     const root = await copyOfSample();
     const { code, out } = await run(["plan", "--image", IMAGE, "--digest", DIGEST, "--dry-run"], root);
@@ -143,7 +169,7 @@ describe("fleetwave plan", () => {
   it("reports usage errors for missing or unknown flags", async () => {
     const root = await copyOfSample();
     const missing = await run(["plan", "--digest", DIGEST], root);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.err).toContain("--image: required");
     expect(
       (await run(["plan", "--image", IMAGE, "--digest", DIGEST, "--strategy", "yolo"], root)).err,

@@ -47,7 +47,7 @@ describe("fleetwave validate", () => {
     const root = await copyOfSample();
     expect((await run(["validate", "--state", join(root, "fleet-state")], "/")).code).toBe(0);
     const missing = await run(["validate", "--state", "nowhere"], root);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.err).toContain("no fleet-state directory at");
   });
 
@@ -55,5 +55,41 @@ describe("fleetwave validate", () => {
     const root = await copyOfSample();
     expect((await run(["validate", "--colour"], root)).err).toContain("Unknown option '--colour'");
     expect((await run(["validate", "--format", "xml"], root)).err).toContain("--format:");
+  });
+});
+
+describe("fleetwave validate --json", () => {
+  it("prints the counts of a valid fleet, or every problem, as one JSON object", async () => {
+    const root = await copyOfSample();
+    const valid = await run(["validate", "--json"], root);
+    expect(valid.code).toBe(0);
+    expect(JSON.parse(valid.out)).toEqual({
+      valid: true,
+      counts: { tenants: 3, bots: 6, hosts: 2, rollouts: 0 },
+    });
+    await writeFile(
+      join(root, "fleet-state/tenants/wrong.yaml"),
+      "tenant: wrong\nupdate: { mode: sometimes }\n",
+    );
+    const invalid = await run(["validate", "--json"], root);
+    expect(invalid.code).toBe(1);
+    expect(JSON.parse(invalid.out)).toEqual({
+      valid: false,
+      problems: [
+        {
+          file: "fleet-state/tenants/wrong.yaml",
+          line: 2,
+          field: "update.mode",
+          message: expect.stringContaining("must be one of"),
+        },
+      ],
+    });
+  });
+
+  it("refuses --json with --format github: exit 2", async () => {
+    const root = await copyOfSample();
+    const both = await run(["validate", "--json", "--format", "github"], root);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("--json and --format github are two output formats");
   });
 });
