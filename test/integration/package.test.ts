@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
 import type { HostStatus } from "../../agent/src/model/status.ts";
+import { buildTestImage } from "../../scripts/local-env/bot-image.ts";
+import { dockerClient } from "../../scripts/local-env/engine.ts";
 import { bots, type FleetDecl, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
-import { dockerClient } from "../support/docker.ts";
-import { buildTestImage } from "../support/images.ts";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
