@@ -2,10 +2,10 @@ import { containerCreateOptions } from "../docker/container-spec.ts";
 import { containerDigest } from "../docker/docker.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
+import type { EngineOptions } from "./engine-options.ts";
 import { waitHealthy } from "./health-gate.ts";
 import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
-import type { EngineOptions } from "./update-bot.ts";
 
 export type EnsureResult =
   | { action: "exists"; containerId: string; digest: string | null }
