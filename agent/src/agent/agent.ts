@@ -2,8 +2,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { type AuditRecord, formatAuditCommit } from "../audit/commit-message.ts";
-import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import type { DockerAdapter } from "../docker/docker.ts";
+import { EngineAvailability } from "../engine/engine-wait.ts";
 import { ensureBot } from "../engine/ensure-bot.ts";
+import { type HealResult, healBot, IncidentBook } from "../engine/heal-bot.ts";
 import { Journal } from "../engine/journal.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
@@ -53,11 +55,13 @@ export interface AgentOptions {
   stopTimeoutSeconds?: number;
 }
 
-/** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
+/** What one reconcile did; `--once` exits 1 when `failed`, `errors` or `down` is not empty. */
 export interface TickReport {
   outcomes: UpdateOutcome[];
   failed: string[];
   errors: string[];
+  /** Declared bots left not running (or not healthy) by this reconcile. */
+  down: string[];
 }
 
 const FAILURE_RESULTS = new Set(["failed", "rolled-back", "rollback-failed"]);
@@ -90,7 +94,9 @@ export class Agent implements AgentControl {
   private again = false;
   private readonly background = new Set<Promise<unknown>>();
   private notifier?: Notifier;
-  private report: TickReport = { outcomes: [], failed: [], errors: [] };
+  private report: TickReport = { outcomes: [], failed: [], errors: [], down: [] };
+  private readonly availability = new EngineAvailability();
+  private readonly incidents = new IncidentBook();
   private readonly counters: MetricsSnapshot = {
     updates: {},
     rollbacks: 0,
@@ -118,6 +124,11 @@ export class Agent implements AgentControl {
     this.store = new SnapshotStore({ dataDir: o.dataDir });
     this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
     this.book = StatusBook.empty(o.host);
+    this.availability.onChange((since) => {
+      if (since)
+        this.setError("docker-engine", `the Docker Engine is unavailable since ${since.toISOString()}`);
+      else if (this.lastError?.source === "docker-engine") this.lastError = undefined;
+    });
   }
 
   private get statusPath(): string {
@@ -182,12 +193,13 @@ export class Agent implements AgentControl {
 
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
-    this.report = { outcomes: [], failed: [], errors: [] };
+    this.report = { outcomes: [], failed: [], errors: [], down: [] };
     this.log(`reconcile (${reason})`);
     try {
       const state = await this.refresh();
-      if (state) {
-        if (!this.recovered) await this.recoverInterrupted(state);
+      if (state && (await this.engineAnswers())) {
+        // Every tick: an update that outwaited an absent Engine left its journal entry for later.
+        await this.recoverInterrupted(state);
         await this.reconcileBots(state);
         await this.runRollouts();
       }
@@ -247,12 +259,19 @@ export class Agent implements AgentControl {
       minHealthySeconds: strategy.minHealthySeconds,
       keepSnapshots: fleet.snapshots.keepAfterSuccess,
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
+      availability: this.availability,
       log: this.log,
     };
   }
 
   private async recoverInterrupted(state: FleetState): Promise<void> {
-    const outcomes = await recover(this.engineOptions(state.fleet, state.fleet.strategy));
+    const outcomes = await recover(this.engineOptions(state.fleet, state.fleet.strategy), {
+      claim: (id) => {
+        if (this.updating.has(id)) return undefined;
+        this.updating.add(id);
+        return () => this.updating.delete(id);
+      },
+    });
     this.recovered = true;
     if (outcomes.length === 0) return;
     const records: AuditRecord[] = [];
@@ -273,27 +292,30 @@ export class Agent implements AgentControl {
     for (const bot of mine) {
       if (this.stopping) break;
       if (this.updating.has(bot.id)) continue;
-      const info = await this.o.docker.inspect(bot.id);
-      if (!info) {
+      const healed = await healBot(bot, this.engineOptions(state.fleet, state.fleet.strategy));
+      if (healed.action === "in-update") continue;
+      if (healed.action === "missing") {
         const outcome = await this.createMissing(bot, state);
         if (outcome) records.push(this.auditRecord(outcome));
         continue;
       }
-      const running = containerDigest(info) ?? null;
+      const up = await this.noteHealed(bot, healed, notes);
+      const running = healed.digest;
       const recorded = this.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
         this.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
-      this.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
+      this.book.setBot(bot.id, { digest: running, state: up ? "running" : "stopped" });
       const last = this.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
-      if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
+      if (up && bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
         const outcome = await this.updateWithRetries(bot, bot.pinnedDigest, state.fleet.strategy, state);
         if (outcome) records.push(this.auditRecord(outcome));
       }
     }
     const declared = new Set(mine.map((b) => b.id));
+    this.incidents.retain(declared);
     for (const id of Object.keys(this.book.value.bots)) if (!declared.has(id)) this.book.removeBot(id);
     const orphans = new Set<string>();
     for (const c of await this.o.docker.listManaged()) {
@@ -315,6 +337,45 @@ export class Agent implements AgentControl {
     }
     this.reportedOrphans = orphans;
     await this.commitStatus("reconcile", records, { notes });
+  }
+
+  /** Records what healBot found and did; tells the admins once per incident. True when the bot is up. */
+  private async noteHealed(bot: FleetBot, healed: HealResult, notes: string[]): Promise<boolean> {
+    const wasDown = healed.action !== "running";
+    const up = healed.action === "running" || ("healthy" in healed && healed.healthy);
+    const reason = "reason" in healed ? healed.reason : "it runs again";
+    if (wasDown) notes.push(`${up ? "healed" : "down"}: ${bot.id}: ${reason}`);
+    if (!up) this.report.down.push(`${bot.id}: ${reason}`);
+    const notice = this.incidents.observe(bot.id, wasDown, up, this.now());
+    if (notice)
+      await this.notifier?.notify({
+        type: notice.event,
+        bot: bot.id,
+        tenant: bot.tenant,
+        since: notice.since,
+        reason,
+        ...(healed.action !== "missing" && healed.action !== "in-update" && healed.digest
+          ? { digest: healed.digest }
+          : {}),
+      });
+    return up;
+  }
+
+  /** Pings the Engine; while it is away the status says so (with since when) and no bot is touched. */
+  private async engineAnswers(): Promise<boolean> {
+    if (await this.o.docker.ping()) {
+      this.availability.markUp();
+      delete this.book.value.engine;
+      return true;
+    }
+    this.availability.markDown(this.now());
+    const since = this.availability.unavailableSince!.toISOString();
+    this.book.value.engine = { state: "engine-unavailable", since };
+    const message = `the Docker Engine is unavailable since ${since}; no bot was touched (check dockerd)`;
+    this.setError("docker-engine", message);
+    this.report.errors.push(message);
+    await this.commitStatus("docker engine unavailable", []);
+    return false;
   }
 
   private isUpdatable(state: FleetState): boolean {
