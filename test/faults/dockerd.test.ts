@@ -1,0 +1,305 @@
+/**
+ * dockerd goes away (SIGTERM: a restart for an upgrade; SIGKILL: a crash) at each step of an
+ * update, on an engine of this file's own. After each fault both the same process (which waits
+ * for the Engine and finishes from its journal) and a restarted agent (`agent --once`, after the
+ * updating process died with the Engine) must converge: every declared bot running and healthy on
+ * the old or new digest, volumes exactly as before, no `.fleetwave-old` container, no snapshot or
+ * partial left, no journal entry, and a status file that tells the truth.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { asideName } from "../../agent/src/docker/container-spec.ts";
+import { containerDigest, type DockerAdapter } from "../../agent/src/docker/docker.ts";
+import { ensureBot } from "../../agent/src/engine/ensure-bot.ts";
+import { Journal, type Phase } from "../../agent/src/engine/journal.ts";
+import { type EngineOptions, updateBot } from "../../agent/src/engine/update-bot.ts";
+import { MountpointSnapshotter } from "../../agent/src/engine/volume-snapshots.ts";
+import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
+import { statusSchema } from "../../agent/src/model/status.ts";
+import { SnapshotStore } from "../../agent/src/snapshot/index.ts";
+import { type FleetRepo, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
+import { freePort, registryHost, waitForHttp } from "../support/docker.ts";
+import { buildTestImage, type TestImage } from "../support/images.ts";
+import { type PrivateEngine, startPrivateEngine } from "../support/private-engine.ts";
+import { createTrickyTree, type TreeManifest, treeManifest } from "../support/tree-manifest.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const HOST = "host-f";
+const TENANT = "faults";
+
+type Signal = "SIGTERM" | "SIGKILL";
+const SIGNALS: Signal[] = ["SIGTERM", "SIGKILL"];
+/** The steps of the issue's fault suite, by the journal phase during which dockerd goes away. */
+const STEPS: [label: string, phase: Phase][] = [
+  ["stopping", "stopping"],
+  ["snapshotting", "snapshotting"],
+  ["starting", "starting"],
+  ["health gate", "health-gate"],
+  ["rolling back", "rolling-back"],
+];
+const CASES = SIGNALS.flatMap((signal) => STEPS.map(([label, phase]) => [signal, label, phase] as const));
+
+let engine: PrivateEngine;
+let v1: TestImage;
+let v2: TestImage;
+let corrupt: TestImage;
+let counter = 0;
+
+beforeAll(async () => {
+  v1 = await buildTestImage({ version: "1.0.0" });
+  v2 = await buildTestImage({ version: "2.0.0" });
+  corrupt = await buildTestImage({ version: "2.0.4", behaviour: "corrupt" });
+  engine = await startPrivateEngine("dockerd");
+});
+
+afterAll(async () => {
+  await engine?.destroy();
+});
+
+type Engine = EngineOptions & { store: SnapshotStore; dataDir: string; docker: DockerAdapter };
+
+function engineOn(dataDir: string, extra: Partial<EngineOptions> = {}): Engine {
+  const docker = engine.adapter();
+  const store = new SnapshotStore({ dataDir });
+  return {
+    docker,
+    journal: new Journal(dataDir),
+    snapshots: new MountpointSnapshotter(docker, store),
+    allowlist: [`${registryHost()}/`],
+    healthCheckTimeoutSeconds: 10,
+    minHealthySeconds: 1,
+    keepSnapshots: 0,
+    stopTimeoutSeconds: 5,
+    engineWaitSeconds: 120,
+    ...extra,
+    store,
+    dataDir,
+  };
+}
+
+/** A bot exactly as fleet-state declares it (test/support/agent-harness.ts tenantYaml). */
+function declared(id: string, port: number): FleetBot {
+  return {
+    id,
+    tenant: TENANT,
+    host: HOST,
+    image: `${v1.repository}:${v1.tag}`,
+    pinnedDigest: null,
+    volumes: [{ name: `${id}-data`, path: "/data" }],
+    env: { PORT: String(port) },
+    command: null,
+    network: "host",
+    ports: [],
+    health: { url: `http://127.0.0.1:${port}/health`, expectStatus: 200, expectJson: { status: "ok" } },
+  };
+}
+
+interface Tracked {
+  bot: FleetBot;
+  before: TreeManifest;
+}
+
+/** Creates the bot on v1 in the private engine and fills its volume. */
+async function running(e: Engine, port?: number): Promise<Tracked> {
+  counter += 1;
+  const bot = declared(`fwf-${process.pid}-${counter}`, port ?? (await freePort()));
+  const ensured = await ensureBot(bot, v1.digest, e);
+  if (ensured.action !== "created" || ensured.outcome.result !== "updated")
+    throw new Error(`could not create ${bot.id}: ${JSON.stringify(ensured)}`);
+  const mount = await e.docker.volumeMountpoint(bot.volumes[0]!.name);
+  await createTrickyTree(mount);
+  await writeFile(join(mount, "owner.txt"), `${bot.id}\n`);
+  return { bot, before: await treeManifest(mount) };
+}
+
+/** dockerd dies when the update journals `phase`; it is brought up again in the background. */
+function breakAt(phase: Phase, signal: Signal) {
+  let restarted: Promise<void> | undefined;
+  return {
+    onPhase: async (reached: Phase) => {
+      if (reached !== phase || restarted) return;
+      await engine.kill(signal);
+      restarted = engine.up();
+    },
+    async restarted(): Promise<void> {
+      if (!restarted) throw new Error(`the update never reached "${phase}"`);
+      await restarted;
+    },
+  };
+}
+
+/** The invariants every case ends with. */
+async function expectConverged(e: Engine, bots: Tracked[]): Promise<void> {
+  const images = [v1, v2];
+  for (const { bot, before } of bots) {
+    const info = await e.docker.inspect(bot.id);
+    expect(info?.State.Running, `${bot.id} runs`).toBe(true);
+    const image = images.find((i) => i.digest === containerDigest(info!));
+    expect(image, `${bot.id} runs v1 or v2, not ${containerDigest(info!)}`).toBeDefined();
+    const answer = await waitForHttp(bot.health!.url, 10_000);
+    expect(JSON.parse(answer.body)).toEqual({ status: "ok", version: image!.version });
+    expect(await treeManifest(await e.docker.volumeMountpoint(bot.volumes[0]!.name))).toEqual(before);
+  }
+  const aside = (await e.docker.listManaged()).filter((c) => c.name.endsWith(".fleetwave-old"));
+  expect(aside.map((c) => c.name)).toEqual([]);
+  expect(await e.journal.list()).toEqual([]);
+  expect(await e.store.list()).toEqual([]);
+  await e.store.settled();
+  const dir = join(e.dataDir, "snapshots");
+  const left: string[] = await readdir(dir).catch(() => []);
+  const restoreArea = left.includes(".restore") ? await readdir(join(dir, ".restore")) : [];
+  expect(
+    [...left.filter((name) => name !== ".restore"), ...restoreArea],
+    "no snapshot, partial, staging or temp file left",
+  ).toEqual([]);
+}
+
+/** Removes this case's containers and volumes, so later dockerd restarts stay quick. */
+async function cleanUp(e: Engine, bots: Tracked[]): Promise<void> {
+  for (const { bot } of bots) {
+    for (const name of [bot.id, asideName(bot.id)]) {
+      const info = await e.docker.inspect(name);
+      if (info) await e.docker.remove(info.Id);
+    }
+    for (const volume of bot.volumes) await e.docker.docker.getVolume(volume.name).remove();
+  }
+}
+
+describe("dockerd goes away during an update; the same process waits and converges", () => {
+  it.each(CASES)("dockerd %s during %s", async (signal, _label, phase) => {
+    const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
+    const tracked = await running(e);
+    const target = phase === "rolling-back" ? corrupt : v2;
+    const fault = breakAt(phase, signal);
+    const outcome = await updateBot(tracked.bot, target.digest, { ...e, onPhase: fault.onPhase });
+    await fault.restarted();
+    expect(outcome.result, outcome.reason).toBe(phase === "rolling-back" ? "rolled-back" : "failed");
+    if (phase !== "rolling-back") expect(outcome.reason).toMatch(/the Docker Engine went away during/);
+    await expectConverged(e, [tracked]);
+    await cleanUp(e, [tracked]);
+  });
+});
+
+/** Starts test/support/hold-child.ts on the private engine and waits until it holds at `phase`. */
+async function holdAt(dataDir: string, bot: FleetBot, digest: string, phase: Phase): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "test/support/hold-child.ts",
+      JSON.stringify({ dataDir, bot, digest, holdAt: phase }),
+    ],
+    { cwd: ROOT, env: { ...process.env, DOCKER_HOST: engine.dockerHost }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  await new Promise<void>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`the update did not reach "${phase}": ${output}`)),
+      120_000,
+    );
+    const watch = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(`HOLD ${phase}`)) {
+        clearTimeout(timer);
+        done();
+      }
+    };
+    child.stdout!.on("data", watch);
+    child.stderr!.on("data", watch);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the update exited (${code}) before "${phase}": ${output}`));
+    });
+  });
+  return child;
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** The real CLI, as a restarted agent: `fleetwave agent --once` on the private engine. */
+function agentOnce(repo: FleetRepo, dataDir: string): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "agent/bin/fleetwave.js"),
+        "agent",
+        "--repo",
+        repo.bare,
+        "--host",
+        HOST,
+        "--data-dir",
+        dataDir,
+        "--once",
+      ],
+      { cwd: ROOT, env: { ...process.env, DOCKER_HOST: engine.dockerHost, SMTP_URL: "" } },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d;
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d;
+    });
+    child.on("close", (code) => done({ code: code ?? 1, output }));
+  });
+}
+
+function repoFor(bots: Tracked[]): Promise<FleetRepo> {
+  return fleetRepo({
+    image: `${v1.repository}:${v1.tag}`,
+    tenants: [
+      {
+        tenant: TENANT,
+        mode: "auto",
+        hour: openHour(),
+        contacts: [],
+        bots: bots.map(({ bot }) => ({ id: bot.id, host: HOST, port: Number(bot.env.PORT) })),
+      },
+    ],
+  });
+}
+
+/** The status file on the remote says each bot runs, on the digest it really runs. */
+async function expectTruthfulStatus(e: Engine, repo: FleetRepo, bots: Tracked[]): Promise<void> {
+  const status = statusSchema.parse(
+    parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
+  );
+  expect(status.engine).toBeUndefined();
+  for (const { bot } of bots) {
+    const info = await e.docker.inspect(bot.id);
+    expect(status.bots[bot.id], bot.id).toMatchObject({ state: "running", digest: containerDigest(info!) });
+  }
+}
+
+describe("dockerd goes away during an update and the agent dies with it; agent --once converges", () => {
+  it.each(CASES)("dockerd %s during %s", async (signal, _label, phase) => {
+    const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
+    const tracked = await running(e);
+    const idle = await running(e);
+    const repo = await repoFor([tracked, idle]);
+    const target = phase === "rolling-back" ? corrupt : v2;
+    const child = await holdAt(e.dataDir, tracked.bot, target.digest, phase);
+    await engine.kill(signal);
+    await killChild(child);
+    await engine.up();
+    // The Engine may or may not have restarted the idle bot; one it did not is reconcile's to start.
+    await e.docker.stop(idle.bot.id, 5);
+
+    const once = await agentOnce(repo, e.dataDir);
+    expect(once.code, once.output).toBe(0);
+    await expectConverged(e, [tracked, idle]);
+    await expectTruthfulStatus(e, repo, [tracked, idle]);
+    await cleanUp(e, [tracked, idle]);
+  });
+});
