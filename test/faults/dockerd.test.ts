@@ -1,10 +1,12 @@
 /**
  * dockerd goes away (SIGTERM: a restart for an upgrade; SIGKILL: a crash) at each step of an
- * update, on an engine of this file's own. After each fault both the same process (which waits
- * for the Engine and finishes from its journal) and a restarted agent (`agent --once`, after the
- * updating process died with the Engine) must converge: every declared bot running and healthy on
- * the old or new digest, volumes exactly as before, no `.fleetwave-old` container, no snapshot or
- * partial left, no journal entry, and a status file that tells the truth.
+ * update, on an engine of this file's own. One fault per case hits five updates at once, each held
+ * at a different step (stopping, snapshotting, starting, health gate, rolling back), so a case
+ * costs one dockerd restart. After it both the same process (which waits for the Engine and
+ * finishes from its journal) and a restarted agent (`agent --once`, after the updating processes
+ * died with the Engine) must converge: every declared bot running and healthy on the old or new
+ * digest, volumes exactly as before, no `.fleetwave-old` container, no snapshot or partial left,
+ * no journal entry, and a status file that tells the truth.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, writeFile } from "node:fs/promises";
@@ -41,7 +43,6 @@ const STEPS: [label: string, phase: Phase][] = [
   ["health gate", "health-gate"],
   ["rolling back", "rolling-back"],
 ];
-const CASES = SIGNALS.flatMap((signal) => STEPS.map(([label, phase]) => [signal, label, phase] as const));
 
 let engine: PrivateEngine;
 let v1: TestImage;
@@ -116,21 +117,40 @@ async function running(e: Engine, port?: number): Promise<Tracked> {
   return { bot, before: await treeManifest(mount) };
 }
 
-/** dockerd dies when the update journals `phase`; it is brought up again in the background. */
-function breakAt(phase: Phase, signal: Signal) {
+/**
+ * dockerd dies once every update has journaled its own step (each waits at its step until then),
+ * and is brought up again in the background while the updates go on without it.
+ */
+function breakWhenAllAt(signal: Signal) {
+  let arrived = 0;
+  let release: () => void = () => undefined;
+  const everyone = new Promise<void>((done) => {
+    release = done;
+  });
   let restarted: Promise<void> | undefined;
   return {
-    onPhase: async (reached: Phase) => {
-      if (reached !== phase || restarted) return;
-      await engine.kill(signal);
-      restarted = engine.up();
+    at: (phase: Phase) => {
+      let held = false;
+      return async (reached: Phase) => {
+        if (reached !== phase || held) return;
+        held = true;
+        arrived += 1;
+        if (arrived === STEPS.length) {
+          await engine.kill(signal);
+          restarted = engine.up();
+          release();
+        }
+        await everyone;
+      };
     },
     async restarted(): Promise<void> {
-      if (!restarted) throw new Error(`the update never reached "${phase}"`);
+      if (!restarted) throw new Error(`only ${arrived} of ${STEPS.length} updates reached their step`);
       await restarted;
     },
   };
 }
+
+const targetOf = (phase: Phase) => (phase === "rolling-back" ? corrupt : v2);
 
 /** The invariants every case ends with. */
 async function expectConverged(e: Engine, bots: Tracked[]): Promise<void> {
@@ -169,18 +189,29 @@ async function cleanUp(e: Engine, bots: Tracked[]): Promise<void> {
   }
 }
 
-describe("dockerd goes away during an update; the same process waits and converges", () => {
-  it.each(CASES)("dockerd %s during %s", async (signal, _label, phase) => {
+describe("dockerd goes away during updates; the same process waits and converges", () => {
+  it.each(SIGNALS)("dockerd %s at every step", async (signal) => {
     const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
-    const tracked = await running(e);
-    const target = phase === "rolling-back" ? corrupt : v2;
-    const fault = breakAt(phase, signal);
-    const outcome = await updateBot(tracked.bot, target.digest, { ...e, onPhase: fault.onPhase });
+    const tracked = await Promise.all(STEPS.map(() => running(e)));
+    const fault = breakWhenAllAt(signal);
+    const outcomes = await Promise.all(
+      STEPS.map(([, phase], i) =>
+        updateBot(tracked[i]!.bot, targetOf(phase).digest, { ...e, onPhase: fault.at(phase) }),
+      ),
+    );
     await fault.restarted();
-    expect(outcome.result, outcome.reason).toBe(phase === "rolling-back" ? "rolled-back" : "failed");
-    if (phase !== "rolling-back") expect(outcome.reason).toMatch(/the Docker Engine went away during/);
-    await expectConverged(e, [tracked]);
-    await cleanUp(e, [tracked]);
+    for (const [i, [label, phase]] of STEPS.entries()) {
+      const outcome = outcomes[i]!;
+      // The corrupt image failed its gate before dockerd went away: a true rollback. The others
+      // were interrupted by the world: the old version is back and the new digest is not judged.
+      expect(outcome.result, `${label}: ${outcome.reason}`).toBe(
+        phase === "rolling-back" ? "rolled-back" : "failed",
+      );
+      if (phase !== "rolling-back")
+        expect(outcome.reason, label).toMatch(/the Docker Engine went away during/);
+    }
+    await expectConverged(e, tracked);
+    await cleanUp(e, tracked);
   });
 });
 
@@ -282,24 +313,25 @@ async function expectTruthfulStatus(e: Engine, repo: FleetRepo, bots: Tracked[])
   }
 }
 
-describe("dockerd goes away during an update and the agent dies with it; agent --once converges", () => {
-  it.each(CASES)("dockerd %s during %s", async (signal, _label, phase) => {
+describe("dockerd goes away during updates and the agent dies with it; agent --once converges", () => {
+  it.each(SIGNALS)("dockerd %s at every step, and an idle bot the Engine did not restart", async (signal) => {
     const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
-    const tracked = await running(e);
+    const tracked = await Promise.all(STEPS.map(() => running(e)));
     const idle = await running(e);
-    const repo = await repoFor([tracked, idle]);
-    const target = phase === "rolling-back" ? corrupt : v2;
-    const child = await holdAt(e.dataDir, tracked.bot, target.digest, phase);
+    const repo = await repoFor([...tracked, idle]);
+    const children = await Promise.all(
+      STEPS.map(([, phase], i) => holdAt(e.dataDir, tracked[i]!.bot, targetOf(phase).digest, phase)),
+    );
     await engine.kill(signal);
-    await killChild(child);
+    for (const child of children) await killChild(child);
     await engine.up();
     // The Engine may or may not have restarted the idle bot; one it did not is reconcile's to start.
     await e.docker.stop(idle.bot.id, 5);
 
     const once = await agentOnce(repo, e.dataDir);
     expect(once.code, once.output).toBe(0);
-    await expectConverged(e, [tracked, idle]);
-    await expectTruthfulStatus(e, repo, [tracked, idle]);
-    await cleanUp(e, [tracked, idle]);
+    await expectConverged(e, [...tracked, idle]);
+    await expectTruthfulStatus(e, repo, [...tracked, idle]);
+    await cleanUp(e, [...tracked, idle]);
   });
 });
