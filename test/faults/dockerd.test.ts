@@ -14,13 +14,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { asideName } from "../../agent/src/docker/container-spec.ts";
+import { asideName, containerCreateOptions } from "../../agent/src/docker/container-spec.ts";
 import { containerDigest, type DockerAdapter } from "../../agent/src/docker/docker.ts";
 import { ensureBot } from "../../agent/src/engine/ensure-bot.ts";
 import { Journal, type Phase } from "../../agent/src/engine/journal.ts";
 import { type EngineOptions, updateBot } from "../../agent/src/engine/update-bot.ts";
 import { MountpointSnapshotter } from "../../agent/src/engine/volume-snapshots.ts";
 import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
+import { splitImageRef } from "../../agent/src/model/primitives.ts";
 import { statusSchema } from "../../agent/src/model/status.ts";
 import { SnapshotStore } from "../../agent/src/snapshot/index.ts";
 import { type FleetRepo, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
@@ -333,5 +334,56 @@ describe("dockerd goes away during updates and the agent dies with it; agent --o
     await expectConverged(e, [...tracked, idle]);
     await expectTruthfulStatus(e, repo, [...tracked, idle]);
     await cleanUp(e, [...tracked, idle]);
+  });
+});
+
+describe("the issue's leftovers, healed by agent --once", () => {
+  it("revives the real <bot>.fleetwave-old and removes the fresh container created beside it", async () => {
+    const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
+    const tracked = await running(e);
+    const { bot } = tracked;
+    const real = (await e.docker.inspect(bot.id))!;
+    // What an older agent left after "rollback-failed … database not open": the old container
+    // stopped and aside, its journal entry gone, and a fresh container at the old digest.
+    await e.docker.stop(real.Id, 5);
+    await e.docker.rename(real.Id, asideName(bot.id));
+    const { repository } = splitImageRef(bot.image);
+    const fresh = await e.docker.create(
+      containerCreateOptions(bot, repository, v1.digest, { seedVolumes: false }),
+    );
+    const repo = await repoFor([tracked]);
+
+    const once = await agentOnce(repo, e.dataDir);
+    expect(once.code, once.output).toBe(0);
+    expect((await e.docker.inspect(bot.id))?.Id, "the real old container runs under the bot's name").toBe(
+      real.Id,
+    );
+    expect(await e.docker.inspect(fresh)).toBeUndefined();
+    await expectConverged(e, [tracked]);
+    await expectTruthfulStatus(e, repo, [tracked]);
+    await cleanUp(e, [tracked]);
+  });
+
+  it("exits non-zero while a declared bot cannot be brought back, and says which", async () => {
+    const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
+    const tracked = await running(e);
+    await e.docker.stop(tracked.bot.id, 5);
+    // fleet-state declares another health port than the one the container listens on.
+    const repo = await repoFor([
+      { ...tracked, bot: { ...tracked.bot, env: { PORT: String(await freePort()) } } },
+    ]);
+
+    const once = await agentOnce(repo, e.dataDir);
+    expect(once.code, once.output).toBe(1);
+    expect(once.output).toMatch(
+      new RegExp(`down: ${tracked.bot.id}: the container had exited .*not healthy`),
+    );
+    expect(once.output).toMatch(/1 bots down/);
+    const status = statusSchema.parse(
+      parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
+    );
+    // It was started, but it does not answer where fleet-state says it must: not "running".
+    expect(status.bots[tracked.bot.id]?.state).toBe("failed");
+    await cleanUp(e, [tracked]);
   });
 });

@@ -306,7 +306,7 @@ export class Agent implements AgentControl {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
         this.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
-      this.book.setBot(bot.id, { digest: running, state: up ? "running" : "stopped" });
+      this.book.setBot(bot.id, { digest: running, state: "state" in healed ? healed.state : "running" });
       const last = this.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
       if (up && bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {

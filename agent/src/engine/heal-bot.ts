@@ -19,6 +19,8 @@ export type HealResult =
   | {
       action: "started" | "revived" | "recreated";
       healthy: boolean;
+      /** For the status file: running and healthy, running but not healthy ("failed"), or stopped. */
+      state: "running" | "failed" | "stopped";
       digest: string | null;
       /** Why it was down and what was done, for the status and the alert. */
       reason: string;
@@ -93,17 +95,26 @@ async function startAndGate(
     timeoutMs: o.healthCheckTimeoutSeconds * 1000,
     minHealthyMs: o.minHealthySeconds * 1000,
   });
-  if (!gate.healthy) return failed(action, digest, `${reason}, but it is not healthy: ${gate.reason}`);
+  if (!gate.healthy) {
+    const runs = (await o.docker.inspect(id))?.State.Running ?? false;
+    return failed(
+      action,
+      digest,
+      `${reason}, but it is not healthy: ${gate.reason}`,
+      runs ? "failed" : "stopped",
+    );
+  }
   o.log?.(`${bot.id}: ${reason}; healthy`);
-  return { action, healthy: true, digest, reason };
+  return { action, healthy: true, state: "running", digest, reason };
 }
 
 function failed(
   action: "started" | "revived" | "recreated",
   digest: string | null,
   reason: string,
+  state: "failed" | "stopped" = "stopped",
 ): HealResult {
-  return { action, healthy: false, digest, reason };
+  return { action, healthy: false, state, digest, reason };
 }
 
 function describeState(info: ContainerInspectInfo): string {
