@@ -279,6 +279,9 @@ export class Agent implements AgentControl {
       this.book.recordOutcome(outcome, this.now(), {});
       this.countOutcome(outcome);
       records.push(this.auditRecord(outcome));
+      this.report.outcomes.push(outcome);
+      // The old version back is a recovered bot; a recovery that could not finish is a failure.
+      if (outcome.result === "rollback-failed") this.report.failed.push(`${outcome.bot}: ${outcome.reason}`);
     }
     await this.commitStatus("recover interrupted updates", records);
   }
