@@ -387,3 +387,29 @@ describe("the issue's leftovers, healed by agent --once", () => {
     await cleanUp(e, [tracked]);
   });
 });
+
+describe("the Engine is away when the agent runs", () => {
+  it("touches no bot, says engine-unavailable since when in the status, and exits non-zero", async () => {
+    const e = engineOn(await mkdtemp(join(tmpdir(), "fleetwave-faults-")));
+    const tracked = await running(e);
+    const repo = await repoFor([tracked]);
+    await engine.kill("SIGTERM");
+    try {
+      const once = await agentOnce(repo, e.dataDir);
+      expect(once.code, once.output).toBe(1);
+      expect(once.output).toMatch(/error: the Docker Engine is unavailable since \S+; no bot was touched/);
+      const status = statusSchema.parse(
+        parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
+      );
+      expect(status.engine?.state).toBe("engine-unavailable");
+      expect(Date.parse(status.engine!.since)).not.toBeNaN();
+    } finally {
+      await engine.up();
+    }
+    const again = await agentOnce(repo, e.dataDir);
+    expect(again.code, again.output).toBe(0);
+    await expectConverged(e, [tracked]);
+    await expectTruthfulStatus(e, repo, [tracked]);
+    await cleanUp(e, [tracked]);
+  });
+});

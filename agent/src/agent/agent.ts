@@ -374,9 +374,9 @@ export class Agent implements AgentControl {
     this.availability.markDown(this.now());
     const since = this.availability.unavailableSince!.toISOString();
     this.book.value.engine = { state: "engine-unavailable", since };
-    const message = `the Docker Engine is unavailable since ${since}; no bot was touched (check dockerd)`;
-    this.setError("docker-engine", message);
-    this.report.errors.push(message);
+    this.report.errors.push(
+      `the Docker Engine is unavailable since ${since}; no bot was touched (check dockerd)`,
+    );
     await this.commitStatus("docker engine unavailable", []);
     return false;
   }
