@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { AuditRecord } from "../audit/commit-message.ts";
-import { containerDigest } from "../docker/docker.ts";
 import { ensureBot } from "../engine/ensure-bot.ts";
+import { healBot } from "../engine/heal-bot.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
 import type {
@@ -18,12 +18,13 @@ import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
 import { isFleetPaused } from "../plan/gates.ts";
+import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
-import { type AgentOptions, AgentRuntime, type TickReport } from "./runtime.ts";
+import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
 import { StatusBook } from "./status-book.ts";
 import { StatusWriter } from "./status-writer.ts";
 
@@ -45,6 +46,7 @@ export class Agent implements AgentControl {
   private dataDirLock?: DataDirLock;
   private readonly writer: StatusWriter;
   private readonly updater: BotUpdater;
+  private readonly health: BotHealth;
   private readonly rollouts: RolloutRunner;
   private readonly control: ControlAdapter;
 
@@ -53,6 +55,7 @@ export class Agent implements AgentControl {
     this.rt = new AgentRuntime(o);
     this.writer = new StatusWriter(this.rt);
     this.updater = new BotUpdater(this.rt);
+    this.health = new BotHealth(this.rt, this.writer);
     this.rollouts = new RolloutRunner(this.rt, this.updater, this.writer, () => this.refresh());
     this.control = new ControlAdapter(this.rt, this.updater, this.rollouts, this.writer, (reason) =>
       this.requestReconcile(reason),
@@ -121,12 +124,13 @@ export class Agent implements AgentControl {
 
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
-    this.rt.report = { outcomes: [], failed: [], errors: [] };
+    this.rt.report = emptyReport();
     this.rt.log(`reconcile (${reason})`);
     try {
       const state = await this.refresh();
-      if (state) {
-        if (!this.rt.recovered) await this.recoverInterrupted(state);
+      if (state && (await this.health.engineAnswers())) {
+        // Every tick: an update that outwaited an absent Engine left its journal entry for later.
+        await this.recoverInterrupted(state);
         await this.reconcileBots(state);
         await this.rollouts.runRollouts();
       }
@@ -184,7 +188,13 @@ export class Agent implements AgentControl {
   }
 
   private async recoverInterrupted(state: FleetState): Promise<void> {
-    const outcomes = await recover(this.rt.engineOptions(state.fleet, state.fleet.strategy));
+    const outcomes = await recover(this.rt.engineOptions(state.fleet, state.fleet.strategy), {
+      claim: (id) => {
+        if (this.rt.updating.has(id)) return undefined;
+        this.rt.updating.add(id);
+        return () => this.rt.updating.delete(id);
+      },
+    });
     this.rt.recovered = true;
     if (outcomes.length === 0) return;
     const records: AuditRecord[] = [];
@@ -192,6 +202,10 @@ export class Agent implements AgentControl {
       this.rt.book.recordOutcome(outcome, this.rt.now(), {});
       this.updater.countOutcome(outcome);
       records.push(auditRecord(outcome));
+      this.rt.report.outcomes.push(outcome);
+      // The old version back is a recovered bot; a recovery that could not finish is a failure.
+      if (outcome.result === "rollback-failed")
+        this.rt.report.failed.push(`${outcome.bot}: ${outcome.reason}`);
     }
     await this.writer.commitStatus("recover interrupted updates", records);
   }
@@ -205,22 +219,24 @@ export class Agent implements AgentControl {
     for (const bot of mine) {
       if (this.rt.stopping) break;
       if (this.rt.updating.has(bot.id)) continue;
-      const info = await this.o.docker.inspect(bot.id);
-      if (!info) {
+      const healed = await healBot(bot, this.rt.engineOptions(state.fleet, state.fleet.strategy));
+      if (healed.action === "in-update") continue;
+      if (healed.action === "missing") {
         const outcome = await this.createMissing(bot, state);
         if (outcome) records.push(auditRecord(outcome));
         continue;
       }
-      const running = containerDigest(info) ?? null;
+      const up = await this.health.noteHealed(bot, healed, notes);
+      const running = healed.digest;
       const recorded = this.rt.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
         this.rt.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
       }
-      this.rt.book.setBot(bot.id, { digest: running, state: info.State.Running ? "running" : "stopped" });
+      this.rt.book.setBot(bot.id, { digest: running, state: "state" in healed ? healed.state : "running" });
       const last = this.rt.book.bot(bot.id)?.last;
       const pinFailed = last?.to === bot.pinnedDigest && last.result !== "updated";
-      if (bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
+      if (up && bot.pinnedDigest && running !== bot.pinnedDigest && !pinFailed && this.isUpdatable(state)) {
         const outcome = await this.updater.updateWithRetries(
           bot,
           bot.pinnedDigest,
@@ -231,6 +247,7 @@ export class Agent implements AgentControl {
       }
     }
     const declared = new Set(mine.map((b) => b.id));
+    this.rt.incidents.retain(declared);
     for (const id of Object.keys(this.rt.book.value.bots)) if (!declared.has(id)) this.rt.book.removeBot(id);
     const orphans = new Set<string>();
     for (const c of await this.o.docker.listManaged()) {

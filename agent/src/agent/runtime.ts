@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import type { DockerAdapter } from "../docker/docker.ts";
+import { EngineAvailability } from "../engine/engine-wait.ts";
+import { IncidentBook } from "../engine/heal-bot.ts";
 import { Journal } from "../engine/journal.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import type { EngineOptions } from "../engine/update-bot.ts";
@@ -29,12 +31,16 @@ export interface AgentOptions {
   gitTimeoutMs?: number;
 }
 
-/** What one reconcile did; `--once` exits 1 when `failed` is not empty. */
+/** What one reconcile did; `--once` exits 1 when `failed`, `errors` or `down` is not empty. */
 export interface TickReport {
   outcomes: UpdateOutcome[];
   failed: string[];
   errors: string[];
+  /** Declared bots left not running (or not healthy) by this reconcile. */
+  down: string[];
 }
+
+export const emptyReport = (): TickReport => ({ outcomes: [], failed: [], errors: [], down: [] });
 
 /**
  * What the parts of one agent share: the clone, the desired state, this host's status book, the
@@ -62,7 +68,11 @@ export class AgentRuntime {
   readonly updating = new Set<string>();
   readonly background = new Set<Promise<unknown>>();
   notifier?: Notifier;
-  report: TickReport = { outcomes: [], failed: [], errors: [] };
+  report: TickReport = emptyReport();
+  /** Whether the Engine answers, and since when it does not: every update waits on it. */
+  readonly availability = new EngineAvailability();
+  /** Bots that are down, so admins hear of each incident once. */
+  readonly incidents = new IncidentBook();
   readonly counters: MetricsSnapshot = {
     updates: {},
     rollbacks: 0,
@@ -92,6 +102,11 @@ export class AgentRuntime {
     this.store = new SnapshotStore({ dataDir: o.dataDir });
     this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
     this.book = StatusBook.empty(o.host);
+    this.availability.onChange((since) => {
+      if (since)
+        this.setError("docker-engine", `the Docker Engine is unavailable since ${since.toISOString()}`);
+      else if (this.lastError?.source === "docker-engine") this.lastError = undefined;
+    });
   }
 
   get statusPath(): string {
@@ -108,6 +123,7 @@ export class AgentRuntime {
       minHealthySeconds: strategy.minHealthySeconds,
       keepSnapshots: fleet.snapshots.keepAfterSuccess,
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
+      availability: this.availability,
       log: this.log,
     };
   }

@@ -24,6 +24,20 @@ const isNotFound = (error: unknown) => (error as { statusCode?: number }).status
 export class DockerAdapter {
   constructor(readonly docker: Docker) {}
 
+  /** Whether the Engine answers `/_ping` within `timeoutMs`; never throws. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    try {
+      // dockerode takes an abort signal here; its type declarations do not say so.
+      const ping = this.docker.ping.bind(this.docker) as (opts: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
+      await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Pulls `repository@digest`; the bot keeps running meanwhile. */
   async pull(repository: string, digest: string): Promise<void> {
     const ref = pinnedRef(repository, digest);

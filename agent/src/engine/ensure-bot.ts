@@ -1,12 +1,12 @@
-import { containerCreateOptions } from "../docker/container-spec.ts";
+import { asideName, containerCreateOptions } from "../docker/container-spec.ts";
 import { containerDigest } from "../docker/docker.ts";
 import { imageAllowed } from "../model/allowlist.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
+import type { EngineOptions } from "./engine-options.ts";
 import { waitHealthy } from "./health-gate.ts";
 import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
-import type { EngineOptions } from "./update-bot.ts";
 
 export type EnsureResult =
   | { action: "exists"; containerId: string; digest: string | null }
@@ -20,6 +20,7 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
   const existing = await o.docker.inspect(bot.id);
   if (existing)
     return { action: "exists", containerId: existing.Id, digest: containerDigest(existing) ?? null };
+  const aside = await o.docker.inspect(asideName(bot.id));
   const timer = new PhaseTimer();
   const { repository } = splitImageRef(bot.image);
   const make = (result: UpdateOutcome["result"], reason: string): EnsureResult => ({
@@ -35,6 +36,13 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
       snapshots: [],
     },
   });
+  // The real old container of an interrupted update: reviving it is healBot's job, never shadowing it.
+  if (aside) {
+    return make(
+      "failed",
+      `${asideName(bot.id)} exists (the old container of an interrupted update); it is revived, not replaced by a new container`,
+    );
+  }
   if (!imageAllowed(o.allowlist, bot.image)) {
     return make("failed", `image ${bot.image} is outside the allowlist; the bot was not created`);
   }

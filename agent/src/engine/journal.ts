@@ -91,6 +91,18 @@ export class Journal {
     return entries;
   }
 
+  /** The entry of one bot, or undefined when no update of it is in flight. */
+  async read(botId: string): Promise<JournalEntry | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path(botId), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    return entrySchema.parse(JSON.parse(text));
+  }
+
   async finish(botId: string): Promise<void> {
     await rm(this.path(botId), { force: true });
     // Nothing was ever journaled (a fresh data dir): there is no directory entry to make durable.

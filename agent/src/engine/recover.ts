@@ -1,66 +1,105 @@
+import { type EngineOptions, errorText, waitOptions, withEngine } from "./engine-options.ts";
+import { EngineUnavailableError, isEngineOutage } from "./engine-wait.ts";
 import { waitHealthy } from "./health-gate.ts";
 import type { JournalEntry } from "./journal.ts";
-import { outcomeMaker, PhaseTimer, type UpdateOutcome } from "./outcome.ts";
+import { type MakeOutcome, outcomeMaker, PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
-import { type EngineOptions, rollBack } from "./update-bot.ts";
+import { rollBack } from "./rollback.ts";
+
+export interface RecoverOptions {
+  /**
+   * Takes a bot for recovery; returns a release function, or undefined when the bot is busy (an
+   * update of this process owns its journal entry). Without it every entry is recovered.
+   */
+  claim?: (botId: string) => (() => void) | undefined;
+}
 
 /**
- * Finishes every update a previous agent process left in its journal. The rule: an update not
- * confirmed healthy is rolled back; a confirmed one is completed. Safe to run twice.
+ * Finishes every update a previous agent process (or an attempt that outwaited the Engine) left
+ * in its journal. The rule: an update not confirmed healthy is rolled back; a confirmed one is
+ * completed. Safe to run twice.
  */
-export async function recover(o: EngineOptions): Promise<UpdateOutcome[]> {
+export async function recover(o: EngineOptions, options: RecoverOptions = {}): Promise<UpdateOutcome[]> {
   const outcomes: UpdateOutcome[] = [];
-  for (const entry of await o.journal.list()) {
-    o.log?.(`${entry.bot.id}: recovering an update interrupted at "${entry.phase}"`);
+  for (const listed of await o.journal.list()) {
+    const release = options.claim ? options.claim(listed.bot.id) : () => undefined;
+    if (!release) continue;
     try {
-      outcomes.push(await recoverOne(entry, o));
-    } catch (error) {
-      // One bot that cannot be recovered must not keep the others stopped.
-      o.log?.(`${entry.bot.id}: RECOVERY FAILED: ${(error as Error).message}`);
-      outcomes.push({
-        bot: entry.bot.id,
-        result: "rollback-failed",
-        from: entry.fromDigest,
-        to: entry.toDigest,
-        reason: `recovering the update interrupted at "${entry.phase}" failed: ${(error as Error).message}; the journal is kept for the next start`,
-        durationMs: 0,
-        timings: {},
-        snapshots: entry.snapshots.map((s) => s.id),
-      });
+      // Read again under the claim: an update that finished meanwhile removed its entry.
+      const entry = await o.journal.read(listed.bot.id);
+      if (!entry) continue;
+      o.log?.(`${entry.bot.id}: recovering an update interrupted at "${entry.phase}"`);
+      outcomes.push(await recoverEntry(entry, o));
+    } finally {
+      release();
     }
   }
   return outcomes;
 }
 
-async function recoverOne(entry: JournalEntry, o: EngineOptions): Promise<UpdateOutcome> {
-  const timer = new PhaseTimer();
-  const outcome = outcomeMaker(entry.bot.id, entry.toDigest, timer);
-  const interrupted = `the agent stopped during "${entry.phase}"`;
+async function recoverEntry(entry: JournalEntry, o: EngineOptions): Promise<UpdateOutcome> {
+  try {
+    return await resumeFromJournal(entry, `the agent stopped during "${entry.phase}"`, o);
+  } catch (error) {
+    // One bot that cannot be recovered must not keep the others stopped.
+    o.log?.(`${entry.bot.id}: RECOVERY FAILED: ${errorText(error)}`);
+    return {
+      bot: entry.bot.id,
+      result: "rollback-failed",
+      from: entry.fromDigest,
+      to: entry.toDigest,
+      reason: `recovering the update interrupted at "${entry.phase}" failed: ${errorText(error)}; the journal is kept for the next start`,
+      durationMs: 0,
+      timings: {},
+      snapshots: entry.snapshots.map((s) => s.id),
+    };
+  }
+}
 
+/**
+ * Ends an interrupted update from what its journal says: `interrupted` tells why it stopped.
+ * Waits out an absent Engine; throws EngineUnavailableError when it stays away, with the journal
+ * entry kept.
+ */
+export async function resumeFromJournal(
+  entry: JournalEntry,
+  interrupted: string,
+  o: EngineOptions,
+  timer = new PhaseTimer(),
+  outcome: MakeOutcome = outcomeMaker(entry.bot.id, entry.toDigest, timer),
+  byTheWorld = false,
+): Promise<UpdateOutcome> {
   switch (entry.phase) {
     case "pulling":
     case "stopping":
     case "snapshotting": {
       // The old container was at most stopped: its volumes were never written by the new version.
-      await o.snapshots.release(
-        entry.snapshots.map((s) => s.id),
-        0,
-      );
       try {
-        await o.docker.start(entry.oldContainerId);
-        const gate = await waitHealthy(await botProbe(o.docker, entry.oldContainerId, entry.bot.health), {
-          timeoutMs: o.healthCheckTimeoutSeconds * 1000,
-          minHealthyMs: o.minHealthySeconds * 1000,
+        await withEngine(o, `restarting the old container of ${entry.bot.id}`, async () => {
+          await o.docker.start(entry.oldContainerId);
+          const gate = await waitHealthy(await botProbe(o.docker, entry.oldContainerId, entry.bot.health), {
+            timeoutMs: o.healthCheckTimeoutSeconds * 1000,
+            minHealthyMs: o.minHealthySeconds * 1000,
+          });
+          if (!gate.healthy) throw new Error(gate.reason);
         });
-        if (!gate.healthy) throw new Error(gate.reason);
       } catch (error) {
+        if (error instanceof EngineUnavailableError) throw error;
+        await o.snapshots.release(
+          entry.snapshots.map((s) => s.id),
+          0,
+        );
         await o.journal.finish(entry.bot.id);
         return outcome(
           "rollback-failed",
           entry.fromDigest,
-          `${interrupted}; restarting the old container failed: ${(error as Error).message}`,
+          `${interrupted}; restarting the old container failed: ${errorText(error)}`,
         );
       }
+      await o.snapshots.release(
+        entry.snapshots.map((s) => s.id),
+        0,
+      );
       await o.journal.finish(entry.bot.id);
       return outcome(
         "failed",
@@ -69,13 +108,15 @@ async function recoverOne(entry: JournalEntry, o: EngineOptions): Promise<Update
       );
     }
     case "confirmed": {
-      await o.docker.remove(entry.oldContainerId);
-      await o.snapshots.release(
-        entry.snapshots.map((s) => s.id),
-        entry.keepSnapshots,
-      );
-      const current = await o.docker.inspect(entry.bot.id);
-      if (current && !current.State.Running) await o.docker.start(current.Id);
+      await withEngine(o, `completing the update of ${entry.bot.id}`, async () => {
+        await o.docker.remove(entry.oldContainerId);
+        await o.snapshots.release(
+          entry.snapshots.map((s) => s.id),
+          entry.keepSnapshots,
+        );
+        const current = await o.docker.inspect(entry.bot.id);
+        if (current && !current.State.Running) await o.docker.start(current.Id);
+      });
       await o.journal.finish(entry.bot.id);
       return outcome(
         "updated",
@@ -90,6 +131,12 @@ async function recoverOne(entry: JournalEntry, o: EngineOptions): Promise<Update
         o,
         timer,
         outcome,
+        byTheWorld ? { result: "failed" } : {},
       );
   }
+}
+
+/** True when `error` came from the Engine going away (checked by a ping when its shape does not say). */
+export function isOutage(error: unknown, o: EngineOptions): Promise<boolean> {
+  return isEngineOutage(error, waitOptions(o).ping);
 }

@@ -1,32 +1,23 @@
 import { asideName, containerCreateOptions } from "../docker/container-spec.ts";
-import { containerDigest, type DockerAdapter } from "../docker/docker.ts";
+import { containerDigest } from "../docker/docker.ts";
 import { imageAllowed } from "../model/allowlist.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
+import { advance, type EngineOptions, errorText, withEngine } from "./engine-options.ts";
+import { EngineUnavailableError } from "./engine-wait.ts";
 import { faultPoint } from "./faults.ts";
 import { waitHealthy } from "./health-gate.ts";
-import type { Journal, JournalEntry } from "./journal.ts";
+import type { JournalEntry } from "./journal.ts";
 import { type MakeOutcome, outcomeMaker, PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
-import type { VolumeSnapshotter } from "./snapshotter.ts";
+import { isOutage, resumeFromJournal } from "./recover.ts";
+import { rollBack, short } from "./rollback.ts";
 
-export interface EngineOptions {
-  docker: DockerAdapter;
-  journal: Journal;
-  snapshots: VolumeSnapshotter;
-  allowlist: string[];
-  healthCheckTimeoutSeconds: number;
-  minHealthySeconds: number;
-  keepSnapshots: number;
-  /** Grace given to the old container to stop before SIGKILL. */
-  stopTimeoutSeconds?: number;
-  log?: (line: string) => void;
-}
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+export type { EngineOptions } from "./engine-options.ts";
+export { rollBack } from "./rollback.ts";
 
 /**
- * Moves one bot to `digest` (DESIGN §5): it ends healthy on the new image, or back on the old
+ * Moves one bot to `digest` (docs/contracts.md "One bot's update"): it ends healthy on the new image, or back on the old
  * one with its volumes exactly as they were. Every step is journaled before it is taken.
  */
 export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions): Promise<UpdateOutcome> {
@@ -74,14 +65,16 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     steps: [{ phase: "stopping", at: new Date().toISOString() }],
   };
   await o.journal.write(entry);
+  await o.onPhase?.("stopping", bot.id);
 
   // 3. Stop, then snapshot every volume while nothing writes to it.
   const stoppedAt = performance.now();
   try {
     await timer.time("stop", () => o.docker.stop(current.Id, o.stopTimeoutSeconds ?? 10));
     faultPoint("after-stop");
-    entry = await o.journal.advance(entry, "snapshotting");
+    entry = await advance(o, entry, "snapshotting");
   } catch (error) {
+    if (await isOutage(error, o)) return afterOutage(entry, error, o, timer, outcome);
     const restarted = await restartOld(entry, o);
     await o.journal.finish(bot.id);
     const reason = `stopping the old container failed: ${errorText(error)}; ${restarted ?? "the old container was restarted"}`;
@@ -97,6 +90,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
       }
     });
   } catch (error) {
+    if (await isOutage(error, o)) return afterOutage(entry, error, o, timer, outcome);
     const restarted = await restartOld(entry, o);
     await o.snapshots
       .release(
@@ -113,18 +107,18 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   // 4. Keep the old container aside (rollback needs no pull), create and start the new one.
   let gate: Awaited<ReturnType<typeof waitHealthy>>;
   try {
-    entry = await o.journal.advance(entry, "renaming");
+    entry = await advance(o, entry, "renaming");
     await timer.time("recreate", () => o.docker.rename(current.Id, asideName(bot.id)));
     faultPoint("after-rename");
-    entry = await o.journal.advance(entry, "creating");
+    entry = await advance(o, entry, "creating");
     const newId = await timer.time("recreate", () =>
       o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: false })),
     );
-    entry = await o.journal.advance(entry, "starting", { newContainerId: newId });
+    entry = await advance(o, entry, "starting", { newContainerId: newId });
     faultPoint("after-create");
     await timer.time("recreate", () => o.docker.start(newId));
     faultPoint("after-start");
-    entry = await o.journal.advance(entry, "health-gate");
+    entry = await advance(o, entry, "health-gate");
 
     // 5. Health gate.
     gate = await timer.time("health", async () =>
@@ -133,8 +127,9 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
         minHealthyMs: o.minHealthySeconds * 1000,
       }),
     );
-    if (gate.healthy) entry = await o.journal.advance(entry, "confirmed");
+    if (gate.healthy) entry = await advance(o, entry, "confirmed");
   } catch (error) {
+    if (await isOutage(error, o)) return afterOutage(entry, error, o, timer, outcome);
     return rollBack(entry, `update step "${entry.phase}" failed: ${errorText(error)}`, o, timer, outcome);
   }
   if (!gate.healthy) return rollBack(entry, gate.reason, o, timer, outcome);
@@ -145,15 +140,13 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   faultPoint("after-confirm");
   const done = `updated ${short(from)} -> ${short(digest)} in ${(timer.elapsed() / 1000).toFixed(1)}s`;
   try {
-    const kept = await complete(entry, o);
+    const kept = await withEngine(o, `completing the update of ${bot.id}`, () => complete(entry, o));
     return outcome("updated", from, done, { downtimeMs, snapshots: kept });
   } catch (error) {
     o.log?.(`${bot.id}: updated, but cleaning up failed (the next start finishes it): ${errorText(error)}`);
     return outcome("updated", from, `${done}; clean-up pending: ${errorText(error)}`, { downtimeMs });
   }
 }
-
-const short = (digest: string | null) => (digest ? digest.slice(0, 19) : "none");
 
 /** Removes the old container and drops the snapshots beyond the ones kept. Idempotent. */
 async function complete(entry: JournalEntry, o: EngineOptions): Promise<string[]> {
@@ -175,66 +168,27 @@ async function restartOld(entry: JournalEntry, o: EngineOptions): Promise<string
 }
 
 /**
- * 7. Unhealthy or interrupted: the new container goes, every volume is restored from its
- * snapshot, the old container comes back under its name and must prove healthy. Each step is
- * safe to repeat, so recover() can run this again after a crash half way through.
+ * The Engine went away in the middle of an update: wait for it, then end the update the way
+ * recover() would, from the journal. The result says the world interrupted it, so the new digest
+ * is not judged. When the Engine stays away the journal is kept for the next reconcile.
  */
-export async function rollBack(
-  start: JournalEntry,
-  reason: string,
+async function afterOutage(
+  entry: JournalEntry,
+  error: unknown,
   o: EngineOptions,
   timer: PhaseTimer,
   outcome: MakeOutcome,
 ): Promise<UpdateOutcome> {
-  const entry =
-    start.phase === "rolling-back" ? start : await o.journal.advance(start, "rolling-back", { reason });
   const { bot } = entry;
+  const why = `the Docker Engine went away during "${entry.phase}" (${errorText(error)})`;
+  o.log?.(`${bot.id}: ${why}`);
   try {
-    await timer.time("rollback", async () => {
-      if (entry.newContainerId) await o.docker.remove(entry.newContainerId);
-      const named = await o.docker.inspect(bot.id);
-      if (named && named.Id !== entry.oldContainerId) await o.docker.remove(named.Id);
-      faultPoint("after-remove-new");
-      const old = await o.docker.inspect(entry.oldContainerId);
-      if (!old) throw new Error(`the old container ${entry.oldContainerId.slice(0, 12)} no longer exists`);
-      if (old.State.Running) await o.docker.stop(old.Id, o.stopTimeoutSeconds ?? 10);
-      for (const snapshot of entry.snapshots) await o.snapshots.restore(snapshot.id, snapshot.volume);
-      faultPoint("after-restore");
-      if (old.Name !== `/${bot.id}`) await o.docker.rename(old.Id, bot.id);
-      await o.docker.start(old.Id);
-      const gate = await waitHealthy(await botProbe(o.docker, old.Id, bot.health), {
-        timeoutMs: o.healthCheckTimeoutSeconds * 1000,
-        minHealthyMs: o.minHealthySeconds * 1000,
-      });
-      if (!gate.healthy) throw new Error(`the old version did not come back healthy: ${gate.reason}`);
+    const current = (await o.journal.read(bot.id)) ?? entry;
+    return await resumeFromJournal(current, why, o, timer, outcome, true);
+  } catch (failure) {
+    if (!(failure instanceof EngineUnavailableError)) throw failure;
+    return outcome("rollback-failed", entry.fromDigest, `${why}; ${failure.message}`, {
+      snapshots: entry.snapshots.map((s) => s.id),
     });
-  } catch (error) {
-    const kept = entry.snapshots.map((s) => s.id);
-    await o.journal.finish(bot.id);
-    o.log?.(`${bot.id}: ROLLBACK FAILED: ${errorText(error)}`);
-    return outcome(
-      "rollback-failed",
-      entry.fromDigest,
-      `${reason}; rollback failed: ${errorText(error)}; snapshots kept: ${kept.join(", ") || "none"}`,
-      {
-        snapshots: kept,
-      },
-    );
   }
-  // The old version runs healthy again; failing to tidy up must not turn that into a failure.
-  try {
-    await o.snapshots.release(
-      entry.snapshots.map((s) => s.id),
-      entry.keepSnapshots,
-    );
-    await o.journal.finish(bot.id);
-  } catch (error) {
-    o.log?.(`${bot.id}: rolled back, but cleaning up failed: ${errorText(error)}`);
-  }
-  const restored = bot.volumes.length > 0 ? "; volumes restored" : "";
-  return outcome(
-    "rolled-back",
-    entry.fromDigest,
-    `rolled back to ${short(entry.fromDigest)}: ${reason}${restored}`,
-  );
 }

@@ -10,6 +10,8 @@ export const fleetEvents = [
   "bot.update_failed",
   "bot.rolled_back",
   "bot.rollback_failed",
+  "bot.down",
+  "bot.recovered",
   "rollout.started",
   "rollout.completed",
   "rollout.paused",

@@ -64,6 +64,8 @@ export const statusSchema = z.strictObject({
     .optional(),
   bots: z.record(z.string(), botStatusSchema).default({}),
   rollouts: z.record(z.string(), rolloutProgressSchema).default({}),
+  /** Present while the host's Docker Engine does not answer: bots are left as they are until it does. */
+  engine: z.strictObject({ state: z.literal("engine-unavailable"), since: isoTime }).optional(),
   /** Digests whose rollout was aborted or rolled back on this host: never planned again for that image. */
   quarantine: z
     .array(z.strictObject({ image: imageRef, digest, rollout: rolloutId, at: isoTime, reason: z.string() }))

@@ -66,6 +66,31 @@ export interface BotRollbackFailedEvent extends BotEventBase {
   snapshots?: string[];
 }
 
+/**
+ * A declared bot is not running and reconcile could not bring it back (start, revive or health
+ * gate failed). Sent once per incident, not per reconcile. To admins.
+ */
+export interface BotDownEvent extends BotEventBase {
+  type: "bot.down";
+  /** When the agent first found it not running (ISO 8601); names the incident. */
+  since: string;
+  /** Digest of the container left, if known. */
+  digest?: string;
+  reason: string;
+}
+
+/**
+ * A bot found not running is running and healthy again: started by reconcile, or back by other
+ * means after a `bot.down`. Ends the incident. To admins.
+ */
+export interface BotRecoveredEvent extends BotEventBase {
+  type: "bot.recovered";
+  since: string;
+  digest?: string;
+  /** What was done, e.g. "the container had exited (code 137); it was started again". */
+  reason: string;
+}
+
 /** One failed bot of a rollout, for the threshold notifications. */
 export interface FailedBot {
   bot: string;
@@ -127,6 +152,8 @@ export type NotifyEvent =
   | BotUpdateFailedEvent
   | BotRolledBackEvent
   | BotRollbackFailedEvent
+  | BotDownEvent
+  | BotRecoveredEvent
   | RolloutStartedEvent
   | RolloutCompletedEvent
   | RolloutPausedEvent
@@ -154,6 +181,9 @@ export function dedupeKey(event: NotifyEvent): string {
     case "rollout.paused":
     case "rollout.aborted":
       return `${event.type}|-|${event.rollout}`;
+    case "bot.down":
+    case "bot.recovered":
+      return `${event.type}|${event.bot}|@${event.since}`;
     default:
       return `${event.type}|${event.bot}|${event.rollout ?? `@${event.to}`}`;
   }
@@ -166,6 +196,8 @@ export function isBotEvent(
   | BotUpdatedEvent
   | BotUpdateFailedEvent
   | BotRolledBackEvent
-  | BotRollbackFailedEvent {
+  | BotRollbackFailedEvent
+  | BotDownEvent
+  | BotRecoveredEvent {
   return event.type.startsWith("bot.");
 }

@@ -27,6 +27,31 @@ describe("renderEmail", () => {
     }
   });
 
+  it("alerts admins once per incident: bot.down with what to check, bot.recovered when it is back", () => {
+    const since = "2026-12-03T19:00:00.000Z";
+    const down: NotifyEvent = {
+      type: "bot.down",
+      bot: "acme-main",
+      tenant: "acme",
+      since,
+      digest: D1,
+      reason: "the container had exited (exit code 137); it was started again, but it is not healthy: <x>",
+    };
+    const email = renderEmail(down, { host: "host-a" })!;
+    expect(email.audience).toBe("admins");
+    expect(email.subject).toMatch(/^\[fleetwave host-a\] acme-main is DOWN: the container had exited/);
+    expect(email.text).toContain("docker logs --tail 100 acme-main");
+    expect(email.text).toContain(since);
+    expect(email.html).toContain("&lt;x&gt;");
+    const back = renderEmail(
+      { ...down, type: "bot.recovered", reason: "it was started again" },
+      { host: "host-a" },
+    )!;
+    expect(back.subject).toBe("[fleetwave host-a] acme-main recovered: it was started again");
+    expect(dedupeKey(down)).toBe(`bot.down|acme-main|@${since}`);
+    expect(dedupeKey({ ...down, since: "2026-12-03T20:00:00.000Z" })).not.toBe(dedupeKey(down));
+  });
+
   it("links only http(s) dashboards", () => {
     const event: NotifyEvent = { type: "bot.update_available", bot: "acme-main", tenant: "acme", to: D2 };
     const js = renderEmail(event, { host: "h", dashboardUrl: "javascript:alert(1)" })!;

@@ -9,6 +9,8 @@ import { changelogSectionTitles, type UserChangelog } from "../model/rollout.ts"
 import { shortDigest } from "../text/digest.ts";
 import { escapeHtml } from "../text/html.ts";
 import type {
+  BotDownEvent,
+  BotRecoveredEvent,
   BotRollbackFailedEvent,
   BotRolledBackEvent,
   BotUpdateAvailableEvent,
@@ -50,6 +52,8 @@ export function audienceOf(type: NotifyEvent["type"]): Audience | null {
     case "bot.update_failed":
     case "bot.rolled_back":
     case "bot.rollback_failed":
+    case "bot.down":
+    case "bot.recovered":
     case "rollout.paused":
     case "rollout.aborted":
     case "fleet_state.invalid":
@@ -73,6 +77,10 @@ export function renderEmail(event: NotifyEvent, options: RenderOptions): Rendere
       return rolledBack(event, options);
     case "bot.rollback_failed":
       return rollbackFailed(event, options);
+    case "bot.down":
+      return botDown(event, options);
+    case "bot.recovered":
+      return botRecovered(event, options);
     case "rollout.paused":
     case "rollout.aborted":
       return rolloutStopped(event, options);
@@ -341,6 +349,49 @@ function rollbackFailed(event: BotRollbackFailedEvent, options: RenderOptions): 
     adminSubject(options.host, `ROLLBACK FAILED for ${event.bot}: ${oneLine(event.reason)}`),
     [intro, "", ...detailsText(details), "", kept, "", ...todo],
     html,
+  );
+}
+
+function incidentDetails(event: BotDownEvent | BotRecoveredEvent, host: string): Details {
+  return [
+    ["Bot", event.bot],
+    ["Tenant", event.tenant],
+    ["Host", host],
+    ["Digest", event.digest],
+    ["Down since", event.since],
+    ["Reason", event.reason],
+  ];
+}
+
+function botDown(event: BotDownEvent, options: RenderOptions): RenderedEmail {
+  const details = incidentDetails(event, options.host);
+  const intro = `ACTION NEEDED: ${event.bot} is not running and the agent could not bring it back.`;
+  const inspect = `docker ps -a --filter label=fleetwave.bot=${event.bot}`;
+  const logs = `docker logs --tail 100 ${event.bot}`;
+  const after =
+    "The agent tries again on every reconcile and sends one more email when the bot is back. You get no further email for this incident.";
+  const todo = [`What to do on ${options.host}:`, `  ${inspect}`, `  ${logs}`];
+  return finish(
+    "admins",
+    adminSubject(options.host, `${event.bot} is DOWN: ${oneLine(event.reason)}`),
+    [intro, "", ...detailsText(details), "", ...todo, "", after],
+    [
+      `<p><strong style="color:#cf222e">ACTION NEEDED</strong>: <strong>${escapeHtml(event.bot)}</strong> is not running and the agent could not bring it back.</p>`,
+      detailsHtml(details),
+      `<p>What to do on ${escapeHtml(options.host)}:<br>${code(inspect)}<br>${code(logs)}</p>`,
+      p(after),
+    ],
+  );
+}
+
+function botRecovered(event: BotRecoveredEvent, options: RenderOptions): RenderedEmail {
+  const details = incidentDetails(event, options.host);
+  const intro = `${event.bot} was found not running and is running and healthy again.`;
+  return finish(
+    "admins",
+    adminSubject(options.host, `${event.bot} recovered: ${oneLine(event.reason)}`),
+    [intro, "", ...detailsText(details)],
+    [p(intro), detailsHtml(details)],
   );
 }
 

@@ -39,7 +39,8 @@ export const agentCommand: Command = {
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
 status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
-update failed. Serves the HTTP API and dashboard on --listen (loopback only).
+update failed or a declared bot is left not running. Serves the HTTP API and dashboard on --listen
+(loopback only).
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
 agent that finds another live agent for --host in the status file does nothing and says why.
 
@@ -103,8 +104,11 @@ Environment:
       await agent.stop();
       for (const line of report.failed) io.err(`failed: ${line}`);
       for (const line of report.errors) io.err(`error: ${line}`);
-      io.out(`reconciled ${flags.host}: ${report.outcomes.length} updates, ${report.failed.length} failed`);
-      return report.failed.length > 0 || report.errors.length > 0 ? 1 : 0;
+      for (const line of report.down) io.err(`down: ${line}`);
+      io.out(
+        `reconciled ${flags.host}: ${report.outcomes.length} updates, ${report.failed.length} failed, ${report.down.length} bots down`,
+      );
+      return report.failed.length > 0 || report.errors.length > 0 || report.down.length > 0 ? 1 : 0;
     }
 
     front.use(createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log }));

@@ -1,0 +1,61 @@
+import type { DockerAdapter } from "../docker/docker.ts";
+import { EngineAvailability, type EngineWaitOptions, untilEngineAnswers } from "./engine-wait.ts";
+import type { Journal, JournalEntry, Phase } from "./journal.ts";
+import type { VolumeSnapshotter } from "./snapshotter.ts";
+
+export interface EngineOptions {
+  docker: DockerAdapter;
+  journal: Journal;
+  snapshots: VolumeSnapshotter;
+  allowlist: string[];
+  healthCheckTimeoutSeconds: number;
+  minHealthySeconds: number;
+  keepSnapshots: number;
+  /** Grace given to the old container to stop before SIGKILL. */
+  stopTimeoutSeconds?: number;
+  /** Shared by every update of one agent: whether the Docker Engine answers, and since when not. */
+  availability?: EngineAvailability;
+  /**
+   * How long an update waits for an absent Engine before it hands its journal entry to the next
+   * reconcile (default 600 s). The wait pings with a backoff bounded at 2 s.
+   */
+  engineWaitSeconds?: number;
+  /** Called after each phase is journaled, before its step is taken (tests break the world here). */
+  onPhase?: (phase: Phase, botId: string) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+const fallbackAvailability = new WeakMap<EngineOptions, EngineAvailability>();
+
+export function waitOptions(o: EngineOptions): EngineWaitOptions {
+  let availability = o.availability;
+  if (!availability) {
+    availability = fallbackAvailability.get(o) ?? new EngineAvailability();
+    fallbackAvailability.set(o, availability);
+  }
+  return {
+    ping: () => o.docker.ping(),
+    availability,
+    maxWaitMs: (o.engineWaitSeconds ?? 600) * 1000,
+    ...(o.log ? { log: o.log } : {}),
+  };
+}
+
+/** Runs idempotent Engine work, waiting out an absent Engine between attempts. */
+export function withEngine<T>(o: EngineOptions, what: string, work: () => Promise<T>): Promise<T> {
+  return untilEngineAnswers(what, work, waitOptions(o));
+}
+
+/** Journals the next phase, then gives a test its chance to break the world at exactly this step. */
+export async function advance(
+  o: EngineOptions,
+  entry: JournalEntry,
+  phase: Phase,
+  patch: Partial<JournalEntry> = {},
+): Promise<JournalEntry> {
+  const next = await o.journal.advance(entry, phase, patch);
+  await o.onPhase?.(phase, entry.bot.id);
+  return next;
+}
+
+export const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
