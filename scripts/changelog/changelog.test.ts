@@ -2,8 +2,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIO } from "../../agent/src/cli/command.ts";
-import { changelogCommand } from "../../agent/src/cli/commands/changelog.ts";
+import type { CliIO } from "#fleetwave/cli/command.ts";
+import { changelogCommand } from "#fleetwave/cli/commands/changelog.ts";
 import { makeTempDir, TestRepo } from "../sync/test-helpers.ts";
 
 const CONFIG = `

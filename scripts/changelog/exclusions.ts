@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { z } from "zod";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import { type ChangelogCommit, globMatcher } from "./model.ts";
 
 export const DEFAULT_HOSTED_MODE_FILE = "scripts/hosted-mode.yaml";

@@ -2,7 +2,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import type { UserFacingChangelog } from "./build.ts";
 
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;

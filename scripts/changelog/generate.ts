@@ -1,5 +1,5 @@
 /** Glue for one changelog: read the range from git, build, render, optionally write. */
-import type { Git } from "../../agent/src/git/git.ts";
+import type { Git } from "#fleetwave/git/git.ts";
 import { buildChangelog, type Changelog, toUserFacing, type UserFacingChangelog } from "./build.ts";
 import type { HostedModeConfig } from "./exclusions.ts";
 import { type ChangelogFiles, writeChangelogFiles } from "./files.ts";

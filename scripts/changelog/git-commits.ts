@@ -1,5 +1,5 @@
 /** Git adapter for the changelog: reads a range's commits as RawCommit records. */
-import type { Git } from "../../agent/src/git/git.ts";
+import type { Git } from "#fleetwave/git/git.ts";
 import type { RawCommit } from "./model.ts";
 
 const RS = "\x1e";

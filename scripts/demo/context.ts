@@ -1,8 +1,8 @@
 /** What every step of the demo shares: its options, the images it built and the running pieces. */
 import type { WriteStream } from "node:fs";
 import type Docker from "dockerode";
-import type { Agent } from "../../agent/src/agent/agent.ts";
-import type { ServerHandle } from "../../agent/src/http/index.ts";
+import type { Agent } from "#fleetwave/agent/agent.ts";
+import type { ServerHandle } from "#fleetwave/http/index.ts";
 import type { TestImage } from "../local-env/bot-image.ts";
 import type { DemoTenant } from "./fleet.ts";
 import { type Narrator, shortDigest } from "./narrate.ts";

@@ -6,9 +6,9 @@
  */
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { Agent } from "../../agent/src/agent/agent.ts";
-import { DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
-import { createApp, parseApiTokens, serve } from "../../agent/src/http/index.ts";
+import { Agent } from "#fleetwave/agent/agent.ts";
+import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { createApp, parseApiTokens, serve } from "#fleetwave/http/index.ts";
 // The demo's bot images come from the integration tests' image builder: FROM scratch with
 // Debian's static busybox, pushed to the local registry (nothing is pulled from the internet).
 // Importing test support from scripts/ is deliberate: it is the one builder of such images.

@@ -1,5 +1,5 @@
 /** Step 3's fleet-state: the demo's fleet.yaml and three tenants, written as an operator would. */
-import type { UserChangelog } from "../../agent/src/model/rollout.ts";
+import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 // The demo runs on the test environment, so it shares its port picker.
 import { freePort } from "../local-env/engine.ts";
 

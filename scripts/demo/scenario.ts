@@ -7,11 +7,11 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { TickReport } from "../../agent/src/agent/agent.ts";
-import { containerDigest } from "../../agent/src/docker/docker.ts";
-import type { UpdateOutcome } from "../../agent/src/engine/outcome.ts";
-import type { AgentStatusView } from "../../agent/src/http/index.ts";
-import { statusSchema } from "../../agent/src/model/status.ts";
+import type { TickReport } from "#fleetwave/agent/agent.ts";
+import { containerDigest } from "#fleetwave/docker/docker.ts";
+import type { UpdateOutcome } from "#fleetwave/engine/outcome.ts";
+import type { AgentStatusView } from "#fleetwave/http/index.ts";
+import { statusSchema } from "#fleetwave/model/status.ts";
 import type { TestImage } from "../local-env/bot-image.ts";
 import { execIn } from "./containers.ts";
 import { allBots, type Ctx, NOTES, TOKEN, versionOf } from "./context.ts";

@@ -2,9 +2,9 @@
  * Sync's view of the one git adapter (agent/src/git/git.ts): the same `Git`, committing as the
  * sync runner unless told otherwise.
  */
-import { Git as AdapterGit, type GitIdentity, type GitOptions } from "../../agent/src/git/git.ts";
+import { Git as AdapterGit, type GitIdentity, type GitOptions } from "#fleetwave/git/git.ts";
 
-export { GitError, type GitIdentity, type GitResult } from "../../agent/src/git/git.ts";
+export { GitError, type GitIdentity, type GitResult } from "#fleetwave/git/git.ts";
 
 export const DEFAULT_IDENTITY: GitIdentity = {
   name: "Fleetwave Sync",

@@ -3,7 +3,7 @@
  * duplicate). Talks to `GITHUB_API_URL` (GitHub Enterprise, or a local fake in tests).
  */
 import { Octokit } from "@octokit/rest";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 
 export interface GitHubTarget {
   owner: string;

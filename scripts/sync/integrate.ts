@@ -3,7 +3,7 @@
  * rebase replay only the fork's new commits) or by merge. A conflict aborts the rebase/merge
  * and returns the files and the commands a person runs to finish by hand.
  */
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import type { ConflictReport } from "../changelog/render.ts";
 import type { Git } from "./git.ts";
 import { assertNoConflictMarkers } from "./markers.ts";

@@ -1,7 +1,7 @@
 /** Conflict-marker detection: nothing with markers is ever committed or pushed. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 
 const START = /^<{7}(?: |$)/;
 const MIDDLE = /^={7}$/;

@@ -5,7 +5,7 @@
  */
 import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import {
   DEFAULT_HOSTED_MODE_FILE,
   type HostedModeConfig,

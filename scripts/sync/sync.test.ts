@@ -7,9 +7,9 @@ import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, type ExpectStatic, it } from "vitest";
-import type { CliIO } from "../../agent/src/cli/command.ts";
-import { syncUpstreamCommand } from "../../agent/src/cli/commands/sync-upstream.ts";
-import { type FakeGitHub, startFakeGitHub } from "../../test/support/fake-github.ts";
+import type { CliIO } from "#fleetwave/cli/command.ts";
+import { syncUpstreamCommand } from "#fleetwave/cli/commands/sync-upstream.ts";
+import { type FakeGitHub, startFakeGitHub } from "#test/support/fake-github.ts";
 import { Git } from "./git.ts";
 import { FORK_DEV, makeTempDir, refSha, TestRepo, UPSTREAM_DEV } from "./test-helpers.ts";
 

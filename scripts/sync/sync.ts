@@ -7,7 +7,7 @@
  * The steps live beside this file: preflight.ts, integrate.ts, report.ts.
  */
 import { join, relative as relativePath } from "node:path";
-import { FleetwaveError } from "../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import { generateChangelog } from "../changelog/generate.ts";
 import type { SyncSummary } from "../changelog/render.ts";
 import { openOrUpdatePullRequest, type PullRequestResult, resolveGitHubTarget } from "./github.ts";

@@ -7,10 +7,10 @@
 import { existsSync } from "node:fs";
 import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../agent/src/http/app.ts";
-import { type FakeControl, fakeControl, ROLLOUT_ID } from "../../agent/src/http/fake-control.ts";
-import { type ServerHandle, serve } from "../../agent/src/http/serve.ts";
-import { parseApiTokens } from "../../agent/src/http/tokens.ts";
+import { createApp } from "#fleetwave/http/app.ts";
+import { type FakeControl, fakeControl, ROLLOUT_ID } from "#fleetwave/http/fake-control.ts";
+import { type ServerHandle, serve } from "#fleetwave/http/serve.ts";
+import { parseApiTokens } from "#fleetwave/http/tokens.ts";
 import { CHROMIUM_PATH, launchBrowser, requireChromium, type TestBrowser } from "../support/browser.ts";
 
 /** The text a user sees (layout-aware, unlike textContent). */

@@ -10,9 +10,9 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { HostStatus } from "../../agent/src/model/status.ts";
-import { buildTestImage } from "../../scripts/local-env/bot-image.ts";
-import { dockerClient, freePort } from "../../scripts/local-env/engine.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage } from "#scripts/local-env/bot-image.ts";
+import { dockerClient, freePort } from "#scripts/local-env/engine.ts";
 import {
   bots,
   eventually,

@@ -10,9 +10,9 @@ import { createServer, type Server } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { HostStatus } from "../../agent/src/model/status.ts";
-import { buildTestImage } from "../../scripts/local-env/bot-image.ts";
-import { dockerClient } from "../../scripts/local-env/engine.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage } from "#scripts/local-env/bot-image.ts";
+import { dockerClient } from "#scripts/local-env/engine.ts";
 import {
   bots,
   type FleetDecl,

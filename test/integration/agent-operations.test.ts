@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { asideName } from "../../agent/src/docker/container-spec.ts";
-import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
-import type { HostStatus } from "../../agent/src/model/status.ts";
-import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
-import { freePort } from "../../scripts/local-env/engine.ts";
+import { asideName } from "#fleetwave/docker/container-spec.ts";
+import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
+import { freePort } from "#scripts/local-env/engine.ts";
 import {
   bots,
   eventually,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
-import type { HostStatus } from "../../agent/src/model/status.ts";
-import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
+import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
 import {
   bots,
   closedHour,

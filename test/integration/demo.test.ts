@@ -9,7 +9,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, it } from "vitest";
-import { dockerClient } from "../../scripts/local-env/engine.ts";
+import { dockerClient } from "#scripts/local-env/engine.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 

@@ -14,8 +14,8 @@ import {
   registryDigest,
   type TestBotBehaviour,
   type TestImage,
-} from "../../scripts/local-env/bot-image.ts";
-import { dockerClient, freePort } from "../../scripts/local-env/engine.ts";
+} from "#scripts/local-env/bot-image.ts";
+import { dockerClient, freePort } from "#scripts/local-env/engine.ts";
 import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 
 const run = randomBytes(4).toString("hex");

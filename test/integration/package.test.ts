@@ -11,10 +11,10 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { containerDigest, DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
-import type { HostStatus } from "../../agent/src/model/status.ts";
-import { buildTestImage } from "../../scripts/local-env/bot-image.ts";
-import { dockerClient } from "../../scripts/local-env/engine.ts";
+import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage } from "#scripts/local-env/bot-image.ts";
+import { dockerClient } from "#scripts/local-env/engine.ts";
 import { bots, type FleetDecl, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
 
 const execFileAsync = promisify(execFile);

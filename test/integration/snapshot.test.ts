@@ -21,9 +21,9 @@ import {
   SnapshotStore,
   VolumeInUseError,
   VolumeNotEmptiedError,
-} from "../../agent/src/snapshot/index.ts";
-import { buildTestImage, type TestImage } from "../../scripts/local-env/bot-image.ts";
-import { dockerClient } from "../../scripts/local-env/engine.ts";
+} from "#fleetwave/snapshot/index.ts";
+import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
+import { dockerClient } from "#scripts/local-env/engine.ts";
 import {
   createTrickyTree,
   type TreeManifest,

@@ -2,7 +2,7 @@
  * Helpers shared by integration tests that talk to the private test engine started by
  * scripts/test-env.sh (see test/support/global-setup.ts).
  */
-import { assertLoopback, dockerClient } from "../../scripts/local-env/engine.ts";
+import { assertLoopback, dockerClient } from "#scripts/local-env/engine.ts";
 
 export interface HttpAnswer {
   status: number;

@@ -1,12 +1,12 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DockerAdapter, dockerFromEnv } from "../../agent/src/docker/docker.ts";
-import { Journal } from "../../agent/src/engine/journal.ts";
-import type { EngineOptions } from "../../agent/src/engine/update-bot.ts";
-import { MountpointSnapshotter } from "../../agent/src/engine/volume-snapshots.ts";
-import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
-import { SnapshotStore } from "../../agent/src/snapshot/index.ts";
+import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { Journal } from "#fleetwave/engine/journal.ts";
+import type { EngineOptions } from "#fleetwave/engine/update-bot.ts";
+import { MountpointSnapshotter } from "#fleetwave/engine/volume-snapshots.ts";
+import type { FleetBot } from "#fleetwave/model/fleet-state.ts";
+import { SnapshotStore } from "#fleetwave/snapshot/index.ts";
 
 export const TEST_REPOSITORY = () => `${process.env.FLEETWAVE_REGISTRY}/fleetwave-test/bot`;
 

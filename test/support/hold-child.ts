@@ -4,8 +4,8 @@
  * Prints `HOLD <phase>` when it gets there. DOCKER_HOST names the engine.
  * Usage: node --import tsx test/support/hold-child.ts '<json>'
  */
-import { updateBot } from "../../agent/src/engine/update-bot.ts";
-import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
+import { updateBot } from "#fleetwave/engine/update-bot.ts";
+import type { FleetBot } from "#fleetwave/model/fleet-state.ts";
 import { engineFor } from "./engine-harness.ts";
 
 interface ChildInput {

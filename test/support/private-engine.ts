@@ -8,8 +8,8 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import Docker from "dockerode";
-import { DockerAdapter } from "../../agent/src/docker/docker.ts";
-import { freePort } from "../../scripts/local-env/engine.ts";
+import { DockerAdapter } from "#fleetwave/docker/docker.ts";
+import { freePort } from "#scripts/local-env/engine.ts";
 
 const SCRIPT = resolve(import.meta.dirname, "../../scripts/test-env.sh");
 

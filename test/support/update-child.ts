@@ -3,9 +3,9 @@
  * (FLEETWAVE_FAULT) and recover in a fresh process, as after a crash of the real agent.
  * Usage: node --import tsx test/support/update-child.ts update|recover '<json>'
  */
-import { recover } from "../../agent/src/engine/recover.ts";
-import { updateBot } from "../../agent/src/engine/update-bot.ts";
-import type { FleetBot } from "../../agent/src/model/fleet-state.ts";
+import { recover } from "#fleetwave/engine/recover.ts";
+import { updateBot } from "#fleetwave/engine/update-bot.ts";
+import type { FleetBot } from "#fleetwave/model/fleet-state.ts";
 import { engineFor } from "./engine-harness.ts";
 
 interface ChildInput {

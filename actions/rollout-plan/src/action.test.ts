@@ -7,8 +7,8 @@ import { chmod, cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { git } from "../../../agent/src/git/git.ts";
-import { loadFleetState } from "../../../agent/src/model/load.ts";
+import { git } from "#fleetwave/git/git.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const DIST = join(ROOT, "actions/rollout-plan/dist/index.js");

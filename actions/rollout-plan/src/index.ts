@@ -3,7 +3,7 @@
  * @actions/core: it reads the inputs, runs the shared logic and reports back to the runner.
  */
 import * as core from "@actions/core";
-import { FleetwaveError } from "../../../agent/src/errors.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
 import {
   INPUT_DEFAULTS,
   type InputName,

@@ -5,24 +5,19 @@
  */
 import { access } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { FleetwaveError } from "../../../agent/src/errors.ts";
-import { currentBranch, git, headCommit, pushWithRetry } from "../../../agent/src/git/git.ts";
-import type { Problem } from "../../../agent/src/model/problems.ts";
-import type { Rollout } from "../../../agent/src/model/rollout.ts";
-import { strategyNames } from "../../../agent/src/model/strategy.ts";
-import {
-  InvalidFleetStateError,
-  loadValidState,
-  preparePlan,
-  writePlanFile,
-} from "../../../agent/src/plan/files.ts";
-import { DuplicatePlanError, type Exclusion, waveCount } from "../../../agent/src/plan/planner.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
+import { currentBranch, git, headCommit, pushWithRetry } from "#fleetwave/git/git.ts";
+import type { Problem } from "#fleetwave/model/problems.ts";
+import type { Rollout } from "#fleetwave/model/rollout.ts";
+import { strategyNames } from "#fleetwave/model/strategy.ts";
+import { InvalidFleetStateError, loadValidState, preparePlan, writePlanFile } from "#fleetwave/plan/files.ts";
+import { DuplicatePlanError, type Exclusion, waveCount } from "#fleetwave/plan/planner.ts";
 import {
   formatPlanCommitMessage,
   formatPlanMarkdown,
   formatPlanSummary,
   rolloutFileName,
-} from "../../../agent/src/plan/render.ts";
+} from "#fleetwave/plan/render.ts";
 
 /** Defaults of the optional inputs; action.yml declares the same (a test keeps them equal). */
 export const INPUT_DEFAULTS = {

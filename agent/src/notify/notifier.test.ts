@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startSmtpServer, type TestSmtpServer } from "../../../test/support/smtp.ts";
+import { startSmtpServer, type TestSmtpServer } from "#test/support/smtp.ts";
 import { type Fleet, fleetSchema } from "../model/fleet.ts";
 import type { UserChangelog } from "../model/rollout.ts";
 import { type Tenant, tenantSchema } from "../model/tenant.ts";

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTrickyTree, treeManifest, vandalizeTree } from "../../../test/support/tree-manifest.ts";
+import { createTrickyTree, treeManifest, vandalizeTree } from "#test/support/tree-manifest.ts";
 import {
   InsufficientSpaceError,
   InvalidSnapshotIdError,

@@ -5,8 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
-import { main } from "../../../agent/src/cli/main.ts";
-import { type FleetRepo, git } from "../../support/agent-harness.ts";
+import { main } from "#fleetwave/cli/main.ts";
+import { type FleetRepo, git } from "#test/support/agent-harness.ts";
 
 const BIN = resolve(import.meta.dirname, "../../../agent/bin/fleetwave.js");
 

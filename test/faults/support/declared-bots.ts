@@ -4,10 +4,10 @@
  * them one by one. The agent then adopts them.
  */
 
-import { ensureBot } from "../../../agent/src/engine/ensure-bot.ts";
-import type { FleetBot } from "../../../agent/src/model/fleet-state.ts";
-import { loadFleetState } from "../../../agent/src/model/load.ts";
-import { engineFor } from "../../support/engine-harness.ts";
+import { ensureBot } from "#fleetwave/engine/ensure-bot.ts";
+import type { FleetBot } from "#fleetwave/model/fleet-state.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
+import { engineFor } from "#test/support/engine-harness.ts";
 
 export async function createDeclaredBots(
   stateDir: string,

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import type { HostStatus } from "../../../agent/src/model/status.ts";
-import type { TreeManifest } from "../../support/tree-manifest.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import type { TreeManifest } from "#test/support/tree-manifest.ts";
 import { checkCommits, checkDataDir, checkRollout, checkStatus, diffManifests } from "./invariants.ts";
 
 const run = promisify(execFile);

@@ -12,12 +12,12 @@ import { readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isDeepStrictEqual, promisify } from "node:util";
 import { parse } from "yaml";
-import { asideName, LABEL_BOT } from "../../../agent/src/docker/container-spec.ts";
-import { containerDigest, type DockerAdapter } from "../../../agent/src/docker/docker.ts";
-import { type HostStatus, statusSchema } from "../../../agent/src/model/status.ts";
-import { waitForHttp } from "../../support/docker.ts";
-import type { TreeEntry, TreeManifest } from "../../support/tree-manifest.ts";
-import { treeManifest } from "../../support/tree-manifest.ts";
+import { asideName, LABEL_BOT } from "#fleetwave/docker/container-spec.ts";
+import { containerDigest, type DockerAdapter } from "#fleetwave/docker/docker.ts";
+import { type HostStatus, statusSchema } from "#fleetwave/model/status.ts";
+import { waitForHttp } from "#test/support/docker.ts";
+import type { TreeEntry, TreeManifest } from "#test/support/tree-manifest.ts";
+import { treeManifest } from "#test/support/tree-manifest.ts";
 
 const run = promisify(execFile);
 

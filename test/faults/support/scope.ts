@@ -2,7 +2,7 @@
  * Clean-up of one test's bots on the shared engine: only containers and volumes whose name starts with
  * the test's prefix, never every managed container (other test files run against the same engine).
  */
-import { dockerClient } from "../../../scripts/local-env/engine.ts";
+import { dockerClient } from "#scripts/local-env/engine.ts";
 
 export async function removeScope(prefix: string): Promise<void> {
   const docker = dockerClient();

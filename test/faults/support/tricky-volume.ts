@@ -14,7 +14,7 @@ import {
   treeManifest,
   trySetXattr,
   writeSeededFile,
-} from "../../support/tree-manifest.ts";
+} from "#test/support/tree-manifest.ts";
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { Agent } from "../../agent/agent.ts";
-import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
-import { UsageError } from "../../errors.ts";
+import { Agent } from "#fleetwave/agent/agent.ts";
+import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { UsageError } from "#fleetwave/errors.ts";
 import {
   createApp,
   lateApp,
@@ -10,9 +10,9 @@ import {
   parseListen,
   serve,
   WEBHOOK_SECRET_ENV,
-} from "../../http/index.ts";
-import { hostId } from "../../model/primitives.ts";
-import { createNotifier } from "../../notify/index.ts";
+} from "#fleetwave/http/index.ts";
+import { hostId } from "#fleetwave/model/primitives.ts";
+import { createNotifier } from "#fleetwave/notify/index.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { durationMs } from "../duration.ts";
 

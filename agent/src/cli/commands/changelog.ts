@@ -1,16 +1,16 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { toUserFacing } from "../../../../scripts/changelog/build.ts";
-import { DEFAULT_HOSTED_MODE_FILE, loadHostedModeConfig } from "../../../../scripts/changelog/exclusions.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
+import { Git } from "#fleetwave/git/git.ts";
+import { toUserFacing } from "#scripts/changelog/build.ts";
+import { DEFAULT_HOSTED_MODE_FILE, loadHostedModeConfig } from "#scripts/changelog/exclusions.ts";
 import {
   calendarDate,
   readLatestUserFacing,
   serializeUserFacing,
   utcToday,
-} from "../../../../scripts/changelog/files.ts";
-import { generateChangelog } from "../../../../scripts/changelog/generate.ts";
-import { FleetwaveError } from "../../errors.ts";
-import { Git } from "../../git/git.ts";
+} from "#scripts/changelog/files.ts";
+import { generateChangelog } from "#scripts/changelog/generate.ts";
 import { type Command, parseFlags } from "../command.ts";
 
 const usage = `Usage: fleetwave changelog [--repo PATH] [--from REF] [--to REF] [--out DIR] [--date YYYY-MM-DD]

@@ -30,7 +30,7 @@ Nothing is sent outside 127.0.0.0/8.
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     // Loaded on demand: the demo pulls in the test image builder, which no other command needs.
-    const { DEFAULT_DEMO_DIR, cleanDemo, runDemo } = await import("../../../../scripts/demo/demo.ts");
+    const { DEFAULT_DEMO_DIR, cleanDemo, runDemo } = await import("#scripts/demo/demo.ts");
     const options = {
       dir: flags.dir ?? (io.env.FLEETWAVE_DEMO_DIR || DEFAULT_DEMO_DIR),
       serve: flags.serve,

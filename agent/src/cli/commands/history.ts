@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { readAuditLog } from "../../audit/git-log.ts";
-import { filterHistory, formatHistoryTable, historyRows } from "../../audit/history.ts";
-import { loadFleetState } from "../../model/load.ts";
+import { readAuditLog } from "#fleetwave/audit/git-log.ts";
+import { filterHistory, formatHistoryTable, historyRows } from "#fleetwave/audit/history.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
 import { type Command, parseFlags } from "../command.ts";
 
 const flagsSchema = z.strictObject({

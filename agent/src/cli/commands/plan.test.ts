@@ -1,8 +1,8 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { git } from "../../git/git.ts";
-import { loadFleetState } from "../../model/load.ts";
+import { git } from "#fleetwave/git/git.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
 import { copyOfSample as copyOfFleet, runCli } from "../testing.ts";
 
 const IMAGE = "ghcr.io/acme/paperclip:managed";

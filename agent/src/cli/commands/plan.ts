@@ -1,9 +1,9 @@
 import { relative, sep } from "node:path";
 import { z } from "zod";
-import { headCommit } from "../../git/git.ts";
-import { strategyNames } from "../../model/strategy.ts";
-import { type PreparedPlan, preparePlan, writePlanFile } from "../../plan/files.ts";
-import { formatPlanSummary } from "../../plan/render.ts";
+import { headCommit } from "#fleetwave/git/git.ts";
+import { strategyNames } from "#fleetwave/model/strategy.ts";
+import { type PreparedPlan, preparePlan, writePlanFile } from "#fleetwave/plan/files.ts";
+import { formatPlanSummary } from "#fleetwave/plan/render.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { resolveStateDir } from "../state-dir.ts";
 

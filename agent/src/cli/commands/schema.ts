@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { generateJsonSchemas } from "../../model/json-schema.ts";
+import { generateJsonSchemas } from "#fleetwave/model/json-schema.ts";
 import { type Command, parseFlags } from "../command.ts";
 
 const flagsSchema = z.strictObject({ out: z.string().default("fleet-state/schema") });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SnapshotStore } from "../../snapshot/index.ts";
+import { SnapshotStore } from "#fleetwave/snapshot/index.ts";
 import { runCli } from "../testing.ts";
 
 const roots: string[] = [];

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { DockerAdapter, dockerFromEnv } from "../../docker/docker.ts";
-import { FleetwaveError, UsageError } from "../../errors.ts";
-import { type IncompleteFile, SnapshotStore } from "../../snapshot/index.ts";
+import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { FleetwaveError, UsageError } from "#fleetwave/errors.ts";
+import { type IncompleteFile, SnapshotStore } from "#fleetwave/snapshot/index.ts";
 import { type CliIO, type Command, parseFlags } from "../command.ts";
 
 const flagsSchema = z.strictObject({

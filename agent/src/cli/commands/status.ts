@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { FleetwaveError } from "../../errors.ts";
-import { loadFleetState } from "../../model/load.ts";
-import { digestCell } from "../../text/digest.ts";
-import { formatTable } from "../../text/table.ts";
+import { FleetwaveError } from "#fleetwave/errors.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
+import { digestCell } from "#fleetwave/text/digest.ts";
+import { formatTable } from "#fleetwave/text/table.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { resolveStateDir } from "../state-dir.ts";
 

@@ -1,10 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { calendarDate, utcToday } from "../../../../scripts/changelog/files.ts";
-import { DEFAULT_IDENTITY } from "../../../../scripts/sync/git.ts";
-import { syncUpstream } from "../../../../scripts/sync/sync.ts";
-import { UsageError } from "../../errors.ts";
+import { UsageError } from "#fleetwave/errors.ts";
+import { calendarDate, utcToday } from "#scripts/changelog/files.ts";
+import { DEFAULT_IDENTITY } from "#scripts/sync/git.ts";
+import { syncUpstream } from "#scripts/sync/sync.ts";
 import { type Command, parseFlags } from "../command.ts";
 
 const usage = `Usage: fleetwave sync-upstream --repo PATH [--upstream URL] [--strategy rebase|merge] [--open-pr]

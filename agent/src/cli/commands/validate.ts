@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { UsageError } from "../../errors.ts";
-import { loadFleetState } from "../../model/load.ts";
-import { formatGithubAnnotation, formatProblem } from "../../model/problems.ts";
+import { UsageError } from "#fleetwave/errors.ts";
+import { loadFleetState } from "#fleetwave/model/load.ts";
+import { formatGithubAnnotation, formatProblem } from "#fleetwave/model/problems.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { resolveStateDir } from "../state-dir.ts";
 
