@@ -31,8 +31,8 @@ export default defineConfig({
           // rewritten remote, a full disk. Each case asserts the invariants after its fault.
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
-          // After the integration project, not beside it: both load the shared engine, and some
-          // faults cases restart engines of their own, which the two cores feel.
+          // A group of its own (vitest runs groups one after another): some cases restart engines
+          // of their own, which the two cores feel, so they never run beside the other projects.
           sequence: { groupOrder: 1 },
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 300_000,

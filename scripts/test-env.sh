@@ -229,10 +229,13 @@ log_tail() {
   grep -v 'module=grpc' "$1" | tail -n 30 >&2 || true
 }
 
+# A check may push the deadline back (dockerd_ready does, when it starts dockerd again).
+WAIT_DEADLINE=0
 wait_until() {
-  local what="$1" logfile="$2" check="$3" deadline=$((SECONDS + TIMEOUT))
+  local what="$1" logfile="$2" check="$3"
+  WAIT_DEADLINE=$((SECONDS + TIMEOUT))
   until "$check"; do
-    if ((SECONDS >= deadline)); then
+    if ((SECONDS >= WAIT_DEADLINE)); then
       log "$what did not become ready within ${TIMEOUT}s; last lines of $logfile:"
       log_tail "$logfile"
       exit 1
@@ -241,8 +244,20 @@ wait_until() {
   done
 }
 
+# After a SIGKILL, dockerd leaves its containerd behind and a new dockerd tries to reuse it; on a
+# loaded machine that can time out ("failed to start containerd"). Stopping the leftover (the
+# containers' shims outlive it) and starting dockerd again is what an operator would do.
+DOCKERD_RETRIES=1
 dockerd_ready() {
   if ! live_pid "$DOCKERD_PID" dockerd >/dev/null && { [[ -z "$STARTED_DOCKERD" ]] || ! kill -0 "$STARTED_DOCKERD" 2>/dev/null; }; then
+    if ((DOCKERD_RETRIES > 0)) && tail -n 5 "$DOCKERD_LOG" | grep -q 'failed to start containerd'; then
+      DOCKERD_RETRIES=$((DOCKERD_RETRIES - 1))
+      log "dockerd could not reuse the containerd a killed dockerd left behind; stopping it and starting dockerd again"
+      stop_leftover_containerd daemon
+      start_dockerd
+      WAIT_DEADLINE=$((SECONDS + TIMEOUT))
+      return 1
+    fi
     log "dockerd exited during startup; last lines of $DOCKERD_LOG (without grpc chatter):"
     log_tail "$DOCKERD_LOG"
     exit 1
@@ -324,6 +339,24 @@ stop_pid() {
   done
 }
 
+# After a SIGKILL dockerd leaves its containerd and shims behind; they carry our exec root in
+# their command line, which no other process on the machine does. "daemon" stops containerd
+# alone, so the containers (kept by their shims) live on.
+stop_leftover_containerd() {
+  local only="${1:-}" file pid cmdline
+  local -a leftovers=()
+  mapfile -t leftovers < <(grep -alF -- "$EXEC_ROOT/" /proc/[0-9]*/cmdline 2>/dev/null || true)
+  for file in "${leftovers[@]}"; do
+    pid="${file#/proc/}"
+    pid="${pid%/cmdline}"
+    cmdline="$(tr '\0' ' ' 2>/dev/null <"$file")" || continue
+    [[ "$pid" != "$$" && "$cmdline" == *containerd* ]] || continue
+    if [[ "$only" == daemon ]]; then [[ "$(basename "${cmdline%% *}")" == containerd ]] || continue; fi
+    log "stopping leftover ${cmdline%% *} (pid $pid)"
+    stop_pid containerd "$pid" 10
+  done
+}
+
 cmd_down() {
   local purge=0
   [[ "${1:-}" == "--purge" ]] && purge=1
@@ -347,19 +380,7 @@ cmd_down() {
     log "stopping dockerd (pid $pid)"
     stop_pid dockerd "$pid" 45
   fi
-  # After a SIGKILL dockerd leaves its containerd and shims behind; they carry our exec root in
-  # their command line, which no other process on the machine does.
-  local file pid cmdline
-  local -a leftovers=()
-  mapfile -t leftovers < <(grep -alF -- "$EXEC_ROOT/" /proc/[0-9]*/cmdline 2>/dev/null || true)
-  for file in "${leftovers[@]}"; do
-    pid="${file#/proc/}"
-    pid="${pid%/cmdline}"
-    cmdline="$(tr '\0' ' ' 2>/dev/null <"$file")" || continue
-    [[ "$pid" != "$$" && "$cmdline" == *containerd* ]] || continue
-    log "stopping leftover ${cmdline%% *} (pid $pid)"
-    stop_pid containerd "$pid" 10
-  done
+  stop_leftover_containerd
   if [[ -n "$registry_stopper" ]]; then wait "$registry_stopper" || true; fi
   rm -f "$DOCKERD_PID" "$SOCK" "$REGISTRY_PID"
   unmount_roots
