@@ -2,7 +2,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { FleetwaveError } from "#fleetwave/errors.ts";
+import { readJsonIfExists } from "#fleetwave/fs/durable.ts";
 import type { UserFacingChangelog } from "./build.ts";
 
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -81,24 +81,5 @@ export async function writeChangelogFiles(
 
 /** The previous user-facing changelog (`latest.json`), or null when there is none yet. */
 export async function readLatestUserFacing(outDir: string): Promise<UserFacingChangelog | null> {
-  const path = join(outDir, "user-facing", "latest.json");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new FleetwaveError(`${path}: not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = userFacingSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FleetwaveError(`${path}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return (await readJsonIfExists(join(outDir, "user-facing", "latest.json"), userFacingSchema)) ?? null;
 }
