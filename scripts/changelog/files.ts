@@ -1,8 +1,8 @@
 /** File adapter for changelogs: `internal/DATE.md`, `user-facing/DATE.json`, `user-facing/latest.json`. */
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonIfExists } from "#fleetwave/fs/durable.ts";
+import { readJsonIfExists, writeFileAtomic } from "#fleetwave/fs/durable.ts";
 import type { UserFacingChangelog } from "./build.ts";
 
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -47,11 +47,8 @@ export function changelogPaths(outDir: string, date: string): ChangelogFiles {
   };
 }
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content, "utf8");
-  await rename(tmp, path);
-}
+/** Changelogs are committed to git and read by everyone: not private like the agent's state. */
+const COMMITTED = { mode: 0o644 };
 
 export function serializeUserFacing(view: UserFacingChangelog): string {
   return `${JSON.stringify(view, null, 2)}\n`;
@@ -69,13 +66,13 @@ export async function writeChangelogFiles(
   const paths = changelogPaths(outDir, view.date);
   await mkdir(join(outDir, "internal"), { recursive: true });
   await mkdir(join(outDir, "user-facing"), { recursive: true });
-  await writeAtomic(paths.internal, internalMarkdown);
-  await writeAtomic(paths.userFacing, serializeUserFacing(view));
+  await writeFileAtomic(paths.internal, internalMarkdown, COMMITTED);
+  await writeFileAtomic(paths.userFacing, serializeUserFacing(view), COMMITTED);
   const dated = (await readdir(join(outDir, "user-facing")))
     .filter((name) => DATE_PATTERN.test(name.replace(/\.json$/, "")) && name.endsWith(".json"))
     .sort();
   const newest = dated.at(-1)!;
-  await writeAtomic(paths.latest, await readFile(join(outDir, "user-facing", newest), "utf8"));
+  await writeFileAtomic(paths.latest, await readFile(join(outDir, "user-facing", newest), "utf8"), COMMITTED);
   return paths;
 }
 
