@@ -6,11 +6,12 @@
  * same moment cannot both take a stale file over.
  */
 import { readFileSync, unlinkSync } from "node:fs";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
+import { writeFileAtomic } from "../fs/durable.ts";
 
 /** Another live agent holds the data dir. */
 export class AgentLockedError extends FleetwaveError {
@@ -122,9 +123,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       startedAt: new Date().toISOString(),
       ...(start ? { processStart: start } : {}),
     };
-    const temp = `${pidfile}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(holder)}\n`);
-    await rename(temp, pidfile);
+    await writeFileAtomic(pidfile, `${JSON.stringify(holder)}\n`, { mode: 0o644 });
     heldHere.add(dir);
     const onExit = () => {
       try {
