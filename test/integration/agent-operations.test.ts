@@ -164,7 +164,7 @@ describe("agent operations", () => {
     const error = a.agent.status().lastError;
     expect(error?.source).toBe("fleet-state");
     expect(error?.message).toContain("fleet-state/tenants/broken.yaml:3: update.mode:");
-    await new Promise((r) => setTimeout(r, 1000));
+    await a.flushNotifications();
     expect(smtp.messages.filter((m) => m.envelopeTo.includes("invalid-watch@acme.example"))).toHaveLength(1);
 
     await repo.commit({ [tenantPath]: tenantYaml(decl, decl.tenants[0]!) }, "fix the typo");
@@ -181,7 +181,10 @@ describe("agent operations", () => {
       strategy: { batchPercent: 25, pauseSeconds: 6 },
     };
     const repo = await fleetRepo(decl);
-    const a = await started(repo.bare, "host-a");
+    // The agent's clock jumps past each wave's pause instead of the test sleeping through it.
+    let ahead = 0;
+    const a = await startAgent(repo.bare, "host-a", {}, undefined, () => new Date(Date.now() + ahead));
+    agents.push(a);
     await a.agent.reconcile("create");
     const id = await repo.plan(decl.image, v2.digest);
     await a.agent.reconcile("wave 1");
@@ -193,7 +196,7 @@ describe("agent operations", () => {
       { "fleet-state/fleet.yaml": fleetYaml({ ...decl, mode: "paused" }) },
       "pause the fleet",
     );
-    await new Promise((r) => setTimeout(r, 6500));
+    ahead += 7000;
     await a.agent.reconcile("paused");
     await a.agent.reconcile("paused");
     expect(await updatedCount()).toBe(1);
@@ -202,7 +205,7 @@ describe("agent operations", () => {
     await repo.commit({ "fleet-state/fleet.yaml": fleetYaml(decl) }, "resume the fleet");
     for (let i = 0; i < 8 && (await updatedCount()) < 3; i++) {
       await a.agent.reconcile("resumed");
-      if ((await updatedCount()) < 3) await new Promise((r) => setTimeout(r, 3000));
+      ahead += 7000;
     }
     expect(await updatedCount()).toBe(3);
     expect((await remoteStatus(repo.bare, "host-a")).rollouts[id]?.state).toBe("completed");

@@ -130,8 +130,7 @@ describe("agent: a full rollout", () => {
 
     // The manual tenant got exactly one email, with the changelog.
     await running.agent.reconcile("test: again");
-    await smtp.waitFor(1, 10_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await running.flushNotifications();
     const toGamma = smtp.messages.filter((m) => m.envelopeTo.includes("gamma@tenant.example"));
     expect(toGamma).toHaveLength(1);
     for (const item of ["Export a conversation as Markdown", "Saving twice no longer creates two tasks"]) {
@@ -246,7 +245,7 @@ describe("agent: a bad version", () => {
     expect(next.outcomes).toEqual([]);
     for (const b of fleet) expect(await digestOf(b.id)).toBe(v1.digest);
 
-    await new Promise((r) => setTimeout(r, 1500));
+    await running.flushNotifications();
     const toAdmins = smtp.messages.filter((m) => m.envelopeTo.includes("admins@acme.example"));
     const aborted = toAdmins.filter((m) => /abort/i.test(m.subject));
     expect(aborted, toAdmins.map((m) => m.subject).join("\n")).toHaveLength(1);

@@ -14,7 +14,7 @@ import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 import type { Strategy } from "#fleetwave/model/strategy.ts";
-import { createNotifier } from "#fleetwave/notify/index.ts";
+import { createNotifier, type Notifier } from "#fleetwave/notify/index.ts";
 import { freePort } from "#scripts/local-env/engine.ts";
 
 const run = promisify(execFile);
@@ -201,6 +201,8 @@ export interface RunningAgent {
   server: ServerHandle;
   dataDir: string;
   logs: string[];
+  /** Resolves once every queued notification was delivered; the way tests wait before counting. */
+  flushNotifications(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -210,10 +212,12 @@ export async function startAgent(
   host: string,
   env: Record<string, string> = {},
   dataDir?: string,
+  clock?: () => Date,
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
   const log = (line: string) => logs.push(line);
+  let notifier: Notifier | undefined;
   const agent = new Agent({
     repo,
     host,
@@ -221,8 +225,9 @@ export async function startAgent(
     dataDir: dir,
     docker: new DockerAdapter(dockerFromEnv()),
     stopTimeoutSeconds: 5,
-    notifier: (state) =>
-      createNotifier({
+    ...(clock ? { now: clock } : {}),
+    notifier: async (state) => {
+      notifier = await createNotifier({
         dataDir: dir,
         host,
         fleet: state.fleet,
@@ -230,7 +235,9 @@ export async function startAgent(
         env,
         log,
         backoff: { initialMs: 50, maxMs: 500 },
-      }),
+      });
+      return notifier;
+    },
     log,
   });
   await agent.start();
@@ -245,6 +252,10 @@ export async function startAgent(
     server,
     dataDir: dir,
     logs,
+    async flushNotifications() {
+      if (notifier && !(await notifier.flush(30_000)))
+        throw new Error(`notifications still pending after 30 s:\n${logs.slice(-20).join("\n")}`);
+    },
     async stop() {
       await server.close(1000);
       await agent.stop();
