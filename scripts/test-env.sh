@@ -41,7 +41,8 @@ FETCH_BLOCKED_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 8
  6668 6669 6679 6697 10080 "
 
 STARTED_DOCKERD=""
-PACKAGES=(docker.io docker-registry busybox-static)
+# acl: setfacl/getfacl, with which the tests check that snapshots carry ACLs.
+PACKAGES=(docker.io docker-registry busybox-static acl)
 # chromium (+ fonts) is for the dashboard e2e tests, which drive Debian's browser headless; the
 # demo sets FLEETWAVE_TEST_ENV_BROWSER=0 because it needs no browser.
 [[ "${FLEETWAVE_TEST_ENV_BROWSER:-1}" == "0" ]] || PACKAGES+=(chromium fonts-liberation)
