@@ -41,13 +41,16 @@ export class RolloutRunner {
     for (const { plan, supersededBy } of plans) {
       if (this.rt.stopping) return;
       const progress = this.rt.book.progress(plan.id);
-      if (progress?.state === "completed" || progress?.state === "aborted") continue;
-      if (plan.control.state === "aborted") {
-        this.rt.book.ensureProgress(plan.id).state = "aborted";
+      if (progress?.state === "aborted") continue;
+      // Before the completed check: a plan completes while a manual tenant's offer still waits,
+      // and a newer plan must withdraw that offer too.
+      if (supersededBy && plan.control.state !== "aborted") {
+        this.supersede(plan, supersededBy);
         continue;
       }
-      if (supersededBy) {
-        this.supersede(plan, supersededBy);
+      if (progress?.state === "completed") continue;
+      if (plan.control.state === "aborted") {
+        this.rt.book.ensureProgress(plan.id).state = "aborted";
         continue;
       }
       await this.runPlan(plan.id);
@@ -59,7 +62,8 @@ export class RolloutRunner {
     const progress = this.rt.book.ensureProgress(plan.id);
     for (const target of plan.targets.filter((t) => t.host === this.rt.host)) {
       const current = progress.bots[target.bot];
-      if (!current || !isFinal(current.result)) {
+      // A waiting offer is final for the wave but not done: the newer plan's offer replaces it.
+      if (!current || !isFinal(current.result) || current.result === "update-available") {
         this.rt.book.setTarget(plan.id, target.bot, {
           result: "skipped",
           wave: target.wave,
