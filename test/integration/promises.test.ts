@@ -101,7 +101,7 @@ describe("the engine's own checks", () => {
 });
 
 describe("snapshots kept after a successful update", () => {
-  it("keeps snapshots.keepAfterSuccess per volume, and `fleetwave snapshots restore` puts one back", async () => {
+  it("keeps snapshots.keepAfterSuccess per volume; `fleetwave snapshots` lists, restores and prunes them", async () => {
     const engine = await engineFor({ keepSnapshots: 1 });
     const bot = await botOn(engine, v1);
     const mountpoint = await engine.docker.volumeMountpoint(bot.volumes[0]!.name);
@@ -136,6 +136,14 @@ describe("snapshots kept after a successful update", () => {
     );
     expect(restoredKept.code, restoredKept.err).toBe(0);
     expect(await treeManifest(mountpoint)).toEqual(before);
+
+    const pruned = await runCli(
+      ["snapshots", "prune", "--data-dir", engine.dataDir, "--bot", bot.id, "--keep", "0"],
+      "/",
+    );
+    expect(pruned.code, pruned.err).toBe(0);
+    expect(pruned.out).toContain(kept[0]!.id);
+    expect(await engine.store.list({ bot: bot.id })).toEqual([]);
   });
 });
 
