@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
+import { LABEL_MANAGED } from "#fleetwave/docker/container-spec.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { FleetwaveError } from "#fleetwave/errors.ts";
 import { type ImportResult, importContainer, tenantIdFor } from "#fleetwave/init/import-spec.ts";
@@ -86,7 +87,7 @@ Exit 0 when the written fleet-state is valid, 1 when it needs edits first (print
     const byTenant = new Map<string, ImportResult[]>();
     for (const name of names) {
       const info = await docker.inspect(name);
-      if (!info || info.Config.Labels?.["fleetwave.managed"] === "true") continue;
+      if (!info || info.Config.Labels?.[LABEL_MANAGED] === "true") continue;
       if (declared.has(name)) {
         io.out(`${name}: already declared in fleet-state; skipped`);
         continue;

@@ -87,7 +87,7 @@ describe("fleetwave init", () => {
     expect(build).toContain("vars.FLEETWAVE_IMAGE || 'registry.example:5000/team/bot:stable'");
     expect(build).toContain("registry: registry.example:5000");
     expect(await readFile(join(root, ".github/workflows/upstream-sync.yml"), "utf8")).toContain(
-      "UPSTREAM_URL: ${{ vars.UPSTREAM_URL }}",
+      "UPSTREAM_URL: \u0024{{ vars.UPSTREAM_URL }}",
     );
   });
 
