@@ -71,6 +71,14 @@ describe("scripts/build.ts", () => {
         .map((p) => readFile(join(repoRoot, p), "utf8")),
     );
     expect(all.some((text) => text.includes(JSON.stringify(script).slice(1, 200)))).toBe(true);
+    // What `fleetwave init` copies into a new fleet repository travels inside the bundle too.
+    for (const copied of ["scripts/hosted-mode.yaml", "changelogs/README.md"]) {
+      const text = await readFile(join(repoRoot, copied), "utf8");
+      expect(
+        all.some((chunk) => chunk.includes(JSON.stringify(text).slice(1, 200))),
+        copied,
+      ).toBe(true);
+    }
     // Reading /proc or a lock file at run time is fine; a file beside the module is what a bundle must not need.
     expect(all.join("\n")).not.toMatch(/readFileSync\(new URL|dashboard\.client\.js|tsx\/esm/);
   });

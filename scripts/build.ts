@@ -3,10 +3,10 @@
  * code splitting, so each command stays a chunk loaded only when it runs. The dependencies every
  * command loads at start (zod, yaml, js-yaml) are bundled: Node's ES module loader resolving and
  * reading their hundreds of small files was the largest part of `fleetwave validate`'s start-up
- * (bench/startup.bench.ts). The other dependencies stay external; npm installs them. Two modules read files at run time from a source checkout; the
+ * (bench/startup.bench.ts). The other dependencies stay external; npm installs them. Three modules read files at run time from a source checkout; the
  * build replaces them with what they would read, so the package has no sidecar files:
- * agent/src/build-info.ts (version and commit) and agent/src/http/dashboard-client.ts (the
- * dashboard's script). The demo needs a source checkout (test images, scripts/test-env.sh), so
+ * agent/src/build-info.ts (version and commit), agent/src/http/dashboard-client.ts (the
+ * dashboard's script) and agent/src/init/repo-files.ts (what `fleetwave init` copies). The demo needs a source checkout (test images, scripts/test-env.sh), so
  * the built `fleetwave demo` says so instead.
  */
 import { execFileSync } from "node:child_process";
@@ -95,6 +95,16 @@ export function buildOptions(commit: string): BuildOptions {
           `export function buildInfo() { return ${JSON.stringify({ version: pkg.version, commit })}; }`,
         "agent/src/http/dashboard-client.ts": () =>
           `export const CLIENT_SCRIPT = ${JSON.stringify(readFileSync(join(repoRoot, "agent/src/http/dashboard.client.js"), "utf8"))};`,
+        "agent/src/init/repo-files.ts": () =>
+          [
+            ["HOSTED_MODE_YAML", "scripts/hosted-mode.yaml"],
+            ["CHANGELOGS_README", "changelogs/README.md"],
+          ]
+            .map(
+              ([name, path]) =>
+                `export const ${name} = ${JSON.stringify(readFileSync(join(repoRoot, path!), "utf8"))};`,
+            )
+            .join("\n"),
         "scripts/demo/demo.ts": () => `import { FleetwaveError } from "../../agent/src/errors.ts";
 export const DEFAULT_DEMO_DIR = "/tmp/fleetwave-demo";
 function fromSource() {

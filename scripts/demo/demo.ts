@@ -60,6 +60,11 @@ async function buildImages(say: Narrator, registry: string): Promise<Images> {
 async function createRepository(ctx: Ctx, registry: string): Promise<void> {
   const { ws, say, images, tenants } = ctx;
   await createWorkspace(ws);
+  // The repository starts as a new operator's does; the demo then tunes fleet.yaml for speed
+  // and writes its tenants (on a real host, `fleetwave import` writes them from running containers).
+  const init = await fleetwave(ws.operator, "init", "--image", images.channel);
+  say.say("$ fleetwave init --image …/demo/paperclip:managed");
+  if (init.code !== 0) throw new DemoError(`fleetwave init failed: ${init.stderr}`);
   const hour = new Date().getUTCHours();
   const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(registry, hour) };
   for (const t of tenants)

@@ -126,6 +126,15 @@ describe("the packed release, installed with npm install -g", () => {
     expect(usage.stderr).toContain("Usage: fleetwave validate");
   });
 
+  it("init writes a fleet repository that the installed CLI validates", async () => {
+    const init = await fleetwave("init", "fleet", "--image", "ghcr.io/acme/app:managed");
+    expect(init.code, init.stderr).toBe(0);
+    const hostedMode = await readFile(join(outside, "fleet/scripts/hosted-mode.yaml"), "utf8");
+    expect(hostedMode).toBe(await readFile(join(ROOT, "scripts/hosted-mode.yaml"), "utf8"));
+    const valid = await fleetwave("validate", "--state", "fleet/fleet-state");
+    expect(valid.code, valid.stdout).toBe(0);
+  });
+
   it("runs one agent pass against the test engine: the declared bot runs the image's digest", async () => {
     const repository = `${process.env.FLEETWAVE_REGISTRY}/fleetwave-package/bot`;
     const image = await buildTestImage({ version: "1.0.0", repository, tag: "managed" });

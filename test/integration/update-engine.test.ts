@@ -84,6 +84,28 @@ describe("updateBot", () => {
     expect(await engine.store.list({ bot: bot.id })).toEqual([]);
   });
 
+  it("updates an adopted container (started by tag, without Fleetwave's labels) from its image's digest", async () => {
+    const engine = await engineFor();
+    const bot = testBot(await freePort());
+    created.push(bot);
+    const container = await engine.docker.docker.createContainer({
+      name: bot.id,
+      Image: v1.ref,
+      Env: [`PORT=${bot.env.PORT}`],
+      HostConfig: {
+        NetworkMode: "host",
+        Mounts: [{ Type: "volume", Source: bot.volumes[0]!.name, Target: "/data" }],
+      },
+    });
+    await container.start();
+    await waitForHttp(bot.health!.url, 10_000);
+    expect((await updateBot(bot, v1.digest, engine)).result).toBe("skipped");
+    const outcome = await updateBot(bot, v2.digest, engine);
+    expect(outcome.result, outcome.reason).toBe("updated");
+    expect(outcome.from).toBe(v1.digest);
+    await expectRunning(engine, bot, v2);
+  });
+
   it("keeps a migration's changes when the new version is healthy", async () => {
     const engine = await engineFor();
     const migrate = await buildTestImage({ version: "2.1.0", behaviour: "migrate" });

@@ -13,6 +13,7 @@ import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
+import { initFiles } from "#fleetwave/init/templates.ts";
 import { INPUT_DEFAULTS, OUTPUT_NAMES } from "./run.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
@@ -58,6 +59,30 @@ const { convertActionTemplate, convertWorkflowTemplate, NoOperationTraceWriter, 
 
 const workflowFiles = (await readdir(WORKFLOWS)).filter((f) => /\.ya?ml$/.test(f)).sort();
 
+/** The workflows `fleetwave init` writes into a new fleet repository, by file name. */
+const initWorkflows = new Map(
+  [
+    ...initFiles({
+      image: "ghcr.io/acme/app:managed",
+      registry: "ghcr.io",
+      upstream: "https://github.com/upstream/app.git",
+      admins: ["ops@acme.example"],
+      fleetwavePackage: "fleetwave@0.1.0",
+    }),
+  ]
+    .filter(([path]) => path.startsWith(".github/workflows/"))
+    .map(([path, text]) => [path.slice(".github/workflows/".length), text]),
+);
+/** Every workflow checked below: this repository's and the ones init writes. */
+const allWorkflows: [string, string][] = [
+  ...(await Promise.all(
+    workflowFiles.map(
+      async (f): Promise<[string, string]> => [f, await readFile(join(WORKFLOWS, f), "utf8")],
+    ),
+  )),
+  ...[...initWorkflows].map(([f, text]): [string, string] => [`init: ${f}`, text]),
+];
+
 /** The parts of a workflow our own checks read. */
 const stepSchema = z.looseObject({
   uses: z.string().optional(),
@@ -76,9 +101,19 @@ const actionShape = z.looseObject({
 });
 
 describe("GitHub workflows", () => {
-  it("include the pipeline and release workflows", () => {
-    for (const name of ["ci.yml", "validate-fleet-state.yml", "build-and-rollout.yml", "release.yml"]) {
-      expect(workflowFiles).toContain(name);
+  it("are the four pipeline workflows and the release, here; the four pipeline workflows from init", () => {
+    const pipeline = ["build-and-rollout.yml", "ci.yml", "upstream-sync.yml", "validate-fleet-state.yml"];
+    expect(workflowFiles).toEqual([...pipeline.slice(0, 2), "release.yml", ...pipeline.slice(2)]);
+    expect([...initWorkflows.keys()].sort()).toEqual(pipeline);
+  });
+
+  it.each(allWorkflows)("%s pins every third-party action by commit SHA, its tag in a comment", (_, text) => {
+    const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const [line, ref, rest] of uses) {
+      if (ref!.startsWith("./")) continue;
+      expect(ref, line).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+      expect(rest, line).toMatch(/^\s+# v\d+(\.\d+)*$/);
     }
   });
 
@@ -97,8 +132,7 @@ describe("GitHub workflows", () => {
     expect(parsedAction.context.errors.getErrors().length).toBeGreaterThan(0);
   });
 
-  it.each(workflowFiles)("%s parses with GitHub's workflow parser", async (file) => {
-    const content = await readFile(join(WORKFLOWS, file), "utf8");
+  it.each(allWorkflows)("%s parses with GitHub's workflow parser", async (file, content) => {
     const result = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
     expect(result.context.errors.getErrors().map((e) => e.message)).toEqual([]);
     expect(result.value).toBeDefined();
@@ -107,9 +141,9 @@ describe("GitHub workflows", () => {
     expect(template.jobs.length).toBeGreaterThan(0);
   });
 
-  it.each(workflowFiles)("%s passes actionlint", { timeout: 60_000 }, async (file) => {
-    const path = `.github/workflows/${file}`;
-    const problems = await actionlint.runLint(await readFile(join(ROOT, path), "utf8"), path);
+  it.each(allWorkflows)("%s passes actionlint", { timeout: 60_000 }, async (file, content) => {
+    const path = `.github/workflows/${file.replace(/^init: /, "")}`;
+    const problems = await actionlint.runLint(content, path);
     expect(problems.map((p) => `${path}:${p.line}:${p.column}: ${p.message} [${p.kind}]`)).toEqual([]);
   });
 
@@ -133,6 +167,39 @@ describe("GitHub workflows", () => {
       }
     }
   });
+
+  it.each([
+    ["build-and-rollout.yml", () => readFile(join(WORKFLOWS, "build-and-rollout.yml"), "utf8")],
+    ["init: build-and-rollout.yml", async () => initWorkflows.get("build-and-rollout.yml")!],
+  ])(
+    "%s builds only app changes, skips the build without a Dockerfile, and asks for the least permissions",
+    async (file, read) => {
+      const workflow = parse(await read()) as {
+        on: { push: { paths?: string[]; "paths-ignore"?: string[] } };
+        permissions: unknown;
+        jobs: Record<
+          string,
+          { permissions: unknown; steps: { id?: string; if?: string; uses?: string; run?: string }[] }
+        >;
+      };
+      const paths = workflow.on.push.paths ?? [];
+      expect(workflow.on.push["paths-ignore"]).toBeUndefined();
+      expect(paths[0]).toBe("**");
+      const own = file.startsWith("init")
+        ? ["fleet-state"]
+        : ["agent", "actions", "scripts", "test", "bench", "docs", "fleet-state"];
+      for (const dir of own) expect(paths, dir).toContain(`!${dir}/**`);
+      expect(paths).toContain("!**/*.md");
+      expect(workflow.permissions).toEqual({});
+      expect(workflow.jobs.build?.permissions).toEqual({ contents: "read", packages: "write" });
+      expect(workflow.jobs.plan?.permissions).toEqual({ contents: "write" });
+      const steps = workflow.jobs.build!.steps;
+      expect(steps.find((s) => s.id === "app")?.run).toMatch(/-f Dockerfile[\s\S]*::notice::/);
+      for (const step of steps.filter((s) => s.uses && !s.uses.startsWith("actions/checkout@")))
+        expect(step.if, step.uses).toBe("steps.app.outputs.present == 'true'");
+      expect(JSON.stringify(workflow.jobs.plan)).toContain("needs.build.outputs.digest != ''");
+    },
+  );
 
   it("build-and-rollout serialises plans and feeds the build's digest to the action", async () => {
     const text = await readFile(join(WORKFLOWS, "build-and-rollout.yml"), "utf8");

@@ -7,6 +7,8 @@ export interface CliIO {
   err: (line: string) => void;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Asks a person at the terminal and returns the answer; absent when nobody is there to ask. */
+  ask?: (question: string) => Promise<string>;
 }
 
 export interface Command {

@@ -1,4 +1,8 @@
-import Docker, { type ContainerCreateOptions, type ContainerInspectInfo } from "dockerode";
+import Docker, {
+  type ContainerCreateOptions,
+  type ContainerInspectInfo,
+  type ImageInspectInfo,
+} from "dockerode";
 import { FleetwaveError } from "../errors.ts";
 import { pinnedRef } from "./container-spec.ts";
 import { registryAuth } from "./registry-auth.ts";
@@ -114,6 +118,30 @@ export class DockerAdapter {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  async inspectImage(ref: string): Promise<ImageInspectInfo | undefined> {
+    try {
+      return await this.docker.getImage(ref).inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The registry digest of the image a container runs, for a container created by tag (one
+   * Fleetwave adopts): the image's RepoDigests entry for `repository`.
+   */
+  async runningDigest(info: ContainerInspectInfo, repository: string): Promise<string | undefined> {
+    const image = await this.inspectImage(info.Image);
+    return image?.RepoDigests?.find((d) => d.startsWith(`${repository}@`))?.slice(repository.length + 1);
+  }
+
+  /** Names of the running containers that match Docker's list filters (e.g. label, name). */
+  async listRunning(filters: Record<string, string[]>): Promise<string[]> {
+    const list = await this.docker.listContainers({ filters });
+    return list.map((c) => (c.Names[0] ?? "").replace(/^\//, ""));
   }
 
   async create(options: ContainerCreateOptions): Promise<string> {

@@ -45,7 +45,12 @@ export async function healBot(bot: FleetBot, o: EngineOptions): Promise<HealResu
   const named = await o.docker.inspect(bot.id);
   if (aside) return revive(bot, aside, named, o);
   if (!named) return { action: "missing" };
-  const digest = containerDigest(named) ?? null;
+  // A container Fleetwave did not create (one `fleetwave import` described) was started by tag:
+  // its digest is the image's, and knowing it is what lets the agent adopt it as it is.
+  const digest =
+    containerDigest(named) ??
+    (await o.docker.runningDigest(named, splitImageRef(bot.image).repository)) ??
+    null;
   if (named.State.Running) return { action: "running", digest };
   const was = describeState(named);
   if (named.State.Status === "dead") {

@@ -36,7 +36,11 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   const current = await timer.time("preflight", () => o.docker.inspect(bot.id));
   if (!current)
     return outcome("failed", null, `no container named ${bot.id} exists; it must be created first`);
-  const from = containerDigest(current) ?? null;
+  // An adopted container (started by tag, without Fleetwave's labels) runs its image's digest.
+  const from =
+    containerDigest(current) ??
+    (await timer.time("preflight", () => o.docker.runningDigest(current, repository))) ??
+    null;
   if (from === digest) return outcome("skipped", from, `already on ${digest}`);
   try {
     await timer.time("preflight", () => o.snapshots.ensureSpace(bot.volumes.map((v) => v.name)));

@@ -14,6 +14,16 @@ export interface CommandEntry {
 
 export const commands: readonly CommandEntry[] = [
   {
+    name: "init",
+    summary: "write a new fleet repository: fleet.yaml, schemas, workflows, hosted-mode rules",
+    load: async () => (await import("./init.ts")).initCommand,
+  },
+  {
+    name: "import",
+    summary: "write tenant files for the containers already running on a Docker host",
+    load: async () => (await import("./import.ts")).importCommand,
+  },
+  {
     name: "validate",
     summary: "check fleet-state/ against the schemas and the cross-file rules",
     load: async () => (await import("./validate.ts")).validateCommand,
