@@ -151,7 +151,7 @@ export class ControlAdapter implements AgentControl {
         }),
       `${verb} rollout ${id}`,
       actor,
-      id,
+      { kind: `rollout.${verb}`, rollout: id },
     );
     if (result.ok) this.requestReconcile(`${verb} rollout ${id} by ${actor}`);
     return result;
@@ -168,6 +168,7 @@ export class ControlAdapter implements AgentControl {
         (text) => setFleetPaused(text, paused, actor),
         paused ? "pause the fleet" : "resume the fleet",
         actor,
+        { kind: paused ? "fleet.pause" : "fleet.resume" },
       );
     } finally {
       this.rt.pauseRequested = false;
