@@ -25,7 +25,7 @@ export const TOKEN = "alice:alice-token-0123456789";
 export const TOKEN_HEADER = { authorization: "Bearer alice-token-0123456789" };
 
 /** Pushes the operator's clone, rebasing over agents' status commits that landed meanwhile. */
-async function pushMain(work: string): Promise<void> {
+export async function pushMain(work: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await git(work, "push", "--quiet", "origin", "HEAD:main");

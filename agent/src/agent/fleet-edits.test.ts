@@ -66,6 +66,10 @@ bots:
     expect(pinned).toContain("# the first customer");
     expect(pinned).toContain("# staging");
     expect(pinned).toContain(`pinnedDigest: ${digest} # rolled back by alice`);
+    // A bot without the key gets it, with the note.
+    expect(pinBot(text, "acme.yaml", "acme-main", digest, "by bob")).toContain(
+      `    pinnedDigest: ${digest} # by bob\n  - id: acme-dev`,
+    );
     expect(() => pinBot(text, "acme.yaml", "ghost", digest, "x")).toThrow(/acme.yaml declares no bot ghost/);
   });
 

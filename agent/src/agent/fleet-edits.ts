@@ -76,9 +76,9 @@ export function pinBot(text: string, file: string, bot: string, digest: string, 
     (item) => (item as { get?: (k: string) => unknown }).get?.("id") === bot,
   );
   if (index < 0) throw new EditError(`${file} declares no bot ${bot}`);
-  doc.setIn(["bots", index, "pinnedDigest"], digest);
-  const scalar = doc.getIn(["bots", index, "pinnedDigest"], true) as { comment?: string | null };
-  scalar.comment = ` ${note}`;
+  const pin = doc.createNode(digest);
+  pin.comment = ` ${note}`;
+  doc.setIn(["bots", index, "pinnedDigest"], pin);
   return doc.toString({ lineWidth: 0 });
 }
 
