@@ -139,6 +139,9 @@ export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
   await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
   await run("git", ["clone", "--quiet", bare, work]);
   await git(work, "checkout", "--quiet", "-B", "main");
+  // The CLI's own commits (fleetwave rollback, quarantine lift) use the clone's identity.
+  await git(work, "config", "user.name", "Operator");
+  await git(work, "config", "user.email", "ops@acme.example");
   const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(decl) };
   for (const t of decl.tenants) files[`fleet-state/tenants/${t.tenant}.yaml`] = tenantYaml(decl, t);
   const repo: FleetRepo = {
