@@ -329,6 +329,14 @@ export class Agent implements AgentControl {
     return this.control.setFleetPaused(paused, actor);
   }
 
+  rollbackBot(
+    botId: string,
+    actor: string,
+    options: { to?: string; reason?: string },
+  ): Promise<ActionResult> {
+    return this.control.rollbackBot(botId, actor, options);
+  }
+
   metrics(): MetricsSnapshot {
     return this.control.metrics();
   }
