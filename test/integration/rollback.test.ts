@@ -12,8 +12,10 @@ import { shortDigest } from "#fleetwave/text/digest.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
 import {
   bots,
+  eventually,
   type FleetDecl,
   fleetRepo,
+  git,
   openHour,
   pushMain,
   type RunningAgent,
@@ -105,5 +107,23 @@ describe("fleetwave rollback", () => {
       (await repo.cli("history", "--actor", "alice", "--format", "json")).stdout,
     ) as HistoryRow[];
     expect(byAlice.map((r) => r.result)).toEqual(["fleet.resume", "fleet.pause"]);
+
+    // The dashboard's route: the agent commits the pin itself (to v2 again, named with `to`).
+    const api = await fetch(`${agent.server.url}/api/bots/${bot!.id}/rollback`, {
+      method: "POST",
+      headers: { ...TOKEN_HEADER, "content-type": "application/json" },
+      body: JSON.stringify({ to: v2.digest, reason: "v1 cannot read the new exports" }),
+    });
+    expect(api.status).toBe(200);
+    const apiCommit = await git(repo.bare, "log", "-1", "--format=%an%n%B", "main");
+    expect(apiCommit.startsWith("alice\n")).toBe(true);
+    expect(apiCommit).toContain(
+      `Fleetwave-Actor: alice\nFleetwave-Action: bot.rollback ${bot!.id} ${v2.digest}\n`,
+    );
+    await eventually(
+      async () => ((await digestOf(bot!.id)) === v2.digest ? true : undefined),
+      60_000,
+      "the agent to follow the API's pin",
+    );
   });
 });
