@@ -224,6 +224,9 @@ describe("rollback target", () => {
       /never ran .*digests it ran: sha256:cccccccccccc, sha256:bbbbbbbbbbbb, sha256:aaaaaaaaaaaa/,
     );
     expect(() => chooseRollbackTarget(rows, "acme-main", C, { to: "sha256:" })).toThrow(/never ran/);
+    // Twelve hex digits as the tables show them, with or without the prefix; fewer are not enough.
+    expect(chooseRollbackTarget(rows, "acme-main", C, { to: "aaaaaaaaaaaa" }).digest).toBe(A);
+    expect(() => chooseRollbackTarget(rows, "acme-main", C, { to: "sha256:aaaaa" })).toThrow(/never ran/);
     // Only the other bot ran this one's digest A first; acme-main's rows decide.
     expect(() => chooseRollbackTarget(rows.slice(4), "acme-main", null, { to: A })).toThrow(/never ran/);
   });

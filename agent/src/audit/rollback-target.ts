@@ -1,5 +1,5 @@
 import { FleetwaveError } from "../errors.ts";
-import { shortDigest } from "../text/digest.ts";
+import { digestMatches, shortDigest } from "../text/digest.ts";
 import type { HistoryRow } from "./history.ts";
 
 /** `fleetwave rollback` cannot name a digest to go back to; nothing was changed. */
@@ -19,7 +19,7 @@ const isDigest = (d: string) => d.startsWith("sha256:");
 
 /**
  * The digest to roll a bot back to, from its audit history (rows newest first) and what it runs
- * now. `--to` must be a digest the bot ran before (a full digest or an unambiguous prefix);
+ * now. `--to` must be a digest the bot ran before (the full digest, or 12 or more of its first hex digits);
  * `--previous` is the newest digest an update brought it to healthily (result `updated`: the
  * health gate passed) other than the one it runs now.
  */
@@ -46,7 +46,7 @@ export function chooseRollbackTarget(
   }
   const ran = [...new Set(updates.flatMap((r) => [r.to, r.from]).filter((d) => isDigest(d)))];
   const wanted = want.to.trim();
-  const matches = ran.filter((d) => d === wanted || (wanted.length >= 12 && d.startsWith(wanted)));
+  const matches = ran.filter((d) => digestMatches(d, wanted));
   const known = ran.length > 0 ? `; digests it ran: ${ran.map(shortDigest).join(", ")}` : "";
   if (matches.length === 0)
     throw new RollbackTargetError(`bot ${bot} never ran ${wanted} according to the audit history${known}`);

@@ -5,7 +5,7 @@ import { liftQuarantine } from "#fleetwave/agent/fleet-edits.ts";
 import { formatActionCommit } from "#fleetwave/audit/commit-message.ts";
 import { FleetwaveError, UsageError } from "#fleetwave/errors.ts";
 import { type QuarantineEntry, quarantineEntries } from "#fleetwave/plan/quarantine.ts";
-import { digestCell, shortDigest } from "#fleetwave/text/digest.ts";
+import { digestCell, digestMatches, shortDigest } from "#fleetwave/text/digest.ts";
 import { formatTable } from "#fleetwave/text/table.ts";
 import { cliActor, commitInClone } from "../clone-commit.ts";
 import { type Command, parseFlags } from "../command.ts";
@@ -30,7 +30,7 @@ may be planned again, committed in the fleet repository at --repo (default: the 
 directory) with the Fleetwave-Action and Fleetwave-Actor trailers; push it or open a pull
 request. The agents then drop the lifted records from their status files.
 
-  <digest>        the quarantined digest (full, or at least its first 12 characters)
+  <digest>        the quarantined digest (full, or at least its first 12 hex digits)
   --image REPO:TAG  needed only when the digest is quarantined for more than one image
   --actor NAME    who lifts it, for the audit (default: git's user.name)
   --reason TEXT   why it is safe again`;
@@ -73,10 +73,7 @@ export const quarantineCommand: Command = {
     if (positionals.length !== 1 || !wanted)
       throw new UsageError("lift needs the digest (see `fleetwave quarantine list`)");
     const active = entries.filter(
-      (q) =>
-        !q.liftedBy &&
-        (q.digest === wanted || (wanted.length >= 12 && q.digest.startsWith(wanted))) &&
-        (!flags.image || q.image === flags.image),
+      (q) => !q.liftedBy && digestMatches(q.digest, wanted) && (!flags.image || q.image === flags.image),
     );
     const pairs = [...new Map(active.map((q) => [`${q.image} ${q.digest}`, q])).values()];
     if (pairs.length === 0)

@@ -34,7 +34,7 @@ it to the pin with the same volume snapshot and health gate as a rollout, and no
 touches it until pinnedDigest is set back to null.
 
   --previous      the last digest the bot ran healthily before the one it runs now
-  --to DIGEST     a digest the bot ran before (full, or at least its first 12 characters)
+  --to DIGEST     a digest the bot ran before (full, or at least its first 12 hex digits)
   --actor NAME    who rolls back, for the audit (default: git's user.name)
   --reason TEXT   why, written in the commit and beside the pin
   --dry-run       print the choice, change nothing
