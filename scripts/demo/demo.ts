@@ -19,7 +19,15 @@ import { bringUpEnvironment, environmentRunning, readEnvironment } from "./envir
 import { DEMO_HOST, demoTenants, fleetYaml, tenantYaml } from "./fleet.ts";
 import { DemoError, type Narrator, narrator, seconds, shortDigest, table } from "./narrate.ts";
 import { fleetwave } from "./run.ts";
-import { expectClean, expectRunning, rolloutV110, rolloutV120, showResults, writeNotes } from "./scenario.ts";
+import {
+  expectClean,
+  expectRunning,
+  rollbackOneBot,
+  rolloutV110,
+  rolloutV120,
+  showResults,
+  writeNotes,
+} from "./scenario.ts";
 import {
   assertRemovable,
   commitAndPush,
@@ -181,13 +189,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say.step("Bad release v1.2.0: health gate fails, volume restored, rollout aborted");
     const bad = await rolloutV120(full);
 
+    say.step("One bot back to the version before: fleetwave rollback --previous");
+    const pinned = await rollbackOneBot(full, bad.bot);
+
     say.step("Results");
-    await showResults(full, bad);
+    await showResults(full, bad.rollout);
 
     const took = seconds(performance.now() - started);
     o.out("");
     o.out(
-      `Demo complete in ${took}: 5 bots created, 5 updated to v1.1.0 (1 by "Update now"), 1 bad update rolled back.`,
+      `Demo complete in ${took}: 5 bots created, 5 updated to v1.1.0 (1 by "Update now"), 1 bad update rolled back, ${pinned} rolled back by fleetwave rollback.`,
     );
     o.out(`  dashboard  ${full.server!.url}/   (API token: ${TOKEN}, actor "demo")`);
     o.out(`  workspace  ${ws.dir}   (operator clone: ${ws.operator})`);

@@ -20,7 +20,7 @@ export interface Narrator {
   current(): string;
 }
 
-export const STEPS = 7;
+export const STEPS = 8;
 
 export function narrator(out: (line: string) => void): Narrator {
   let index = 0;

@@ -18,7 +18,7 @@ import { allBots, type Ctx, NOTES, TOKEN, versionOf } from "./context.ts";
 import { changelog, DEMO_HOST } from "./fleet.ts";
 import { clip, DemoError, seconds, shortDigest, table } from "./narrate.ts";
 import { fleetwave, git } from "./run.ts";
-import { commitAndPush, pull, type Workspace } from "./workspace.ts";
+import { commitAndPush, pull, push, type Workspace } from "./workspace.ts";
 
 function printOutcomes(ctx: Ctx, report: TickReport, waves: Map<string, number> = new Map()): void {
   for (const outcome of report.outcomes) {
@@ -213,7 +213,8 @@ export async function rolloutV110(ctx: Ctx): Promise<void> {
   say.ok("every bot runs v1.1.0");
 }
 
-export async function rolloutV120(ctx: Ctx): Promise<string> {
+/** The bad release; returns its rollout id and the bot it rolled back. */
+export async function rolloutV120(ctx: Ctx): Promise<{ rollout: string; bot: string }> {
   const { say, images } = ctx;
   const agent = ctx.agent!;
   const id = await planRollout(ctx, images.v120, {
@@ -250,7 +251,34 @@ export async function rolloutV120(ctx: Ctx): Promise<string> {
   say.ok(
     `volume restored exactly: ${NOTES} intact, v1.2.0's junk (.a, ..b, junk-1.2.0, corrupted-1.2.0/) gone`,
   );
-  return id;
+  return { rollout: id, bot: first.bot };
+}
+
+/**
+ * `fleetwave rollback --previous` on one bot that took v1.1.0 fine: the operator's commit pins
+ * it to the digest it ran before (v1.0.0), and the agent moves it there with the same snapshot
+ * and health gate as a rollout. Returns the bot.
+ */
+export async function rollbackOneBot(ctx: Ctx, skip: string): Promise<string> {
+  const { say, ws, images } = ctx;
+  const bot = allBots(ctx.tenants.filter((t) => t.mode === "auto")).find((b) => b.id !== skip);
+  if (!bot) throw new DemoError("the demo fleet has no second auto bot to roll back");
+  await pull(ws);
+  const reason = "the tenant reports v1.1.0 exports are wrong";
+  const result = await fleetwave(ws.operator, "rollback", bot.id, "--previous", "--reason", reason);
+  say.say(`$ fleetwave rollback ${bot.id} --previous --reason "${reason}"`);
+  say.block(result.stdout + result.stderr);
+  if (result.code !== 0) throw new DemoError(`fleetwave rollback ${bot.id} failed (exit ${result.code})`);
+  say.ok(`pushed ${await push(ws)}: ${bot.id} is pinned to v1.0.0 in tenants/${bot.tenant}.yaml`);
+  say.say("agent: reconcile");
+  const report = await ctx.agent!.reconcile(`demo: ${bot.id} rolled back`);
+  printOutcomes(ctx, report);
+  expectClean(report, `rolling ${bot.id} back failed`);
+  await expectRunning(ctx, { [bot.id]: images.v100 });
+  say.ok(
+    `${bot.id} runs v1.0.0 again (snapshot taken, health gate passed); no rollout touches it while pinned`,
+  );
+  return bot.id;
 }
 
 export async function showResults(ctx: Ctx, badRollout: string): Promise<void> {
@@ -292,7 +320,7 @@ export async function showResults(ctx: Ctx, badRollout: string): Promise<void> {
   say.say("$ fleetwave history        (the audit table, read from the git log's trailers)");
   say.block(history.stdout + history.stderr);
   if (history.code !== 0) throw new DemoError(`fleetwave history failed (exit ${history.code})`);
-  for (const needle of ["rolled-back", "updated"])
+  for (const needle of ["rolled-back", "updated", "bot.rollback"])
     if (!history.stdout.includes(needle)) throw new DemoError(`fleetwave history shows no "${needle}" row`);
 
   say.gap();

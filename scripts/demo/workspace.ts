@@ -76,6 +76,9 @@ export async function createWorkspace(ws: Workspace): Promise<void> {
   await git(ws.dir, "init", "--quiet", "--bare", "--initial-branch=main", ws.bare);
   await git(ws.dir, "clone", "--quiet", ws.bare, ws.operator);
   await git(ws.operator, "checkout", "--quiet", "-B", "main");
+  // The CLI's own commits (fleetwave rollback) use the clone's identity, as on an operator's machine.
+  await git(ws.operator, "config", "user.name", "Demo Operator");
+  await git(ws.operator, "config", "user.email", "operator@fleetwave-demo.invalid");
 }
 
 /** Removes the pid file, if it is this process's (a refused run must not unlock another demo's workspace). */
@@ -95,6 +98,11 @@ export async function writeFiles(root: string, files: Record<string, string>): P
 export async function commitAndPush(ws: Workspace, message: string): Promise<string> {
   await git(ws.operator, "add", "-A");
   await git(ws.operator, "commit", "--quiet", "-m", message);
+  return push(ws);
+}
+
+/** Pushes the operator's clone, rebasing over the agent's status commits; returns the short HEAD. */
+export async function push(ws: Workspace): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       await git(ws.operator, "push", "--quiet", "origin", "HEAD:main");

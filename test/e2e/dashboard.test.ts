@@ -107,8 +107,26 @@ describe("dashboard (headless Chromium)", () => {
       .click();
     await expect.poll(() => text(page.locator("#message"))).toBe(`rollout ${ROLLOUT_ID} paused`);
     const row = page.locator(`#rollouts tr[data-rollout="${ROLLOUT_ID}"]`);
-    expect(await row.getByRole("button", { name: "Resume" }).count()).toBe(1);
+    // The message is shown before the fragment is swapped in: wait for the swap.
+    await expect.poll(() => row.getByRole("button", { name: "Resume" }).count()).toBe(1);
     expect(await text(row)).toMatch(/paused\s+dana/);
+
+    // Roll back one bot (operators): asks first, then reaches the control as the token's holder.
+    let rollbackConfirm = "";
+    page.once("dialog", (dialog) => {
+      rollbackConfirm = dialog.message();
+      void dialog.accept();
+    });
+    await page.locator('#bots tr[data-bot="acme-main"]').getByRole("button", { name: "Roll back" }).click();
+    await expect.poll(() => text(page.locator("#message"))).toBe("roll back acme-main: committed as dana");
+    expect(rollbackConfirm).toMatch(/^Roll acme-main back to the last version it ran healthily\?/);
+    expect(control.calls.at(-1)).toEqual({
+      method: "rollbackBot",
+      botId: "acme-main",
+      actor: "dana",
+      to: undefined,
+      reason: undefined,
+    });
 
     expect(problems).toEqual([]);
     expect(browser.blocked).toEqual([]);

@@ -49,6 +49,9 @@ it("runs the whole pipeline: bots created, a good release rolled out, a bad one 
   expect(run.output).toContain("volume restored exactly");
   expect(run.output).toMatch(/aborted at the failure threshold/);
   expect(run.output).toMatch(/rolled-back +agent demo-host/);
+  // fleetwave rollback --previous: one bot pinned back to v1.0.0 by a commit, moved by the agent.
+  expect(run.output).toMatch(/(demo-\S+) +updated v1\.1\.0 -> v1\.0\.0/);
+  expect(run.output).toMatch(/bot\.rollback +Demo Operator/);
   expect(run.output).toContain("Demo complete");
   expect(await demoContainers()).toHaveLength(5);
 

@@ -25,7 +25,7 @@ export const TOKEN = "alice:alice-token-0123456789";
 export const TOKEN_HEADER = { authorization: "Bearer alice-token-0123456789" };
 
 /** Pushes the operator's clone, rebasing over agents' status commits that landed meanwhile. */
-async function pushMain(work: string): Promise<void> {
+export async function pushMain(work: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await git(work, "push", "--quiet", "origin", "HEAD:main");
@@ -139,6 +139,9 @@ export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
   await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
   await run("git", ["clone", "--quiet", bare, work]);
   await git(work, "checkout", "--quiet", "-B", "main");
+  // The CLI's own commits (fleetwave rollback, quarantine lift) use the clone's identity.
+  await git(work, "config", "user.name", "Operator");
+  await git(work, "config", "user.email", "ops@acme.example");
   const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(decl) };
   for (const t of decl.tenants) files[`fleet-state/tenants/${t.tenant}.yaml`] = tenantYaml(decl, t);
   const repo: FleetRepo = {

@@ -216,6 +216,8 @@ export class Agent implements AgentControl {
     const mine = state.bots.filter((b) => b.host === this.host);
     const records: AuditRecord[] = [];
     const notes: string[] = [];
+    for (const q of this.rt.book.dropLifted(state.fleet.quarantine.lifted))
+      notes.push(`quarantine lifted: ${q.digest} may be planned again for ${q.image}`);
     for (const bot of mine) {
       if (this.rt.stopping) break;
       if (this.rt.updating.has(bot.id)) continue;
@@ -325,6 +327,14 @@ export class Agent implements AgentControl {
 
   setFleetPaused(paused: boolean, actor: string): Promise<ActionResult> {
     return this.control.setFleetPaused(paused, actor);
+  }
+
+  rollbackBot(
+    botId: string,
+    actor: string,
+    options: { to?: string; reason?: string },
+  ): Promise<ActionResult> {
+    return this.control.rollbackBot(botId, actor, options);
   }
 
   metrics(): MetricsSnapshot {

@@ -1,3 +1,6 @@
+import { readAuditLog } from "../audit/git-log.ts";
+import { historyRows } from "../audit/history.ts";
+import { chooseRollbackTarget, type RollbackTarget, RollbackTargetError } from "../audit/rollback-target.ts";
 import {
   type ActionResult,
   type AgentControl,
@@ -11,7 +14,7 @@ import type { Rollout } from "../model/rollout.ts";
 import { effectiveTenantMode, isFleetPaused, targetGate } from "../plan/gates.ts";
 import { shortDigest } from "../text/digest.ts";
 import { auditRecord, type BotUpdater } from "./bot-updater.ts";
-import { setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
+import { pinBot, setFleetPaused, setRolloutControl } from "./fleet-edits.ts";
 import type { RolloutRunner } from "./rollout-runner.ts";
 import type { AgentRuntime } from "./runtime.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -151,9 +154,51 @@ export class ControlAdapter implements AgentControl {
         }),
       `${verb} rollout ${id}`,
       actor,
-      id,
+      { kind: `rollout.${verb}`, rollout: id },
     );
     if (result.ok) this.requestReconcile(`${verb} rollout ${id} by ${actor}`);
+    return result;
+  }
+
+  async rollbackBot(
+    botId: string,
+    actor: string,
+    options: { to?: string; reason?: string },
+  ): Promise<ActionResult> {
+    const state = this.rt.desired.current?.state;
+    if (!state) return { ok: false, status: 503, message: "the agent has no valid fleet-state yet" };
+    const bot = state.bots.find((b) => b.id === botId && b.host === this.rt.host);
+    if (!bot)
+      return { ok: false, status: 404, message: `bot ${botId} is not declared on host ${this.rt.host}` };
+    const log = await this.rt.ws.lock.run(() => readAuditLog(this.rt.ws.o.dir));
+    let target: RollbackTarget;
+    try {
+      target = chooseRollbackTarget(
+        historyRows(log),
+        botId,
+        this.rt.book.bot(botId)?.digest ?? null,
+        options.to ? { to: options.to } : { previous: true },
+      );
+    } catch (error) {
+      if (error instanceof RollbackTargetError) return { ok: false, status: 409, message: error.message };
+      throw error;
+    }
+    if (bot.pinnedDigest === target.digest)
+      return {
+        ok: false,
+        status: 409,
+        message: `bot ${botId} is pinned to ${shortDigest(target.digest)} already`,
+      };
+    const note = `rolled back by ${actor}${options.reason ? `: ${options.reason}` : ""}; set to null to follow rollouts again`;
+    const file = `fleet-state/tenants/${bot.tenant}.yaml`;
+    const result = await this.writer.editDesired(
+      file,
+      (text) => pinBot(text, file, botId, target.digest, note),
+      `roll back ${botId} to ${shortDigest(target.digest)}`,
+      actor,
+      { kind: "bot.rollback", bot: botId, digest: target.digest },
+    );
+    if (result.ok) this.requestReconcile(`${botId} rolled back by ${actor}`);
     return result;
   }
 
@@ -168,6 +213,7 @@ export class ControlAdapter implements AgentControl {
         (text) => setFleetPaused(text, paused, actor),
         paused ? "pause the fleet" : "resume the fleet",
         actor,
+        { kind: paused ? "fleet.pause" : "fleet.resume" },
       );
     } finally {
       this.rt.pauseRequested = false;

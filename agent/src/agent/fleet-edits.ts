@@ -63,3 +63,46 @@ export function setFleetPaused(text: string, paused: boolean, by: string): strin
   }
   return doc.toString({ lineWidth: 0 });
 }
+
+/**
+ * Pins one bot of a tenant file to `digest` (a rollback): the agent moves a pinned bot to its
+ * pin with the same snapshot and health gate as a rollout, and no rollout touches it until the
+ * pin is set back to null. The comment on the line says who pinned it and why.
+ */
+export function pinBot(text: string, file: string, bot: string, digest: string, note: string): string {
+  const doc = load(text, file);
+  const bots = doc.get("bots", true) as { items?: unknown[] } | undefined;
+  const index = (bots?.items ?? []).findIndex(
+    (item) => (item as { get?: (k: string) => unknown }).get?.("id") === bot,
+  );
+  if (index < 0) throw new EditError(`${file} declares no bot ${bot}`);
+  const pin = doc.createNode(digest);
+  pin.comment = ` ${note}`;
+  doc.setIn(["bots", index, "pinnedDigest"], pin);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * Records in fleet.yaml that a quarantined digest may be planned again. The entry stays as the
+ * record of who lifted it; a quarantine recorded after it (the digest failed again) is in force.
+ */
+export function liftQuarantine(
+  text: string,
+  lift: { image: string; digest: string; by: string; at: Date; reason?: string },
+): string {
+  const doc = load(text, "fleet.yaml");
+  const entry = doc.createNode(
+    {
+      image: lift.image,
+      digest: lift.digest,
+      by: lift.by,
+      at: lift.at.toISOString(),
+      ...(lift.reason ? { reason: lift.reason } : {}),
+    },
+    { flow: true },
+  );
+  const list = doc.getIn(["quarantine", "lifted"], true) as { items?: unknown[] } | undefined;
+  if (list?.items) list.items.push(entry);
+  else doc.setIn(["quarantine", "lifted"], doc.createNode([entry]));
+  return doc.toString({ lineWidth: 0 });
+}

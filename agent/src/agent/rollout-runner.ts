@@ -196,7 +196,7 @@ export class RolloutRunner {
         }),
       `${next === "aborted" ? "abort" : "pause"} rollout ${plan.id}`,
       `agent ${this.rt.host}`,
-      plan.id,
+      { kind: next === "aborted" ? "rollout.abort" : "rollout.pause", rollout: plan.id },
     );
     if (!edit.ok) this.rt.setError("git-push", edit.message);
     // Every host that sees the threshold tries the edit; only the one whose edit landed tells the admins.

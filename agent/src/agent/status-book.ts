@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { BotStatus, HostStatus } from "../model/status.ts";
+import { liftOf, type QuarantineLift } from "../plan/quarantine.ts";
 
 type Progress = HostStatus["rollouts"][string];
 type BotProgress = Progress["bots"][string];
@@ -120,6 +121,16 @@ export class StatusBook {
       at: now.toISOString(),
       reason,
     });
+  }
+
+  /**
+   * Forgets the quarantine records a lift in fleet.yaml cleared, so the file says what is in
+   * force and a later failure of the same digest quarantines it again. Returns them.
+   */
+  dropLifted(lifts: readonly QuarantineLift[]): HostStatus["quarantine"] {
+    const lifted = this.status.quarantine.filter((q) => liftOf(q, lifts));
+    if (lifted.length > 0) this.status.quarantine = this.status.quarantine.filter((q) => !liftOf(q, lifts));
+    return lifted;
   }
 
   isQuarantined(image: string, digest: string): boolean {

@@ -1,3 +1,4 @@
+import type { ControlAction } from "../audit/actions.ts";
 import { type AuditRecord, formatAuditCommit } from "../audit/commit-message.ts";
 import type { ActionResult } from "../http/control.ts";
 import type { HostStatus } from "../model/status.ts";
@@ -69,7 +70,7 @@ export class StatusWriter {
     edit: (text: string) => string,
     subject: string,
     actor: string,
-    rollout?: string,
+    action: ControlAction,
   ): Promise<ActionResult> {
     return this.rt.ws.lock.run(async () => {
       await this.rt.ws.sync();
@@ -78,7 +79,8 @@ export class StatusWriter {
         subject,
         records: [],
         actor,
-        ...(rollout ? { rollout } : {}),
+        action,
+        ...("rollout" in action ? { rollout: action.rollout } : {}),
       });
       const apply = async (): Promise<boolean> => {
         const text = await this.rt.ws.read(path);

@@ -1,4 +1,5 @@
 import type { UpdateResult } from "../model/status.ts";
+import { actionTrailer, type ControlAction } from "./actions.ts";
 
 /** One bot's line in an audit commit. */
 export interface AuditRecord {
@@ -16,6 +17,8 @@ export interface AuditCommit {
   subject: string;
   rollout?: string;
   actor?: string;
+  /** A control action (docs/contracts.md "Audit commits"), written as the Fleetwave-Action trailer. */
+  action?: ControlAction;
   records: AuditRecord[];
   /** Extra body lines (drift, orphans, an invalid commit), shown but not trailers. */
   notes?: string[];
@@ -69,6 +72,7 @@ export function formatAuditCommit(c: AuditCommit): string {
   const trailers = [`Fleetwave-Host: ${c.host}`];
   if (c.rollout) trailers.push(`Fleetwave-Rollout: ${c.rollout}`);
   if (c.actor) trailers.push(`Fleetwave-Actor: ${c.actor}`);
+  if (c.action) trailers.push(`Fleetwave-Action: ${actionTrailer(c.action)}`);
   for (const r of c.records) {
     const event = EVENT[r.result];
     if (event) trailers.push(`Fleetwave-Event: ${event} ${r.bot}`);
@@ -76,4 +80,15 @@ export function formatAuditCommit(c: AuditCommit): string {
   for (const r of c.records)
     trailers.push(`Fleetwave-Update: ${r.bot} ${r.result} ${digestText(r.from)} ${r.to}`);
   return [subject, ...(body.length > 0 ? ["", ...body] : []), "", ...trailers, ""].join("\n");
+}
+
+/** A control action taken outside an agent (the CLI in an operator's clone): no host, no bot records. */
+export function formatActionCommit(c: {
+  subject: string;
+  actor: string;
+  action: ControlAction;
+  body: string[];
+}): string {
+  const trailers = [`Fleetwave-Actor: ${c.actor}`, `Fleetwave-Action: ${actionTrailer(c.action)}`];
+  return [`fleetwave: ${c.subject}`, "", ...c.body, "", ...trailers, ""].join("\n");
 }

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createApp, type FleetwaveApp, WEBHOOK_BODY_LIMIT_BYTES } from "./app.ts";
-import { DIGEST_V2, type FakeControl, fakeControl, ROLLOUT_ID } from "./fake-control.ts";
+import { DIGEST_V1, DIGEST_V2, type FakeControl, fakeControl, ROLLOUT_ID } from "./fake-control.ts";
 import { parseApiTokens } from "./tokens.ts";
 import { signGitHubPayload } from "./webhook.ts";
 
@@ -107,6 +107,7 @@ describe("read-only routes", () => {
 describe("authentication", () => {
   const mutating = [
     "/api/bots/gamma-1/update",
+    "/api/bots/gamma-1/rollback",
     `/api/rollouts/${ROLLOUT_ID}/pause`,
     `/api/rollouts/${ROLLOUT_ID}/resume`,
     `/api/rollouts/${ROLLOUT_ID}/abort`,
@@ -176,6 +177,29 @@ describe("actions", () => {
     expect(await res.json()).toEqual({
       error: `bot acme-main already runs ${DIGEST_V2.slice(0, 19)}, the target of rollout ${ROLLOUT_ID}; nothing to update`,
     });
+  });
+
+  it("rollback passes the bot, the actor and the optional digest and reason; a bad digest is 400", async () => {
+    const previous = await post("/api/bots/gamma-1/rollback", { token: ALICE });
+    expect(previous.status).toBe(200);
+    expect(await previous.json()).toEqual({ message: "roll back gamma-1: committed as alice" });
+    const to = await post("/api/bots/gamma-1/rollback", {
+      token: ALICE,
+      body: JSON.stringify({ to: DIGEST_V1, reason: "exports broke" }),
+    });
+    expect(to.status).toBe(200);
+    expect(control.calls).toEqual([
+      { method: "rollbackBot", botId: "gamma-1", actor: "alice", to: undefined, reason: undefined },
+      { method: "rollbackBot", botId: "gamma-1", actor: "alice", to: DIGEST_V1, reason: "exports broke" },
+    ]);
+    const bad = await post("/api/bots/gamma-1/rollback", {
+      token: ALICE,
+      body: JSON.stringify({ to: "v1" }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe("body.to");
+    expect(control.calls).toHaveLength(2);
+    expect((await post("/api/bots/nobody/rollback", { token: ALICE })).status).toBe(404);
   });
 
   it("rollout pause/resume/abort map to control states, with the reason", async () => {

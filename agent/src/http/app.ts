@@ -14,7 +14,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { matchedRoutes } from "hono/route";
 import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
-import { dockerName, rolloutId } from "../model/primitives.ts";
+import { digest, dockerName, rolloutId } from "../model/primitives.ts";
 import type { ActionResult, AgentControl, RolloutControlState } from "./control.ts";
 import { dashboardHeaders, fragmentHeaders, LIVE_PATH, renderDashboard, renderLive } from "./dashboard.tsx";
 import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -71,6 +71,9 @@ export const actionBodySchema = z.strictObject({
     .optional(),
 });
 export type ActionBody = z.output<typeof actionBodySchema>;
+
+/** `POST /api/bots/:id/rollback`: without `to`, the last digest the bot ran healthily. */
+export const rollbackBodySchema = actionBodySchema.extend({ to: digest.optional() });
 
 const botIdParam = dockerName("bot id");
 const rolloutIdParam = rolloutId;
@@ -176,7 +179,10 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
   });
 
   /** Parses the (optional) JSON body of a mutating route; a Response means "answer this". */
-  async function actionBody(c: Context<Env>): Promise<ActionBody | Response> {
+  async function actionBody<S extends typeof actionBodySchema | typeof rollbackBodySchema>(
+    c: Context<Env>,
+    schema: S = actionBodySchema as S,
+  ): Promise<z.output<S> | Response> {
     const text = await c.req.text();
     let value: unknown = {};
     if (text.trim() !== "") {
@@ -186,9 +192,9 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
         return badRequest(c, 'request body must be JSON, e.g. {} or {"reason": "..."}');
       }
     }
-    const parsed = actionBodySchema.safeParse(value);
+    const parsed = schema.safeParse(value);
     if (!parsed.success) return badRequest(c, "invalid request body", issuesOf(parsed.error, "body"));
-    return parsed.data;
+    return parsed.data as z.output<S>;
   }
 
   function param<S extends z.ZodType>(c: Context<Env>, schema: S): z.output<S> | Response {
@@ -247,6 +253,20 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     const body = await actionBody(c);
     if (body instanceof Response) return body;
     return answer(c, await control.updateBotNow(id, c.get("actor")));
+  });
+
+  app.post("/api/bots/:id/rollback", requireToken, apiBodyLimit, async (c) => {
+    const id = param(c, botIdParam);
+    if (id instanceof Response) return id;
+    const body = await actionBody(c, rollbackBodySchema);
+    if (body instanceof Response) return body;
+    return answer(
+      c,
+      await control.rollbackBot(id, c.get("actor"), {
+        ...(body.to ? { to: body.to } : {}),
+        ...(body.reason ? { reason: body.reason } : {}),
+      }),
+    );
   });
 
   const controlRoutes: [string, RolloutControlState][] = [

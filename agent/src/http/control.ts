@@ -120,6 +120,11 @@ export interface AgentControl {
     actor: string,
     reason?: string,
   ): Promise<ActionResult>;
+  /**
+   * `fleetwave rollback` from the API: pin the bot in its tenant file to `to` (a digest it ran
+   * before) or, without `to`, to the last digest it ran healthily; commit it as `actor`.
+   */
+  rollbackBot(botId: string, actor: string, options: { to?: string; reason?: string }): Promise<ActionResult>;
   /** Edit `updates.mode` in fleet.yaml (paused, or back to the previous mode) and commit it as `actor`. */
   setFleetPaused(paused: boolean, actor: string, reason?: string): Promise<ActionResult>;
   /** Ask for a reconcile as soon as possible; fire-and-forget, must not throw. */

@@ -74,6 +74,10 @@
       url: `/api/bots/${encodeURIComponent(id)}/update`,
       confirm: `Update ${id} now? The bot restarts.`,
     }),
+    "bot-rollback": (id) => ({
+      url: `/api/bots/${encodeURIComponent(id)}/rollback`,
+      confirm: `Roll ${id} back to the last version it ran healthily? The bot is pinned there (committed in git) and restarts.`,
+    }),
     "rollout-pause": (id) => ({ url: `/api/rollouts/${encodeURIComponent(id)}/pause` }),
     "rollout-resume": (id) => ({ url: `/api/rollouts/${encodeURIComponent(id)}/resume` }),
     "rollout-abort": (id) => ({

@@ -181,7 +181,7 @@ const BotsTable = ({ status }: { status: AgentStatusView }) => (
     id="bots"
     title="Bots"
     count={status.bots.length}
-    headers={["Bot", "Tenant", "Digest", "State", "Last update"]}
+    headers={["Bot", "Tenant", "Digest", "State", "Last update", ""]}
     empty="No bots on this host."
     rows={status.bots.map((b) => (
       <tr data-bot={b.id}>
@@ -199,6 +199,11 @@ const BotsTable = ({ status }: { status: AgentStatusView }) => (
         </td>
         <td>
           <LastUpdate bot={b} />
+        </td>
+        <td>
+          <ActionButton action="bot-rollback" id={b.id} class="danger">
+            Roll back
+          </ActionButton>
         </td>
       </tr>
     ))}

@@ -19,6 +19,13 @@ export type RecordedCall =
   | { method: "updateBotNow"; botId: string; actor: string }
   | { method: "setRolloutControl"; id: string; state: string; actor: string; reason: string | undefined }
   | { method: "setFleetPaused"; paused: boolean; actor: string; reason: string | undefined }
+  | {
+      method: "rollbackBot";
+      botId: string;
+      actor: string;
+      to: string | undefined;
+      reason: string | undefined;
+    }
   | { method: "requestReconcile"; reason: string };
 
 export const DIGEST_V1 = `sha256:${"a1".repeat(32)}`;
@@ -178,6 +185,14 @@ export function fakeControl(state: AgentStatusView = sampleStatus()): FakeContro
       if (!view) return { ok: false, status: 404, message: `no rollout ${id}` };
       view.control = { state, by: actor, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
       return { ok: true, message: `rollout ${id} ${state}` };
+    },
+    async rollbackBot(botId, actor, { to, reason }) {
+      fake.calls.push({ method: "rollbackBot", botId, actor, to, reason });
+      const forced = take();
+      if (forced) return forced;
+      if (!fake.state.bots.some((b) => b.id === botId))
+        return { ok: false, status: 404, message: `no bot ${botId} on ${fake.host}` };
+      return { ok: true, message: `roll back ${botId}: committed as ${actor}` };
     },
     async setFleetPaused(paused, actor, reason) {
       fake.calls.push({ method: "setFleetPaused", paused, actor, reason });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { allowlistEntry } from "./allowlist.ts";
 import { allowHostEntry, goesToMetadata } from "./health-url.ts";
-import { email, hourUtc, httpUrl } from "./primitives.ts";
+import { digest, email, hourUtc, httpUrl, imageRef, isoTime } from "./primitives.ts";
 import { defaultStrategy, strategyDefaultsSchema } from "./strategy.ts";
 
 export const fleetEvents = [
@@ -60,6 +60,25 @@ export const fleetSchema = z.strictObject({
         .default(0),
     })
     .default({ keepAfterSuccess: 0 }),
+  /** Quarantined digests people cleared to be planned again (`fleetwave quarantine lift`). */
+  quarantine: z
+    .strictObject({
+      lifted: z
+        .array(
+          z.strictObject({
+            image: imageRef,
+            digest,
+            by: z.string().min(1),
+            at: isoTime,
+            reason: z.string().optional(),
+          }),
+        )
+        .default([])
+        .describe(
+          "A quarantine of image+digest recorded before `at` no longer keeps the digest out of plans; one recorded later does.",
+        ),
+    })
+    .default({ lifted: [] }),
   notifications: z
     .strictObject({
       email: z.strictObject({ from: email, admins: z.array(email).default([]) }).optional(),

@@ -171,6 +171,23 @@ describe("planRollout: targets", () => {
     expect(q[0]!.detail).toContain("rollout 2026-11-26T0600Z-3f2a9c1b on host-a: aborted");
   });
 
+  it("plans a quarantined digest again once fleet.yaml lifts the quarantine", () => {
+    const quarantine = [
+      { image: IMAGE, digest: DIGEST, rollout: "2026-11-26T0600Z-3f2a9c1b", reason: "aborted" },
+    ];
+    const lift = (at: string) =>
+      `quarantine:\n  lifted:\n    - { image: ${IMAGE}, digest: ${DIGEST}, by: alice, at: ${at} }\n`;
+    const lifted: FleetSpec = {
+      ...spec,
+      statuses: [{ host: "host-a", quarantine }],
+      fleetExtra: lift("2026-11-27T06:00:00Z"),
+    };
+    expect(plan(lifted).plan.targets.map((t) => t.bot)).toEqual(["acme-current", "acme-main", "acme-old"]);
+    // The record (05:00) is newer than this lift: the digest failed again after it was lifted.
+    const stale: FleetSpec = { ...lifted, fleetExtra: lift("2026-11-27T04:00:00Z") };
+    expect(plan(stale).plan.targets).toEqual([]);
+  });
+
   it("ignores a quarantine of the same digest for another image", () => {
     const other: FleetSpec = {
       ...spec,

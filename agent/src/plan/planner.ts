@@ -20,6 +20,7 @@ import type { HostStatus } from "../model/status.ts";
 import { type Strategy, strategySchema } from "../model/strategy.ts";
 import { shortDigest } from "../text/digest.ts";
 import { minutesUntilWindow, tenantPreferredHour } from "./gates.ts";
+import { activeQuarantine } from "./quarantine.ts";
 
 /** A plan cannot be made from these inputs; `message` tells the operator what to change. */
 export class PlanError extends FleetwaveError {
@@ -169,9 +170,7 @@ export function planRollout(input: PlanInput): PlanResult {
   }
 
   const running = runningDigests(state.statuses, state.bots);
-  const quarantine = state.statuses.flatMap((s) =>
-    s.quarantine.filter((q) => q.image === image && q.digest === digest).map((q) => ({ host: s.host, ...q })),
-  );
+  const quarantine = activeQuarantine(state.statuses, state.fleet.quarantine.lifted, image, digest);
   const tenants = new Map(state.tenants.map((t) => [t.tenant, t]));
   const { windowMinutes } = state.fleet.updates;
 

@@ -41,6 +41,8 @@ export interface FleetSpec {
   allowlist?: string[];
   tenants: TenantSpec[];
   statuses?: StatusSpec[];
+  /** Lines appended to fleet.yaml, e.g. a `quarantine:` section. */
+  fleetExtra?: string;
   /** Extra files, e.g. existing rollouts: path -> text. */
   extra?: Record<string, string>;
 }
@@ -53,7 +55,8 @@ export function fleetFiles(spec: FleetSpec): StateFile[] {
     `updates:\n  mode: ${spec.mode ?? "auto"}\n  defaultPreferredHourUtc: ${spec.defaultHour ?? 3}\n` +
     `  windowMinutes: ${spec.windowMinutes ?? 60}\n` +
     (strategy ? `strategy:\n${strategy}` : "") +
-    `images:\n  allowlist: [${(spec.allowlist ?? ["ghcr.io/acme/"]).map((p) => JSON.stringify(p)).join(", ")}]\n`;
+    `images:\n  allowlist: [${(spec.allowlist ?? ["ghcr.io/acme/"]).map((p) => JSON.stringify(p)).join(", ")}]\n` +
+    (spec.fleetExtra ?? "");
   const files: StateFile[] = [{ path: "fleet.yaml", text: fleet }];
   for (const t of spec.tenants) {
     let text = `tenant: ${t.tenant}\nupdate:\n  mode: ${t.mode ?? "auto"}\n`;

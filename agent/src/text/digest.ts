@@ -10,3 +10,14 @@ export function digestCell(digest: string | null | undefined, none = "—"): str
   if (!digest) return none;
   return shortDigest(digest).replace(/^sha256:/, "");
 }
+
+/**
+ * Whether `wanted` names `digest`: the full digest, or at least its first 12 hex digits (with or
+ * without `sha256:`), as tables and commit subjects show it.
+ */
+export function digestMatches(digest: string, wanted: string): boolean {
+  const w = wanted.trim();
+  if (w === digest) return true;
+  const hex = w.replace(/^sha256:/, "");
+  return /^[0-9a-f]{12,64}$/.test(hex) && digest.startsWith(`sha256:${hex}`);
+}

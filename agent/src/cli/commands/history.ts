@@ -10,16 +10,22 @@ const flagsSchema = z.strictObject({
   bot: z.string().optional(),
   tenant: z.string().optional(),
   rollout: z.string().optional(),
+  actor: z.string().optional(),
   format: z.enum(["table", "json"]).default("table"),
 });
 
 export const historyCommand: Command = {
   name: "history",
-  summary: "the audit table of every update, read from the git log's trailers",
-  usage: `Usage: fleetwave history [--repo PATH] [--bot ID | --tenant ID | --rollout ID] [--format table|json]
+  summary: "the audit table of every update and control action, read from the git log's trailers",
+  usage: `Usage: fleetwave history [--repo PATH] [--bot ID] [--tenant ID] [--rollout ID] [--actor NAME]
+                         [--format table|json]
 
 Reads the Fleetwave-* trailers of the commits in the GitOps repository (default: the current
-directory) and prints when, host, bot, from, to, result, actor and commit, newest first.`,
+directory) and prints when, host, bot, from, to, result, actor, rollout and commit, newest
+first. Bots' updates (Fleetwave-Update) and control actions (Fleetwave-Action: pauses,
+resumes, aborts, rollbacks, lifted quarantines) share the table; an action's RESULT is its
+kind, e.g. rollout.abort. Filters combine: --actor is the name the table shows (a token's
+name, tenant:<id>, agent <host>).`,
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     const repo = resolve(io.cwd, flags.repo);
@@ -33,6 +39,7 @@ directory) and prints when, host, bot, from, to, result, actor and commit, newes
     const rows = filterHistory(historyRows(commits), {
       ...(flags.bot ? { bot: flags.bot } : {}),
       ...(flags.rollout ? { rollout: flags.rollout } : {}),
+      ...(flags.actor ? { actor: flags.actor } : {}),
       ...(flags.tenant ? { tenant: flags.tenant } : {}),
       ...(tenantOf ? { tenantOf } : {}),
     });

@@ -60,8 +60,18 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "history",
-    summary: "the audit table of every update, read from the git log's trailers",
+    summary: "the audit table of every update and control action, read from the git log's trailers",
     load: async () => (await import("./history.ts")).historyCommand,
+  },
+  {
+    name: "rollback",
+    summary: "pin one bot back to a digest it ran before (from the audit history), as a commit",
+    load: async () => (await import("./rollback.ts")).rollbackCommand,
+  },
+  {
+    name: "quarantine",
+    summary: "list quarantined digests, or lift one so it may be planned again (as a commit)",
+    load: async () => (await import("./quarantine.ts")).quarantineCommand,
   },
   {
     name: "snapshots",
