@@ -35,6 +35,14 @@ export function samplePlan(): Rollout {
     digest: DIGEST_V2,
     strategy: { ...defaultStrategy, batchPercent: 50 },
     control: { state: "active" },
+    changelog: {
+      version: "1.4.0",
+      date: "2026-11-27",
+      sections: [
+        { title: "New", items: ["Replies can quote <earlier> messages"] },
+        { title: "Fixed", items: ["Uploads over 10 MB no longer time out"] },
+      ],
+    },
     targets: [
       { bot: "acme-main", tenant: "acme", host: "host-a", wave: 1 },
       { bot: "beta-1", tenant: "beta", host: "host-a", wave: 1 },
