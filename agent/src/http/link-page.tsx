@@ -137,8 +137,9 @@ export function linkPageHeaders(nonce: string): Record<string, string> {
     ].join("; "),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    // The link's query is its credential: never send it on to another site.
-    "Referrer-Policy": "no-referrer",
+    // The link's query is its credential: never send it on to another site. (Not no-referrer:
+    // with it Chromium sends `Origin: null` on the form post, which the origin check refuses.)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
   };
 }

@@ -58,7 +58,7 @@ describe("tenant link pages", () => {
     const { res, html, cookie, form } = await open(link());
     expect(res.status).toBe(200);
     expect(res.headers.get("content-security-policy")).toMatch(/form-action 'self'/);
-    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("referrer-policy")).toBe("same-origin");
     expect(cookie).toMatch(/^fleetwave_link_csrf=/);
     expect(res.headers.get("set-cookie")).toMatch(/HttpOnly.*SameSite=Strict|SameSite=Strict.*HttpOnly/);
     expect(html).toContain("Update gamma-1?");
