@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
-import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
+import { createApp, parseApiTokens, type ServerHandle, serve } from "#fleetwave/http/index.ts";
 import { USED_LINKS_FILE, UsedLinks } from "#fleetwave/links/used-links.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
@@ -32,6 +32,9 @@ import { removeContainersByLabel } from "../support/docker.ts";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
 
 const KEY = "e2e-link-key-0123456789abcdef0123";
+const READ = "e2e-read-token-0123456789";
+const PORTAL = "e2e-portal-token-0123456789";
+const OTHER = "e2e-other-token-0123456789";
 const CHANGELOG: UserChangelog = {
   version: "2.0.0",
   date: "2026-11-28",
@@ -91,7 +94,15 @@ describe("tenant link (agent, SMTP, Chromium)", () => {
     });
     await agent.start();
     const used = await UsedLinks.open(join(dataDir, USED_LINKS_FILE));
-    const app = createApp(agent, { tokens: [], links: { key: KEY, used, publicUrl }, log });
+    // As behind a TLS proxy (--allow-remote): every route needs a token, links their signature.
+    const app = createApp(agent, {
+      tokens: parseApiTokens(
+        `prom/read:${READ},portal/tenant=links:${PORTAL},other/tenant=elsewhere:${OTHER}`,
+      ),
+      remote: true,
+      links: { key: KEY, used, publicUrl },
+      log,
+    });
     server = await serve(app, { listen: `127.0.0.1:${port}` });
     await agent.reconcile("create");
   }, 180_000);
@@ -165,5 +176,23 @@ describe("tenant link (agent, SMTP, Chromium)", () => {
     expect(await page.locator("#outcome").innerText()).toContain("This link is not valid");
     expect(problems).toEqual([]);
     expect(browser.blocked).toEqual([]);
+  });
+
+  it("scoped tokens against the running agent: read, own tenant, other tenant, nobody", async () => {
+    const call = (path: string, token?: string, method = "GET") =>
+      fetch(`${server.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const head = await git(repo.bare, "rev-parse", "main");
+    expect((await call("/api/status")).status).toBe(401);
+    expect((await call("/metrics")).status).toBe(401);
+    expect((await call("/metrics", READ)).status).toBe(200);
+    expect((await call("/metrics", PORTAL)).status).toBe(403);
+    const own = (await (await call("/api/status", PORTAL)).json()) as { bots: { id: string }[] };
+    expect(own.bots.map((b) => b.id)).toEqual([botId]);
+    const other = (await (await call("/api/status", OTHER)).json()) as { bots: { id: string }[] };
+    expect(other.bots).toEqual([]);
+    expect((await call(`/api/bots/${botId}/update`, OTHER, "POST")).status).toBe(403);
+    expect((await call(`/api/bots/${botId}/update`, READ, "POST")).status).toBe(403);
+    expect((await call("/api/pause", PORTAL, "POST")).status).toBe(403);
+    expect(await git(repo.bare, "rev-parse", "main")).toBe(head);
   });
 });
