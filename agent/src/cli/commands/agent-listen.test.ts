@@ -77,7 +77,7 @@ describe("fleetwave agent: the security options refuse a setup that would be ope
         ["--listen", "0.0.0.0:0", "--allow-remote"],
         {},
         2,
-        /every route needs a token: set FLEETWAVE_API_TOKENS/,
+        /every route needs a token when the agent is reachable from other machines; set FLEETWAVE_API_TOKENS/,
       ],
       [[], { FLEETWAVE_LINK_KEY: "k".repeat(32) }, 2, /give the agent's public URL with --public-url/],
     ];

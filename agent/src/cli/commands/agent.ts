@@ -5,7 +5,6 @@ import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { UsageError } from "#fleetwave/errors.ts";
 import {
   createApp,
-  isLoopbackAddress,
   lateApp,
   parseApiTokens,
   parseListen,
@@ -54,7 +53,8 @@ Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetw
 reconciles the bots declared for --host, executes rollout waves and commits each host's
 status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
 update failed or a declared bot is left not running. Serves the HTTP API and dashboard on --listen
-(loopback only; --allow-remote lets it bind another address, and then every route needs a token).
+(loopback only). --allow-remote says the agent is reachable from other machines, on a --listen
+address beyond loopback or through a reverse proxy on this one: every route then needs a token.
 With FLEETWAVE_LINK_KEY and --public-url (the agent's URL as tenants reach it, e.g. behind a TLS
 proxy), manual tenants' emails carry a signed single-use "Update now" link valid for --link-ttl.
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
@@ -70,6 +70,7 @@ Environment:
   SMTP_URL                          e.g. smtp://user:pass@127.0.0.1:587; unset = no email
   FLEETWAVE_WEBHOOK_SIGNING_SECRET  HMAC secret for outgoing webhooks
   FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now" without link key
+  FLEETWAVE_ALLOW_REMOTE            true = --allow-remote (for the systemd unit)
   FLEETWAVE_LINK_KEY                HMAC key (>= 32 chars) of the tenant links
   FLEETWAVE_PUBLIC_URL              default of --public-url
   FLEETWAVE_LINK_TTL                default of --link-ttl (7d)`,
@@ -86,11 +87,13 @@ Environment:
     if (gitTimeout && !gitTimeout.success)
       throw new UsageError(`FLEETWAVE_GIT_TIMEOUT: ${gitTimeout.error.issues[0]!.message}`);
     const identity = author?.success ? /^(.+?)\s*<(.+)>$/.exec(author.data) : null;
-    const listen = flags.once ? undefined : parseListen(flags.listen, { allowRemote: flags["allow-remote"] });
-    const remote = listen !== undefined && !isLoopbackAddress(listen.host);
+    const allowRemote = flags["allow-remote"] || allowRemoteEnv(io.env[ALLOW_REMOTE_ENV]);
+    const listen = flags.once ? undefined : parseListen(flags.listen, { allowRemote });
+    // Reachable from other machines, directly or through a proxy on this one: tokens everywhere.
+    const remote = listen !== undefined && allowRemote;
     if (remote && tokens.length === 0) {
       throw new UsageError(
-        `--listen ${flags.listen} is beyond loopback, where every route needs a token: set FLEETWAVE_API_TOKENS`,
+        "--allow-remote: every route needs a token when the agent is reachable from other machines; set FLEETWAVE_API_TOKENS",
       );
     }
     const links = linkSigning(flags, io.env);
@@ -182,6 +185,15 @@ Environment:
     });
   },
 };
+
+const ALLOW_REMOTE_ENV = "FLEETWAVE_ALLOW_REMOTE";
+
+/** `true` or `1` is the systemd unit's way to pass --allow-remote (agent.env); unset or `false` is off. */
+function allowRemoteEnv(value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new UsageError(`${ALLOW_REMOTE_ENV}: expected true or false, got "${value}"`);
+}
 
 /** The tenant links' key, public URL and lifetime; undefined when FLEETWAVE_LINK_KEY is unset. */
 function linkSigning(
