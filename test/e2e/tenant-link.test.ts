@@ -131,6 +131,14 @@ describe("tenant link (agent, SMTP, Chromium)", () => {
     expect(link).toBeDefined();
     expect(offer!.text).toContain(link!);
 
+    // The agent's own check behind every link: an offer other than the bot's is refused.
+    const stale = await agent.updateBotNow(botId, "tenant:links", { rollout, digest: v1.digest });
+    expect(stale).toMatchObject({
+      ok: false,
+      status: 409,
+      message: expect.stringMatching(/no longer offered/),
+    });
+
     const page = await browser.context.newPage();
     const problems: string[] = [];
     page.on("pageerror", (e) => problems.push(e.message));
