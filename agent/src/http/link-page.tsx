@@ -88,7 +88,7 @@ export function renderConfirmPage(input: ConfirmPageInput): string {
           your bot is put back on the current version automatically, with its data as it was.
         </p>
         <Changelog changelog={input.changelog} />
-        <form method="post" action="">
+        <form method="post">
           {Object.entries(input.fields).map(([name, value]) => (
             <input type="hidden" name={name} value={value} />
           ))}
