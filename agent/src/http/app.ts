@@ -409,7 +409,7 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     },
   );
 
-  app.route("/", linkRoutes(control, options.links, log));
+  app.route("/", linkRoutes(control, options.links));
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 

@@ -75,11 +75,7 @@ const SUPERSEDED: Refusal = {
 };
 
 /** The link routes, mounted at the root of the agent's app. */
-export function linkRoutes(
-  control: AgentControl,
-  options: LinkOptions | undefined,
-  log: (line: string) => void,
-): Hono {
+export function linkRoutes(control: AgentControl, options: LinkOptions | undefined): Hono {
   const app = new Hono();
   /** Links being confirmed right now: a second click waits for no one and is refused. */
   const inFlight = new Set<string>();
@@ -192,9 +188,6 @@ export function linkRoutes(
           expires: claims.expires,
           at: new Date(now()).toISOString(),
         });
-      } catch (error) {
-        log(`fleetwave http: tenant link for ${claims.bot}: ${(error as Error).message}`);
-        throw error;
       } finally {
         inFlight.delete(signature);
       }
