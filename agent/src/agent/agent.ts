@@ -11,6 +11,7 @@ import type {
   AgentControl,
   AgentStatusView,
   MetricsSnapshot,
+  Offer,
   RolloutDetailView,
 } from "../http/control.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
@@ -312,8 +313,8 @@ export class Agent implements AgentControl {
     return this.control.rollout(id);
   }
 
-  updateBotNow(botId: string, actor: string): Promise<ActionResult> {
-    return this.control.updateBotNow(botId, actor);
+  updateBotNow(botId: string, actor: string, offer?: Offer): Promise<ActionResult> {
+    return this.control.updateBotNow(botId, actor, offer);
   }
 
   setRolloutControl(

@@ -6,6 +6,7 @@ import {
   type AgentControl,
   type AgentStatusView,
   type MetricsSnapshot,
+  type Offer,
   type RolloutDetailView,
   rolloutDetailView,
   rolloutView,
@@ -73,7 +74,7 @@ export class ControlAdapter implements AgentControl {
     return plan ? rolloutDetailView(plan, this.rt.host, this.rt.book.progress(id)) : undefined;
   }
 
-  async updateBotNow(botId: string, actor: string): Promise<ActionResult> {
+  async updateBotNow(botId: string, actor: string, offer?: Offer): Promise<ActionResult> {
     const state = this.rt.desired.current?.state;
     if (!state || this.rt.stopping || !this.rt.recovered)
       return {
@@ -90,6 +91,12 @@ export class ControlAdapter implements AgentControl {
     if (this.rt.updating.has(botId))
       return { ok: false, status: 409, message: `bot ${botId} is being updated right now` };
     const waiting = this.rt.book.bot(botId)?.updateAvailable;
+    if (offer && (waiting?.rollout !== offer.rollout || waiting.digest !== offer.digest))
+      return {
+        ok: false,
+        status: 409,
+        message: `bot ${botId} is no longer offered ${shortDigest(offer.digest)} of rollout ${offer.rollout}`,
+      };
     const plan =
       state.rollouts.find((r) => r.id === waiting?.rollout) ??
       [...state.rollouts]

@@ -602,3 +602,100 @@ describe("GET /dashboard/live", () => {
     expect(next).not.toContain("<b onmouseover");
   });
 });
+
+describe("token roles", () => {
+  const READ = "prom-read-token-0123456789";
+  const GAMMA = "gamma-portal-token-0123456789";
+  let scoped: FleetwaveApp;
+
+  beforeEach(() => {
+    scoped = createApp(control, {
+      tokens: parseApiTokens(`alice:${ALICE},prom/read:${READ},portal/tenant=gamma:${GAMMA}`),
+      log: () => {},
+    });
+  });
+
+  const get = (path: string, token?: string) =>
+    scoped.request(path, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+  const postAs = (path: string, token: string) =>
+    scoped.request(path, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+
+  it("a read token reads everything, /metrics included, and may not act", async () => {
+    for (const path of [
+      "/",
+      "/dashboard/live",
+      "/api/status",
+      "/api/rollouts",
+      `/api/rollouts/${ROLLOUT_ID}`,
+      "/metrics",
+    ])
+      expect((await get(path, READ)).status, path).toBe(200);
+    for (const path of [
+      "/api/bots/gamma-1/update",
+      "/api/bots/gamma-1/rollback",
+      "/api/pause",
+      `/api/rollouts/${ROLLOUT_ID}/abort`,
+      "/api/reconcile",
+    ]) {
+      const res = await postAs(path, READ);
+      expect(res.status, path).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toMatch(/may only read/);
+    }
+    expect(control.calls).toEqual([]);
+  });
+
+  it("a tenant token sees its own bots only and may update them, and nothing else", async () => {
+    const status = (await (await get("/api/status", GAMMA)).json()) as {
+      bots: { id: string }[];
+      rollouts: unknown[];
+    };
+    expect(status.bots.map((b) => b.id)).toEqual(["gamma-1"]);
+    expect(status.rollouts).toEqual([]);
+    expect(status).not.toHaveProperty("lastError");
+    for (const path of ["/", "/dashboard/live", "/api/rollouts", `/api/rollouts/${ROLLOUT_ID}`, "/metrics"])
+      expect((await get(path, GAMMA)).status, path).toBe(403);
+    // Another tenant's bot and a bot that does not exist get the same answer.
+    for (const bot of ["acme-main", "no-such-bot"]) {
+      const res = await postAs(`/api/bots/${bot}/update`, GAMMA);
+      expect(res.status, bot).toBe(403);
+      expect(await res.json()).toEqual({ error: "this token may only update the bots of tenant gamma" });
+    }
+    // Rolling back is the operator's, even for the tenant's own bot.
+    for (const path of [
+      "/api/pause",
+      "/api/resume",
+      `/api/rollouts/${ROLLOUT_ID}/pause`,
+      "/api/reconcile",
+      "/api/bots/gamma-1/rollback",
+    ])
+      expect((await postAs(path, GAMMA)).status, path).toBe(403);
+    expect(control.calls).toEqual([]);
+
+    const own = await postAs("/api/bots/gamma-1/update", GAMMA);
+    expect(own.status).toBe(200);
+    expect(control.calls).toEqual([{ method: "updateBotNow", botId: "gamma-1", actor: "portal" }]);
+    expect(await (await get("/api/whoami", GAMMA)).json()).toEqual({ actor: "portal" });
+  });
+
+  it("beyond loopback every route needs a token, /metrics a read one, and any Host is accepted", async () => {
+    const remote = createApp(control, {
+      tokens: parseApiTokens(`alice:${ALICE},prom/read:${READ},portal/tenant=gamma:${GAMMA}`),
+      remote: true,
+      log: () => {},
+    });
+    const at = (path: string, token?: string) =>
+      remote.request(
+        `http://fleet.example${path}`,
+        token ? { headers: { Authorization: `Bearer ${token}` } } : {},
+      );
+    for (const path of ["/", "/dashboard/live", "/healthz", "/api/status", "/api/rollouts", "/metrics"]) {
+      const res = await at(path);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    }
+    expect((await at("/metrics", READ)).status).toBe(200);
+    expect((await at("/metrics", GAMMA)).status).toBe(403);
+    expect((await at("/healthz", GAMMA)).status).toBe(200);
+    expect((await at("/", ALICE)).status).toBe(200);
+  });
+});

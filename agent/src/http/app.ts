@@ -1,11 +1,13 @@
 /**
  * The agent's HTTP API (docs/contracts.md "Agent HTTP API") as a Hono app over an {@link AgentControl}.
  *
- * - GET routes are open (the server listens on loopback by default); every POST under /api needs
- *   `Authorization: Bearer <token>` and the token's name becomes the actor of the action.
+ * - What each token role may do is decided in access.ts (README "Security model"). On loopback,
+ *   GET routes answer without a token; with `remote`, every route needs one. Every POST under
+ *   /api needs `Authorization: Bearer <token>` and the token's name becomes the actor of the action.
+ * - The GitHub webhook and the tenant links (link-routes.ts) carry their own HMAC instead.
  * - Errors are JSON: `{ error, issues?: [{ path, message }] }`.
- * - Requests whose Host is not a loopback name are refused (DNS-rebinding guard) unless
- *   `allowedHosts` says otherwise; the webhook and /healthz are exempt.
+ * - On loopback, requests whose Host is not a loopback name are refused (DNS-rebinding guard)
+ *   unless `allowedHosts` says otherwise; the webhook, the links and /healthz are exempt.
  */
 import { randomBytes } from "node:crypto";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
@@ -15,10 +17,12 @@ import { matchedRoutes } from "hono/route";
 import { z } from "zod";
 import { FleetwaveError } from "../errors.ts";
 import { digest, dockerName, rolloutId } from "../model/primitives.ts";
+import { type Decision, decide, type Need, tenantOwnsBot, tenantStatus } from "./access.ts";
 import type { ActionResult, AgentControl, RolloutControlState } from "./control.ts";
 import { dashboardHeaders, fragmentHeaders, LIVE_PATH, renderDashboard, renderLive } from "./dashboard.tsx";
+import { type LinkOptions, linkRoutes } from "./link-routes.ts";
 import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
-import { type ApiToken, TokenVerifier } from "./tokens.ts";
+import { type ApiToken, type Principal, TokenVerifier } from "./tokens.ts";
 import {
   looksSigned,
   pushEventSchema,
@@ -38,13 +42,20 @@ export interface AppOptions {
    * accept every host (use when serving behind a reverse proxy with allowRemote). Default: [].
    */
   allowedHosts?: readonly string[] | "any";
+  /**
+   * The agent listens beyond loopback (`--allow-remote`): every route needs a token (the webhook
+   * and tenant links their signature) and the Host header is not checked. Default false.
+   */
+  remote?: boolean;
+  /** One-click tenant links; without it their route answers 404. */
+  links?: LinkOptions;
   /** Largest webhook payload accepted. Default {@link WEBHOOK_BODY_LIMIT_BYTES}. */
   webhookBodyLimitBytes?: number;
   /** Where unexpected errors are reported. Default: console.error. */
   log?: (line: string) => void;
 }
 
-type Env = { Variables: { actor: string } };
+type Env = { Variables: { actor: string; scope: string | undefined } };
 export type FleetwaveApp = Hono<Env>;
 
 export interface Issue {
@@ -109,7 +120,8 @@ function routeLabel(c: Context): string {
 export function createApp(control: AgentControl, options: AppOptions): FleetwaveApp {
   const verifier = new TokenVerifier(options.tokens);
   const webhookSecret = options.webhookSecret ? options.webhookSecret : undefined;
-  const allowedHosts = options.allowedHosts ?? [];
+  const remote = options.remote ?? false;
+  const allowedHosts = remote ? "any" : (options.allowedHosts ?? []);
   const log = options.log ?? ((line: string) => console.error(line));
   const counters = new HttpCounters();
   const deliveries = new RecentDeliveries();
@@ -122,7 +134,13 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
   });
 
   app.use(async (c, next) => {
-    if (allowedHosts === "any" || c.req.path === "/healthz" || c.req.path === "/webhooks/github")
+    const path = c.req.path;
+    if (
+      allowedHosts === "any" ||
+      path === "/healthz" ||
+      path === "/webhooks/github" ||
+      path.startsWith("/links/")
+    )
       return next();
     const hostname = new URL(c.req.url).hostname;
     if (isLoopbackHost(hostname) || allowedHosts.includes(hostname.toLowerCase())) return next();
@@ -148,30 +166,46 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     }),
   );
 
-  const requireToken: MiddlewareHandler<Env> = async (c, next) => {
-    if (!verifier.configured) {
-      return c.json(
-        { error: "the API is read-only: no tokens are configured (set FLEETWAVE_API_TOKENS=name:token,...)" },
-        503,
-      );
-    }
+  /** The bearer token's holder, nobody (no header), or the answer for a bad header or token. */
+  function principalOf(c: Context<Env>): Principal | undefined | Response {
     const header = c.req.header("authorization");
-    if (header === undefined) {
-      return c.json({ error: "authentication required: send Authorization: Bearer <token>" }, 401, {
-        "WWW-Authenticate": 'Bearer realm="fleetwave"',
-      });
-    }
+    // Without tokens nobody can hold one: the request is nobody's, and refuse() says how to add them.
+    if (header === undefined || !verifier.configured) return undefined;
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     if (!match) {
       return c.json({ error: "malformed Authorization header: expected Bearer <token>" }, 401, {
         "WWW-Authenticate": 'Bearer realm="fleetwave", error="invalid_request"',
       });
     }
-    const actor = verifier.verify(match[1]!);
-    if (actor === undefined) return c.json({ error: "invalid token" }, 403);
-    c.set("actor", actor);
-    return next();
-  };
+    const principal = verifier.verify(match[1]!);
+    if (principal === undefined) return c.json({ error: "invalid token" }, 403);
+    return principal;
+  }
+
+  function refuse(c: Context<Env>, decision: Extract<Decision, { allow: false }>) {
+    if (decision.status === 401 && !verifier.configured) {
+      return c.json(
+        { error: "the API is read-only: no tokens are configured (set FLEETWAVE_API_TOKENS=name:token,...)" },
+        503,
+      );
+    }
+    const headers: Record<string, string> =
+      decision.status === 401 ? { "WWW-Authenticate": 'Bearer realm="fleetwave"' } : {};
+    return c.json({ error: decision.message }, decision.status, headers);
+  }
+
+  /** Lets the request through when its token (or, on loopback, its lack of one) may `need`. */
+  const authorize =
+    (need: Need): MiddlewareHandler<Env> =>
+    async (c, next) => {
+      const principal = principalOf(c);
+      if (principal instanceof Response) return principal;
+      const decision = decide(principal, need, remote);
+      if (!decision.allow) return refuse(c, decision);
+      if (principal) c.set("actor", principal.name);
+      c.set("scope", decision.scope);
+      return next();
+    };
 
   const apiBodyLimit = bodyLimit({
     maxSize: API_BODY_LIMIT_BYTES,
@@ -211,17 +245,17 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     return c.json(body, result.pending ? 202 : 200);
   }
 
-  app.get("/healthz", (c) => c.json({ status: "ok", host: control.host }));
+  app.get("/healthz", authorize("health"), (c) => c.json({ status: "ok", host: control.host }));
 
-  app.get("/", (c) => {
+  app.get("/", authorize("read"), (c) => {
     const nonce = randomBytes(16).toString("base64");
     const page = renderDashboard({ status: control.status(), branch: control.watchedBranch, nonce });
     return c.html(page, 200, dashboardHeaders(nonce));
   });
 
-  app.get(LIVE_PATH, (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
+  app.get(LIVE_PATH, authorize("read"), (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
 
-  app.get("/metrics", (c) => {
+  app.get("/metrics", authorize("read"), (c) => {
     const text = renderMetrics({
       host: control.host,
       branch: control.watchedBranch,
@@ -232,11 +266,14 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
   });
 
-  app.get("/api/status", (c) => c.json(control.status()));
+  app.get("/api/status", authorize("status"), (c) => {
+    const scope = c.get("scope");
+    return c.json(scope === undefined ? control.status() : tenantStatus(control.status(), scope));
+  });
 
-  app.get("/api/rollouts", (c) => c.json({ rollouts: control.status().rollouts }));
+  app.get("/api/rollouts", authorize("read"), (c) => c.json({ rollouts: control.status().rollouts }));
 
-  app.get("/api/rollouts/:id", (c) => {
+  app.get("/api/rollouts/:id", authorize("read"), (c) => {
     const id = param(c, rolloutIdParam);
     if (id instanceof Response) return id;
     const rollout = control.rollout(id);
@@ -245,17 +282,21 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
   });
 
   /** Who the presented token belongs to; lets the dashboard check a pasted token. */
-  app.get("/api/whoami", requireToken, (c) => c.json({ actor: c.get("actor") }));
+  app.get("/api/whoami", authorize("whoami"), (c) => c.json({ actor: c.get("actor") }));
 
-  app.post("/api/bots/:id/update", requireToken, apiBodyLimit, async (c) => {
+  app.post("/api/bots/:id/update", authorize("update-bot"), apiBodyLimit, async (c) => {
     const id = param(c, botIdParam);
     if (id instanceof Response) return id;
+    const scope = c.get("scope");
+    if (scope !== undefined && !tenantOwnsBot(control.status(), scope, id)) {
+      return c.json({ error: `this token may only update the bots of tenant ${scope}` }, 403);
+    }
     const body = await actionBody(c);
     if (body instanceof Response) return body;
     return answer(c, await control.updateBotNow(id, c.get("actor")));
   });
 
-  app.post("/api/bots/:id/rollback", requireToken, apiBodyLimit, async (c) => {
+  app.post("/api/bots/:id/rollback", authorize("operate"), apiBodyLimit, async (c) => {
     const id = param(c, botIdParam);
     if (id instanceof Response) return id;
     const body = await actionBody(c, rollbackBodySchema);
@@ -275,7 +316,7 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     ["abort", "aborted"],
   ];
   for (const [verb, state] of controlRoutes) {
-    app.post(`/api/rollouts/:id/${verb}`, requireToken, apiBodyLimit, async (c) => {
+    app.post(`/api/rollouts/:id/${verb}`, authorize("operate"), apiBodyLimit, async (c) => {
       const id = param(c, rolloutIdParam);
       if (id instanceof Response) return id;
       const body = await actionBody(c);
@@ -288,14 +329,14 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     ["pause", true],
     ["resume", false],
   ] as const) {
-    app.post(`/api/${verb}`, requireToken, apiBodyLimit, async (c) => {
+    app.post(`/api/${verb}`, authorize("operate"), apiBodyLimit, async (c) => {
       const body = await actionBody(c);
       if (body instanceof Response) return body;
       return answer(c, await control.setFleetPaused(paused, c.get("actor"), body.reason));
     });
   }
 
-  app.post("/api/reconcile", requireToken, apiBodyLimit, async (c) => {
+  app.post("/api/reconcile", authorize("operate"), apiBodyLimit, async (c) => {
     const body = await actionBody(c);
     if (body instanceof Response) return body;
     const reason = `api request by ${c.get("actor")}${body.reason ? `: ${body.reason}` : ""}`;
@@ -387,6 +428,8 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
       return c.json({ accepted: true, reconcile: reason }, 202);
     },
   );
+
+  app.route("/", linkRoutes(control, options.links));
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 

@@ -11,6 +11,12 @@ export type RolloutControlState = Rollout["control"]["state"];
 /** This host's progress on one rollout, exactly as in `fleet-state/status/<host>.yaml`. */
 export type RolloutProgress = HostStatus["rollouts"][string];
 
+/** An update waiting for a manual tenant's "Update now". */
+export interface Offer {
+  rollout: string;
+  digest: string;
+}
+
 /** One bot this host owns. */
 export interface BotView {
   /** The bot id (= container name). */
@@ -22,7 +28,7 @@ export interface BotView {
   /** The tenant's effective update mode (manual tenants wait for "Update now"). */
   updateMode: "auto" | "manual";
   /** Set for manual tenants while a rollout waits for "Update now". */
-  updateAvailable?: { rollout: string; digest: string };
+  updateAvailable?: Offer;
   /** The last update attempt, as recorded in the status file (with reason and actor if any). */
   last?: BotStatus["last"];
 }
@@ -111,8 +117,12 @@ export interface AgentControl {
   status(): AgentStatusView;
   /** One rollout with its plan; undefined when no such plan is in the current fleet-state. */
   rollout(id: string): RolloutDetailView | undefined;
-  /** "Update now": a single-bot update of a manual tenant's bot, gated only by the fleet pause. */
-  updateBotNow(botId: string, actor: string): Promise<ActionResult>;
+  /**
+   * "Update now": a single-bot update of a manual tenant's bot, gated only by the fleet pause.
+   * With `offer` (a tenant link), only while the bot is offered exactly that rollout and digest
+   * (else 409), so a link never applies anything but what its email showed.
+   */
+  updateBotNow(botId: string, actor: string, offer?: Offer): Promise<ActionResult>;
   /** Edit `control` of fleet-state/rollouts/<id>.yaml and commit it as `actor`. */
   setRolloutControl(
     id: string,

@@ -10,13 +10,14 @@ import type {
   AgentControl,
   AgentStatusView,
   MetricsSnapshot,
+  Offer,
   RolloutDetailView,
 } from "./control.ts";
 
 import { rolloutDetailView, rolloutView } from "./control.ts";
 
 export type RecordedCall =
-  | { method: "updateBotNow"; botId: string; actor: string }
+  | { method: "updateBotNow"; botId: string; actor: string; offer?: Offer }
   | { method: "setRolloutControl"; id: string; state: string; actor: string; reason: string | undefined }
   | { method: "setFleetPaused"; paused: boolean; actor: string; reason: string | undefined }
   | {
@@ -41,6 +42,14 @@ export function samplePlan(): Rollout {
     digest: DIGEST_V2,
     strategy: { ...defaultStrategy, batchPercent: 50 },
     control: { state: "active" },
+    changelog: {
+      version: "1.4.0",
+      date: "2026-11-27",
+      sections: [
+        { title: "New", items: ["Replies can quote <earlier> messages"] },
+        { title: "Fixed", items: ["Uploads over 10 MB no longer time out"] },
+      ],
+    },
     targets: [
       { bot: "acme-main", tenant: "acme", host: "host-a", wave: 1 },
       { bot: "beta-1", tenant: "beta", host: "host-a", wave: 1 },
@@ -151,12 +160,15 @@ export function fakeControl(state: AgentStatusView = sampleStatus()): FakeContro
         view?.progress,
       );
     },
-    async updateBotNow(botId, actor) {
-      fake.calls.push({ method: "updateBotNow", botId, actor });
+    async updateBotNow(botId, actor, offer) {
+      fake.calls.push({ method: "updateBotNow", botId, actor, ...(offer ? { offer } : {}) });
       const forced = take();
       if (forced) return forced;
       const bot = fake.state.bots.find((b) => b.id === botId);
       if (!bot) return { ok: false, status: 404, message: `no bot ${botId} on ${fake.host}` };
+      const waiting = bot.updateAvailable;
+      if (offer && (waiting?.rollout !== offer.rollout || waiting.digest !== offer.digest))
+        return { ok: false, status: 409, message: `bot ${botId} is no longer offered ${offer.digest}` };
       const onTarget = fake.state.rollouts.find((r) => !bot.updateAvailable && r.digest === bot.digest);
       if (onTarget) {
         const message = `bot ${botId} already runs ${bot.digest?.slice(0, 19)}, the target of rollout ${onTarget.id}; nothing to update`;

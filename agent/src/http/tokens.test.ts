@@ -4,9 +4,30 @@ import { ApiTokensError, parseApiTokens, TokenVerifier } from "./tokens.ts";
 describe("parseApiTokens", () => {
   it("parses name:token pairs, trimming spaces, skipping empty entries, allowing ':' in tokens", () => {
     expect(parseApiTokens(" alice:aaaaaaaaaaaaaaaa , ci-bot:b:b:b:bbbbbbbbbbbbb,")).toEqual([
-      { name: "alice", token: "aaaaaaaaaaaaaaaa" },
-      { name: "ci-bot", token: "b:b:b:bbbbbbbbbbbbb" },
+      { name: "alice", token: "aaaaaaaaaaaaaaaa", role: { kind: "operator" } },
+      { name: "ci-bot", token: "b:b:b:bbbbbbbbbbbbb", role: { kind: "operator" } },
     ]);
+  });
+
+  it("reads the role after a '/' in the name: operator, read or tenant=<id>", () => {
+    expect(
+      parseApiTokens(
+        "ops/operator:aaaaaaaaaaaaaaaa,prom/read:bbbbbbbbbbbbbbbb,portal/tenant=acme:c/d:cccccccccccc",
+      ).map((t) => [t.name, t.role, t.token]),
+    ).toEqual([
+      ["ops", { kind: "operator" }, "aaaaaaaaaaaaaaaa"],
+      ["prom", { kind: "read" }, "bbbbbbbbbbbbbbbb"],
+      ["portal", { kind: "tenant", tenant: "acme" }, "c/d:cccccccccccc"],
+    ]);
+  });
+
+  it("refuses an unknown role or a tenant id that cannot be one, without printing the token", () => {
+    for (const role of ["admin", "tenant=", "tenant=Acme", "tenant=a b", "read=x", "operator/read"]) {
+      expect(() => parseApiTokens(`x/${role}:SECRET-secret-0123456789`)).toThrow(
+        /entry 1 \("x"\): the role must be operator, read or tenant=<tenant id>/,
+      );
+      expect(() => parseApiTokens(`x/${role}:SECRET-secret-0123456789`)).not.toThrow(/SECRET/);
+    }
   });
 
   it("treats unset or blank as no tokens", () => {
@@ -30,7 +51,7 @@ describe("parseApiTokens", () => {
     }
     expect(error).toBeInstanceOf(ApiTokensError);
     const message = (error as Error).message;
-    expect(message).toMatch(/^FLEETWAVE_API_TOKENS is malformed \(expected name:token,name:token\)/);
+    expect(message).toMatch(/^FLEETWAVE_API_TOKENS is malformed \(expected name:token,name\/role:token\)/);
     expect(message).toMatch(/entry 1 \("alice"\): the token must be at least 16 characters/);
     expect(message).toMatch(/entry 2: expected name:token/);
     expect(message).toMatch(/entry 3: the name must be/);
@@ -48,10 +69,15 @@ describe("TokenVerifier", () => {
     parseApiTokens("alice:alice-token-0123456789,bob:bob-token-0123456789,ops:alice-token-012345678X"),
   );
 
-  it("returns the holder's name for a known token", () => {
-    expect(verifier.verify("alice-token-0123456789")).toBe("alice");
-    expect(verifier.verify("bob-token-0123456789")).toBe("bob");
-    expect(verifier.verify("alice-token-012345678X")).toBe("ops");
+  it("returns the holder's name and role for a known token", () => {
+    expect(verifier.verify("alice-token-0123456789")).toEqual({ name: "alice", role: { kind: "operator" } });
+    expect(verifier.verify("bob-token-0123456789")?.name).toBe("bob");
+    expect(verifier.verify("alice-token-012345678X")?.name).toBe("ops");
+    const scoped = new TokenVerifier(parseApiTokens("portal/tenant=acme:portal-token-0123456789"));
+    expect(scoped.verify("portal-token-0123456789")).toEqual({
+      name: "portal",
+      role: { kind: "tenant", tenant: "acme" },
+    });
   });
 
   it("returns undefined for unknown, prefix, extended and empty tokens", () => {

@@ -4,6 +4,7 @@
  * after every fleet-state reload, `flush` before `--once` exits, `stop` on shutdown.
  */
 import { join } from "node:path";
+import type { LinkSigning } from "../links/tenant-link.ts";
 import type { Fleet } from "../model/fleet.ts";
 import type { Tenant } from "../model/tenant.ts";
 import { createEmailSender, type EmailSender, parseSmtpUrl, postWebhook } from "./channels.ts";
@@ -30,6 +31,8 @@ export interface NotifierOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Link for "Update now" in tenant emails (`{bot}` is replaced); default FLEETWAVE_DASHBOARD_URL. */
   dashboardUrl?: string;
+  /** Signed one-click "Update now" links in tenant emails (FLEETWAVE_LINK_KEY, --public-url). */
+  links?: LinkSigning;
   log: (line: string) => void;
   /** Retry schedule; default 1 s doubling to at most 5 min, 10 attempts. */
   backoff?: Partial<BackoffPolicy>;
@@ -129,6 +132,7 @@ export async function createNotifier(options: NotifierOptions): Promise<Notifier
         tenants,
         emailEnabled: smtpUrl !== undefined,
         ...(dashboardUrl ? { dashboardUrl } : {}),
+        ...(options.links ? { links: options.links } : {}),
       });
       for (const note of plan.notes) log(`notify: ${key}: ${note}`);
       const added = await outbox.add({ key, event: { ...event, at }, channels: plan.channels });

@@ -3,6 +3,7 @@
  * send. Recipients and webhook URLs are fixed here, when the event is queued; a later change of
  * fleet.yaml or the tenant files does not redirect a notification already in the outbox.
  */
+import { type LinkSigning, linkUrl } from "../links/tenant-link.ts";
 import type { Fleet } from "../model/fleet.ts";
 import type { Tenant } from "../model/tenant.ts";
 import { isBotEvent, type NotifyEvent } from "./events.ts";
@@ -17,12 +18,31 @@ export interface NotifyConfig {
   /** False when SMTP_URL is unset: no email channel is planned. */
   emailEnabled: boolean;
   dashboardUrl?: string;
+  /** Signed one-click links in `bot.update_available` emails; they expire `ttlMs` after `at`. */
+  links?: LinkSigning;
 }
 
 export interface ChannelPlan {
   channels: Channel[];
   /** Why an expected channel was left out, for the log (e.g. a tenant without contacts). */
   notes: string[];
+}
+
+function signedLink(
+  links: LinkSigning,
+  event: { tenant: string; bot: string; to: string },
+  rollout: string,
+  at: string,
+): { url: string; expires: string } {
+  const expires = Math.floor((Date.parse(at) + links.ttlMs) / 1000);
+  const url = linkUrl(links.publicUrl, links.key, {
+    tenant: event.tenant,
+    bot: event.bot,
+    rollout,
+    digest: event.to,
+    expires,
+  });
+  return { url, expires: `${new Date(expires * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC` };
 }
 
 export function planChannels(event: NotifyEvent, at: string, config: NotifyConfig): ChannelPlan {
@@ -32,6 +52,9 @@ export function planChannels(event: NotifyEvent, at: string, config: NotifyConfi
   const email = renderEmail(event, {
     host: config.host,
     ...(config.dashboardUrl ? { dashboardUrl: config.dashboardUrl } : {}),
+    ...(config.links && event.type === "bot.update_available" && event.rollout
+      ? { updateLink: signedLink(config.links, event, event.rollout, at) }
+      : {}),
   });
   const emailConfig = config.fleet.notifications.email;
   if (email && config.emailEnabled && emailConfig) {

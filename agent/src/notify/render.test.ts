@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkLink } from "../links/tenant-link.ts";
 import { fleetSchema } from "../model/fleet.ts";
 import { tenantSchema } from "../model/tenant.ts";
 import { dedupeKey, type NotifyEvent } from "./events.ts";
@@ -176,5 +177,39 @@ describe("planChannels", () => {
     });
     expect(plan.channels.map((c) => c.kind)).toEqual(["webhook"]);
     expect(plan.notes).toEqual(["tenant ghost is not in fleet-state"]);
+  });
+
+  it("puts a signed single-use link in an update_available email, valid for the TTL from queueing", () => {
+    const key = "n".repeat(32);
+    const offer: NotifyEvent = {
+      type: "bot.update_available",
+      bot: "acme-main",
+      tenant: "acme",
+      rollout: ROLLOUT,
+      from: D1,
+      to: D2,
+    };
+    const at = "2026-11-27T07:00:00.000Z";
+    const plan = planChannels(offer, at, {
+      host: "host-a",
+      fleet,
+      tenants,
+      emailEnabled: true,
+      dashboardUrl: "http://127.0.0.1:8787/",
+      links: { key, publicUrl: "https://fleet.example/a", ttlMs: 7 * 86_400_000 },
+    });
+    const email = plan.channels[0]!;
+    if (email.kind !== "email") throw new Error("expected an email");
+    const url = /https:\/\/fleet\.example\/a\/links\/update\?\S+/.exec(email.message.text)?.[0];
+    expect(url).toBeDefined();
+    expect(email.message.text).toContain("The link works once, until 2026-12-04 07:00 UTC.");
+    expect(email.message.text).not.toContain("127.0.0.1:8787");
+    expect(email.message.html).toContain(`href="${url!.replaceAll("&", "&amp;")}"`);
+    const fields = Object.fromEntries(new URL(url!).searchParams);
+    expect(checkLink(key, fields, Date.parse(at))).toMatchObject({
+      ok: true,
+      claims: { tenant: "acme", bot: "acme-main", rollout: ROLLOUT, digest: D2 },
+    });
+    expect(checkLink(key, fields, Date.parse("2026-12-04T07:00:00Z"))).toMatchObject({ problem: "expired" });
   });
 });

@@ -48,6 +48,11 @@ export interface RenderOptions {
    * Without it, the email tells the tenant to ask their administrator.
    */
   dashboardUrl?: string;
+  /**
+   * The signed one-click link of a `bot.update_available` email and when it expires (shown as is).
+   * Takes the place of the dashboard link.
+   */
+  updateLink?: { url: string; expires: string };
 }
 
 /** Who gets an email for this event type; `null` = webhooks only. */
@@ -104,6 +109,7 @@ export function renderEmail(event: NotifyEvent, options: RenderOptions): Rendere
 
 function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions): RenderedEmail {
   const version = versionFor(event.changelog, event.to);
+  if (options.updateLink) return updateAvailableWithLink(event, version, options.updateLink);
   const url = safeHttpUrl(options.dashboardUrl, event.bot);
   const text = [
     "Hello,",
@@ -128,6 +134,44 @@ function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions)
     url
       ? `<p><a href="${escapeHtml(url)}" style="display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none">Update now</a></p><p>Or open ${escapeHtml(url)} and click “Update now” for ${escapeHtml(event.bot)}.</p>`
       : `<p>Ask your administrator to click “Update now” for <strong>${escapeHtml(event.bot)}</strong> in the Fleetwave dashboard.</p>`,
+    p(
+      "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.",
+    ),
+  ];
+  return finish("tenant", `Update available for ${event.bot}: ${version}`, text, html);
+}
+
+const BUTTON_STYLE =
+  "display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none";
+
+function updateAvailableWithLink(
+  event: BotUpdateAvailableEvent,
+  version: string,
+  link: { url: string; expires: string },
+): RenderedEmail {
+  const validity = `The link works once, until ${link.expires}. It opens a page that shows the change and asks you to confirm.`;
+  const text = [
+    "Hello,",
+    "",
+    `A new version of your bot ${event.bot} is ready: ${version}.`,
+    "Your bot updates only when you say so, so it keeps running its current version until then.",
+    "",
+    ...(event.changelog ? changelogText(event.changelog) : []),
+    `To update ${event.bot}, open:`,
+    link.url,
+    validity,
+    "",
+    "The update takes a minute or two. If the new version does not start correctly, your bot is",
+    "put back on the current version automatically, with its data as it was.",
+  ];
+  const html = [
+    p("Hello,"),
+    `<p>A new version of your bot <strong>${escapeHtml(event.bot)}</strong> is ready: <strong>${escapeHtml(version)}</strong>.</p>`,
+    p("Your bot updates only when you say so, so it keeps running its current version until then."),
+    event.changelog ? changelogHtml(event.changelog) : "",
+    '<h2 style="font-size:17px;margin:24px 0 8px">How to update</h2>',
+    `<p><a href="${escapeHtml(link.url)}" style="${BUTTON_STYLE}">Update now</a></p>`,
+    p(validity),
     p(
       "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.",
     ),

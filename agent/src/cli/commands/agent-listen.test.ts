@@ -26,9 +26,12 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((done) => holder.close(() => done())));
 
-async function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runAgent(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, "agent", ...args], {
-    env: { PATH: process.env.PATH ?? "", DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+    env: { PATH: process.env.PATH ?? "", DOCKER_HOST: "unix:///nonexistent/docker.sock", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -62,5 +65,26 @@ describe("fleetwave agent --listen on a taken port", () => {
       `fleetwave agent: cannot listen on 127.0.0.1:${port}: the address is already in use (another ` +
         "fleetwave agent or program holds it; see `ss -ltnp`); stop that program or pass a free --listen host:port",
     ]);
+  }, 60_000);
+});
+
+describe("fleetwave agent: the security options refuse a setup that would be open or broken", () => {
+  it("needs tokens beyond loopback, and a public URL for links, before touching anything", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "fleetwave-listen-"));
+    const base = ["--repo", join(dataDir, "no-such-repo"), "--host", "host-a", "--data-dir", dataDir];
+    const cases: [string[], Record<string, string>, number, RegExp][] = [
+      [
+        ["--listen", "0.0.0.0:0", "--allow-remote"],
+        {},
+        2,
+        /every route needs a token when the agent is reachable from other machines; set FLEETWAVE_API_TOKENS/,
+      ],
+      [[], { FLEETWAVE_LINK_KEY: "k".repeat(32) }, 2, /give the agent's public URL with --public-url/],
+    ];
+    for (const [args, env, code, message] of cases) {
+      const result = await runAgent([...base, ...args], env);
+      expect(result.code, args.join(" ")).toBe(code);
+      expect(result.stderr).toMatch(message);
+    }
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
@@ -11,7 +11,16 @@ import {
   serve,
   WEBHOOK_SECRET_ENV,
 } from "#fleetwave/http/index.ts";
-import { hostId } from "#fleetwave/model/primitives.ts";
+import {
+  DEFAULT_LINK_TTL_MS,
+  LINK_KEY_ENV,
+  LINK_TTL_ENV,
+  type LinkSigning,
+  linkKey,
+  PUBLIC_URL_ENV,
+} from "#fleetwave/links/tenant-link.ts";
+import { USED_LINKS_FILE, UsedLinks } from "#fleetwave/links/used-links.ts";
+import { hostId, httpUrl } from "#fleetwave/model/primitives.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
 import { type Command, parseFlags } from "../command.ts";
 import { durationMs } from "../duration.ts";
@@ -22,6 +31,9 @@ const flagsSchema = z.strictObject({
   branch: z.string().min(1).default("main"),
   "data-dir": z.string().optional(),
   listen: z.string().default("127.0.0.1:8787"),
+  "allow-remote": z.boolean().default(false),
+  "public-url": httpUrl.optional(),
+  "link-ttl": durationMs.optional(),
   interval: durationMs.default(30_000),
   once: z.boolean().default(false),
 });
@@ -34,25 +46,34 @@ export const agentCommand: Command = {
   name: "agent",
   summary: "run the on-host agent: pull desired state, update this host's bots, commit results",
   usage: `Usage: fleetwave agent --repo URL|PATH --host ID [--branch main] [--data-dir DIR]
-                       [--listen 127.0.0.1:8787] [--interval 30s] [--once]
+                       [--listen 127.0.0.1:8787 [--allow-remote]] [--interval 30s] [--once]
+                       [--public-url URL] [--link-ttl 7d]
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
 status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
 update failed or a declared bot is left not running. Serves the HTTP API and dashboard on --listen
-(loopback only).
+(loopback only). --allow-remote says the agent is reachable from other machines, on a --listen
+address beyond loopback or through a reverse proxy on this one: every route then needs a token.
+With FLEETWAVE_LINK_KEY and --public-url (the agent's URL as tenants reach it, e.g. behind a TLS
+proxy), manual tenants' emails carry a signed single-use "Update now" link valid for --link-ttl.
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
 agent that finds another live agent for --host in the status file does nothing and says why.
 
 Environment:
   DOCKER_HOST                       Engine socket (default /var/run/docker.sock)
-  FLEETWAVE_API_TOKENS              name:token,... for POST routes; the name is the git actor
+  FLEETWAVE_API_TOKENS              name[/role]:token,...; role operator (default), read or
+                                    tenant=<id>; the name is the git actor
   FLEETWAVE_WEBHOOK_SECRET          secret of the GitHub push webhook (POST /webhooks/github)
   FLEETWAVE_GIT_AUTHOR              "Name <email>" of the agent's commits
   FLEETWAVE_GIT_TIMEOUT             limit of each git clone, fetch and push (default 60s)
   SMTP_URL                          e.g. smtp://user:pass@127.0.0.1:587; unset = no email
   FLEETWAVE_WEBHOOK_SIGNING_SECRET  HMAC secret for outgoing webhooks
-  FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now"`,
+  FLEETWAVE_DASHBOARD_URL           link used in tenant emails for "Update now" without link key
+  FLEETWAVE_ALLOW_REMOTE            true = --allow-remote (for the systemd unit)
+  FLEETWAVE_LINK_KEY                HMAC key (>= 32 chars) of the tenant links
+  FLEETWAVE_PUBLIC_URL              default of --public-url
+  FLEETWAVE_LINK_TTL                default of --link-ttl (7d)`,
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     const tokens = parseApiTokens(io.env.FLEETWAVE_API_TOKENS);
@@ -66,7 +87,16 @@ Environment:
     if (gitTimeout && !gitTimeout.success)
       throw new UsageError(`FLEETWAVE_GIT_TIMEOUT: ${gitTimeout.error.issues[0]!.message}`);
     const identity = author?.success ? /^(.+?)\s*<(.+)>$/.exec(author.data) : null;
-    const listen = flags.once ? undefined : parseListen(flags.listen);
+    const allowRemote = flags["allow-remote"] || allowRemoteEnv(io.env[ALLOW_REMOTE_ENV]);
+    const listen = flags.once ? undefined : parseListen(flags.listen, { allowRemote });
+    // Reachable from other machines, directly or through a proxy on this one: tokens everywhere.
+    const remote = listen !== undefined && allowRemote;
+    if (remote && tokens.length === 0) {
+      throw new UsageError(
+        "--allow-remote: every route needs a token when the agent is reachable from other machines; set FLEETWAVE_API_TOKENS",
+      );
+    }
+    const links = linkSigning(flags, io.env);
     const repo =
       /^[a-z]+:\/\//.test(flags.repo) || flags.repo.includes("@") ? flags.repo : resolve(io.cwd, flags.repo);
     const dataDir = resolve(io.cwd, flags["data-dir"] ?? `/var/lib/fleetwave/${flags.host}`);
@@ -87,6 +117,7 @@ Environment:
           fleet: state.fleet,
           tenants: state.tenants,
           env: io.env,
+          ...(links ? { links } : {}),
           log,
         }),
       log,
@@ -111,7 +142,16 @@ Environment:
       return report.failed.length > 0 || report.errors.length > 0 || report.down.length > 0 ? 1 : 0;
     }
 
-    front.use(createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log }));
+    const used = links ? await UsedLinks.open(join(dataDir, USED_LINKS_FILE)) : undefined;
+    front.use(
+      createApp(agent, {
+        tokens,
+        webhookSecret: io.env[WEBHOOK_SECRET_ENV],
+        remote,
+        ...(links && used ? { links: { key: links.key, used, publicUrl: links.publicUrl } } : {}),
+        log,
+      }),
+    );
     log(`listening on ${server!.url}`);
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
@@ -145,3 +185,38 @@ Environment:
     });
   },
 };
+
+const ALLOW_REMOTE_ENV = "FLEETWAVE_ALLOW_REMOTE";
+
+/** `true` or `1` is the systemd unit's way to pass --allow-remote (agent.env); unset or `false` is off. */
+function allowRemoteEnv(value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new UsageError(`${ALLOW_REMOTE_ENV}: expected true or false, got "${value}"`);
+}
+
+/** The tenant links' key, public URL and lifetime; undefined when FLEETWAVE_LINK_KEY is unset. */
+function linkSigning(
+  flags: { "public-url"?: string | undefined; "link-ttl"?: number | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+): LinkSigning | undefined {
+  const key = linkKey(env[LINK_KEY_ENV]);
+  const rawUrl = flags["public-url"] ?? (env[PUBLIC_URL_ENV] || undefined);
+  const publicUrl = rawUrl === undefined ? undefined : httpUrl.safeParse(rawUrl);
+  if (publicUrl && !publicUrl.success)
+    throw new UsageError(`${PUBLIC_URL_ENV}: must be an http:// or https:// URL`);
+  const rawTtl = env[LINK_TTL_ENV] ? durationMs.safeParse(env[LINK_TTL_ENV]) : undefined;
+  if (rawTtl && !rawTtl.success) throw new UsageError(`${LINK_TTL_ENV}: ${rawTtl.error.issues[0]!.message}`);
+  const ttlMs = flags["link-ttl"] ?? (rawTtl?.success ? rawTtl.data : DEFAULT_LINK_TTL_MS);
+  if (key === undefined) {
+    if (publicUrl) throw new UsageError(`--public-url is the base of tenant links: set ${LINK_KEY_ENV} too`);
+    return undefined;
+  }
+  if (!publicUrl) {
+    throw new UsageError(
+      `${LINK_KEY_ENV} is set, so tenant emails carry links: give the agent's public URL with --public-url or ${PUBLIC_URL_ENV}`,
+    );
+  }
+  if (ttlMs < 60_000) throw new UsageError("--link-ttl: links must work at least 1m");
+  return { key, publicUrl: publicUrl.data, ttlMs };
+}
