@@ -17,6 +17,7 @@ import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
+import { chooseCreateDigest, tagChoice } from "../plan/create-digest.ts";
 import { isFleetPaused } from "../plan/gates.ts";
 import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
@@ -275,13 +276,22 @@ export class Agent implements AgentControl {
     return !this.rt.stopping && !this.rt.pauseRequested && !isFleetPaused(state.fleet);
   }
 
-  /** A declared bot without a container: created at its recorded digest, else its channel's. */
+  /**
+   * A declared bot without a container: created at its pin, its recorded digest or the digest the
+   * fleet confirmed for its image; only with nothing confirmed at its tag's digest, and never at
+   * a quarantined one (plan/create-digest.ts).
+   */
   private async createMissing(bot: FleetBot, state: FleetState): Promise<UpdateOutcome | undefined> {
-    let digest = bot.pinnedDigest ?? this.rt.book.bot(bot.id)?.digest ?? undefined;
-    if (!digest) {
+    const own = this.rt.book.value;
+    const choice = chooseCreateDigest(bot, state.bots, state.statuses, own);
+    let digest: string;
+    let why: string;
+    if (choice.kind === "digest") ({ digest, why } = choice);
+    else {
       const { repository, tag } = splitImageRef(bot.image);
+      let tagDigest: string;
       try {
-        digest = await this.o.docker.resolveTag(repository, tag);
+        tagDigest = await this.o.docker.resolveTag(repository, tag);
       } catch (error) {
         this.rt.setError(
           "reconcile",
@@ -289,8 +299,19 @@ export class Agent implements AgentControl {
         );
         return undefined;
       }
+      const chosen = tagChoice(bot, tagDigest, [own, ...state.statuses.filter((s) => s.host !== own.host)]);
+      if (!chosen.ok) {
+        this.rt.setError("reconcile", `${bot.id} has no container: ${chosen.reason}`);
+        return undefined;
+      }
+      ({ digest, why } = chosen);
     }
-    const result = await ensureBot(bot, digest, this.rt.engineOptions(state.fleet, state.fleet.strategy));
+    const result = await ensureBot(
+      bot,
+      digest,
+      this.rt.engineOptions(state.fleet, state.fleet.strategy),
+      why,
+    );
     if (result.action !== "created") return undefined;
     this.rt.book.recordOutcome(result.outcome, this.rt.now(), {});
     this.updater.countOutcome(result.outcome);

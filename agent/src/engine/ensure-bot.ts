@@ -14,9 +14,15 @@ export type EnsureResult =
 
 /**
  * Creates a declared bot that has no container yet, at `digest`. An existing container (ours or
- * one to adopt) is left alone: replacing it is an update, which snapshots first.
+ * one to adopt) is left alone: replacing it is an update, which snapshots first. `why` (why this
+ * digest) is added to the outcome's reason.
  */
-export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions): Promise<EnsureResult> {
+export async function ensureBot(
+  bot: FleetBot,
+  digest: string,
+  o: EngineOptions,
+  why?: string,
+): Promise<EnsureResult> {
   const existing = await o.docker.inspect(bot.id);
   if (existing)
     return { action: "exists", containerId: existing.Id, digest: containerDigest(existing) ?? null };
@@ -60,7 +66,7 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
       }),
     );
     if (!gate.healthy) return make("failed", `created, but not healthy: ${gate.reason}`);
-    return make("updated", `created at ${digest.slice(0, 19)}`);
+    return make("updated", `created at ${digest.slice(0, 19)}${why ? ` (${why})` : ""}`);
   } catch (error) {
     return make("failed", `creating the container failed: ${(error as Error).message}`);
   }
