@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { Agent } from "#fleetwave/agent/agent.ts";
+import { Agent, type AgentOptions } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
@@ -132,13 +132,15 @@ export interface FleetRepo {
   cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
+/** `gitConfig` is set in the operator's clone before its first commit (e.g. commit signing). */
+export async function fleetRepo(decl: FleetDecl, gitConfig: Record<string, string> = {}): Promise<FleetRepo> {
   const root = await mkdtemp(join(tmpdir(), "fleetwave-agent-"));
   const bare = join(root, "fleet.git");
   const work = join(root, "operator");
   await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
   await run("git", ["clone", "--quiet", bare, work]);
   await git(work, "checkout", "--quiet", "-B", "main");
+  for (const [key, value] of Object.entries(gitConfig)) await git(work, "config", key, value);
   const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(decl) };
   for (const t of decl.tenants) files[`fleet-state/tenants/${t.tenant}.yaml`] = tenantYaml(decl, t);
   const repo: FleetRepo = {
@@ -210,6 +212,7 @@ export async function startAgent(
   host: string,
   env: Record<string, string> = {},
   dataDir?: string,
+  options: Pick<AgentOptions, "trust" | "signingKey" | "secretsDir"> = {},
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
@@ -221,6 +224,7 @@ export async function startAgent(
     dataDir: dir,
     docker: new DockerAdapter(dockerFromEnv()),
     stopTimeoutSeconds: 5,
+    ...options,
     notifier: (state) =>
       createNotifier({
         dataDir: dir,

@@ -23,6 +23,7 @@ import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import type { Loaded } from "./desired-state.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
@@ -165,15 +166,17 @@ export class Agent implements AgentControl {
       if (current && !this.rt.notifier && this.o.notifier)
         this.rt.notifier = await this.o.notifier(current.state);
       else if (current) this.rt.notifier?.updateConfig(current.state.fleet, current.state.tenants);
+      this.noteUnverified(loaded);
       if (!loaded.ok) {
         const lines = loaded.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
+        const what = loaded.unverified ? "is not verified" : "is invalid";
         this.rt.setError(
           "fleet-state",
-          `commit ${loaded.commit.slice(0, 12)} is invalid; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
+          `commit ${loaded.commit.slice(0, 12)} ${what}; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
+          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} ${what}:\n  ${lines.join("\n  ")}`);
           await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
@@ -186,6 +189,22 @@ export class Agent implements AgentControl {
       }
       return this.rt.desired.current?.state;
     });
+  }
+
+  /** The status file says which commit is refused for its signature, for as long as it is. */
+  private noteUnverified(loaded: Loaded): void {
+    const status = this.rt.book.value;
+    if (loaded.ok || !loaded.unverified) {
+      delete status.unverified;
+      return;
+    }
+    if (status.unverified?.commit === loaded.commit) return;
+    status.unverified = {
+      commit: loaded.commit,
+      reason: loaded.problems.map((p) => p.message).join("; "),
+      actingOn: loaded.fallback?.commit ?? null,
+      since: this.rt.now().toISOString(),
+    };
   }
 
   private async recoverInterrupted(state: FleetState): Promise<void> {
