@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -53,8 +53,8 @@ async function sshKey(dir: string, name: string): Promise<string> {
 
 const signing = (key: string) => ({ "gpg.format": "ssh", "user.signingkey": key, "commit.gpgsign": "true" });
 
-describe("verified commits (--verify-commits)", () => {
-  it("acts only on verified fleet-state commits, signs its own and recovers when the branch is rewritten", async () => {
+describe("trust: verified commits and secrets out of git", () => {
+  it("reads secrets from the host only, acts only on verified fleet-state commits, signs its own and recovers when the branch is rewritten", async () => {
     const keys = await mkdtemp(join(tmpdir(), "fleetwave-keys-"));
     const [ops, host, rogue] = [
       await sshKey(keys, "ops"),
@@ -66,21 +66,56 @@ describe("verified commits (--verify-commits)", () => {
       (await run("cat", [`${key}.pub`])).stdout.split(" ").slice(0, 2).join(" ");
     await writeFile(allowed, `ops@acme.example ${await pub(ops)}\nhost-a ${await pub(host)}\n`);
 
-    const [bot] = await bots("trust", "host-a", 1);
+    // Secrets: one bot reads an API key from the host, another names a file that is missing.
+    const secretsDir = await mkdtemp(join(tmpdir(), "fleetwave-secrets-"));
+    const SECRET = `sk-live-${process.pid}-do-not-leak`;
+    await mkdir(join(secretsDir, "trust"));
+    await writeFile(join(secretsDir, "trust", "API_KEY"), `${SECRET}\n`, { mode: 0o600 });
+    const missingFile = join(secretsDir, "trust", "MISSING");
+    const [bot, withSecret, withoutSecret] = await bots("trust", "host-a", 3);
+    withSecret!.env = { API_KEY: { fromFile: join(secretsDir, "trust", "API_KEY") } };
+    withoutSecret!.env = { API_KEY: { fromFile: missingFile } };
     const decl: FleetDecl = {
       image: `${repository}:managed`,
-      tenants: [{ tenant: "trust", mode: "auto", hour: openHour(), contacts: [], bots: [bot!] }],
+      tenants: [
+        {
+          tenant: "trust",
+          mode: "auto",
+          hour: openHour(),
+          contacts: [],
+          bots: [bot!, withSecret!, withoutSecret!],
+        },
+      ],
       admins: ["trust-watch@acme.example"],
     };
     const repo = await fleetRepo(decl, signing(ops));
     const a = await startAgent(repo.bare, "host-a", { SMTP_URL: smtp.url }, undefined, {
       trust: { allowedSignersFile: allowed },
       signingKey: host,
+      secretsDir,
     });
     agents.push(a);
     const digest = async () => containerDigest((await docker.inspect(bot!.id))!);
     await a.agent.reconcile("create");
     expect(await digest()).toBe(v1.digest);
+
+    // The secret reaches the container and nothing else: not status, commits, API or logs.
+    const created = await docker.inspect(withSecret!.id);
+    expect(created?.Config.Env).toContain(`API_KEY=${SECRET}`);
+    expect(created?.Config.Labels?.["fleetwave.secret-env"]).toBe("API_KEY");
+    expect(await docker.inspect(withoutSecret!.id)).toBeUndefined();
+    const first = parse(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+    expect(first.bots[withoutSecret!.id]?.last?.reason).toContain(
+      `secret file ${missingFile} does not exist`,
+    );
+    // Nothing confirmed a digest yet: the bot was created at the tag's digest, and says so.
+    expect(first.bots[bot!.id]?.last?.reason).toContain("no digest of");
+    const everything = [
+      await git(repo.bare, "log", "-p", "--all"),
+      JSON.stringify(a.agent.status()),
+      a.logs.join("\n"),
+    ].join("\n");
+    expect(everything).not.toContain(SECRET);
     // The agent's own status commit is signed with its host key and verifies.
     const verify = (rev: string) =>
       git(repo.bare, "-c", `gpg.ssh.allowedSignersFile=${allowed}`, "verify-commit", rev).then(

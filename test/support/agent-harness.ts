@@ -46,6 +46,8 @@ export interface BotDecl {
   id: string;
   host: string;
   port: number;
+  /** Env besides PORT, e.g. a secret `{ fromFile }`. */
+  env?: Record<string, string | { fromFile: string }>;
 }
 
 export interface TenantDecl {
@@ -104,7 +106,7 @@ export function tenantYaml(decl: FleetDecl, t: TenantDecl): string {
       host: b.host,
       image: decl.image,
       volumes: [{ name: `${b.id}-data`, path: "/data" }],
-      env: { PORT: String(b.port) },
+      env: { PORT: String(b.port), ...b.env },
       network: "host",
       health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: { status: "ok" } },
     })),

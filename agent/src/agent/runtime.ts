@@ -133,6 +133,7 @@ export class AgentRuntime {
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
       availability: this.availability,
       log: this.log,
+      ...(this.o.secretsDir ? { secretsDir: this.o.secretsDir } : {}),
     };
   }
 

@@ -7,6 +7,7 @@ import type { EngineOptions } from "./engine-options.ts";
 import { waitHealthy } from "./health-gate.ts";
 import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
+import { DEFAULT_SECRETS_DIR, readBotSecrets } from "./secrets.ts";
 
 export type EnsureResult =
   | { action: "exists"; containerId: string; digest: string | null }
@@ -52,11 +53,17 @@ export async function ensureBot(
   if (!imageAllowed(o.allowlist, bot.image)) {
     return make("failed", `image ${bot.image} is outside the allowlist; the bot was not created`);
   }
+  let secrets: Record<string, string>;
+  try {
+    secrets = await readBotSecrets(bot, o.secretsDir ?? DEFAULT_SECRETS_DIR);
+  } catch (error) {
+    return make("failed", `${(error as Error).message}; the bot was not created`);
+  }
   try {
     await timer.time("pull", () => o.docker.pull(repository, digest));
     // A bot created for the first time may take the image's initial files into its new volumes.
     const id = await timer.time("recreate", () =>
-      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: true })),
+      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: true, secrets })),
     );
     await timer.time("recreate", () => o.docker.start(id));
     const gate = await timer.time("health", async () =>
