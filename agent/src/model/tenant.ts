@@ -41,7 +41,10 @@ export const botSchema = z.strictObject({
   env: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "env names are letters, digits and _" }),
-      z.union([z.string(), secretRefSchema]),
+      z.union([z.string(), secretRefSchema], {
+        error:
+          "expected a string, or { fromFile: /etc/fleetwave/secrets/<tenant>/<NAME> } for a secret kept on the host",
+      }),
     )
     .default({}),
   command: z.array(z.string()).min(1).nullable().default(null),

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { DEFAULT_SECRETS_DIR } from "#fleetwave/engine/secrets.ts";
 import { UsageError } from "#fleetwave/errors.ts";
 import type { TrustOptions } from "#fleetwave/git/verify.ts";
 import {
@@ -30,6 +31,7 @@ const flagsSchema = z.strictObject({
   "verify-commits": z.boolean().default(false),
   "allowed-signers": z.string().min(1).optional(),
   "signing-key": z.string().min(1).optional(),
+  "secrets-dir": z.string().min(1).default(DEFAULT_SECRETS_DIR),
 });
 
 const identitySchema = z.string().regex(/^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/, {
@@ -74,6 +76,7 @@ export const agentCommand: Command = {
   usage: `Usage: fleetwave agent --repo URL|PATH --host ID [--branch main] [--data-dir DIR]
                        [--listen 127.0.0.1:8787] [--interval 30s] [--once]
                        [--verify-commits --allowed-signers FILE] [--signing-key KEY]
+                       [--secrets-dir /etc/fleetwave/secrets]
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
@@ -87,6 +90,8 @@ agent that finds another live agent for --host in the status file does nothing a
 and everything after it are ignored, the agent keeps the last verified commit and says why.
 It needs --signing-key: an SSH private key every commit of this agent is signed with (its public
 key belongs in the allowed signers file of every agent).
+A bot's env value { fromFile: PATH } is read when its container is created; PATH must resolve
+inside SECRETS-DIR/<tenant>/ (a missing file leaves the bot as it is and names the file).
 
 Environment:
   DOCKER_HOST                       Engine socket (default /var/run/docker.sock)
@@ -126,6 +131,7 @@ Environment:
       ...(identity ? { identity: { name: identity[1]!, email: identity[2]! } } : {}),
       ...(gitTimeout?.success ? { gitTimeoutMs: gitTimeout.data } : {}),
       ...trust,
+      secretsDir: resolve(io.cwd, flags["secrets-dir"]),
       notifier: (state) =>
         createNotifier({
           dataDir,
