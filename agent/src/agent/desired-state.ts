@@ -82,7 +82,7 @@ export class DesiredState {
       const verified = await this.fromCommit(result.verified);
       if (verified) this.lastValid = verified;
     }
-    this.lastValid ??= await this.fromMarker();
+    // No fallback to last-valid-commit here: it may predate --verify-commits and never have verified.
     const { commit, reason } = result.rejected;
     const acting = this.lastValid ? `acting on ${this.lastValid.commit.slice(0, 12)}` : "acting on nothing";
     return {
