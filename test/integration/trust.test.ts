@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { updateBot } from "#fleetwave/engine/update-bot.ts";
 import type { HostStatus } from "#fleetwave/model/status.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
 import {
@@ -21,6 +22,7 @@ import {
   tenantYaml,
 } from "../support/agent-harness.ts";
 import { removeContainersByLabel } from "../support/docker.ts";
+import { engineFor } from "../support/engine-harness.ts";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
 
 const run = promisify(execFile);
@@ -116,6 +118,19 @@ describe("trust: verified commits and secrets out of git", () => {
       a.logs.join("\n"),
     ].join("\n");
     expect(everything).not.toContain(SECRET);
+    // An update whose secret file went missing fails before the bot is stopped.
+    const running = await docker.inspect(withSecret!.id);
+    await rm(join(secretsDir, "trust", "API_KEY"));
+    const declared = a.agent.desiredState!.bots.find((b) => b.id === withSecret!.id)!;
+    const refused = await updateBot(declared, v2.digest, await engineFor({ secretsDir }));
+    expect(refused.result).toBe("failed");
+    expect(refused.reason).toContain(
+      `env API_KEY: secret file ${join(secretsDir, "trust", "API_KEY")} does not exist`,
+    );
+    expect(refused.reason).toContain("the bot was not stopped");
+    const still = await docker.inspect(withSecret!.id);
+    expect(still?.Id).toBe(running?.Id);
+    expect(still?.State.Running).toBe(true);
     // The agent's own status commit is signed with its host key and verifies.
     const verify = (rev: string) =>
       git(repo.bare, "-c", `gpg.ssh.allowedSignersFile=${allowed}`, "verify-commit", rev).then(
