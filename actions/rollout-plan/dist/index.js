@@ -53038,6 +53038,11 @@ var volumeSchema = external_exports.strictObject({
     message: 'mount path must be an absolute, normalised path other than "/", e.g. /data'
   })
 });
+var secretRefSchema = external_exports.strictObject({
+  fromFile: external_exports.string().refine((p3) => posix.isAbsolute(p3) && posix.normalize(p3) === p3 && !p3.endsWith("/"), {
+    message: "fromFile must be an absolute, normalised file path, e.g. /etc/fleetwave/secrets/acme/API_KEY"
+  })
+});
 var healthSchema = external_exports.strictObject({
   url: httpUrl2,
   expectStatus: external_exports.number().int().min(100, { message: "must be an HTTP status from 100 to 599" }).max(599, { message: "must be an HTTP status from 100 to 599" }).default(200),
@@ -53051,7 +53056,9 @@ var botSchema = external_exports.strictObject({
   volumes: external_exports.array(volumeSchema).default([]),
   env: external_exports.record(
     external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "env names are letters, digits and _" }),
-    external_exports.string()
+    external_exports.union([external_exports.string(), secretRefSchema], {
+      error: "expected a string, or { fromFile: /etc/fleetwave/secrets/<tenant>/<NAME> } for a secret kept on the host"
+    })
   ).default({}),
   command: external_exports.array(external_exports.string()).min(1).nullable().default(null),
   network: external_exports.union([external_exports.literal("host"), dockerName("network name")]).default("host"),
