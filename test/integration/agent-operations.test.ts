@@ -183,7 +183,9 @@ describe("agent operations", () => {
     const repo = await fleetRepo(decl);
     // The agent's clock jumps past each wave's pause instead of the test sleeping through it.
     let ahead = 0;
-    const a = await startAgent(repo.bare, "host-a", {}, undefined, () => new Date(Date.now() + ahead));
+    const a = await startAgent(repo.bare, "host-a", {}, undefined, {
+      now: () => new Date(Date.now() + ahead),
+    });
     agents.push(a);
     await a.agent.reconcile("create");
     const id = await repo.plan(decl.image, v2.digest);

@@ -57,7 +57,9 @@ const post = (a: RunningAgent, path: string) =>
 /** An agent whose clock the test moves past wave pauses instead of sleeping through them. */
 async function agentWithClock(bare: string) {
   let ahead = 0;
-  const a = await startAgent(bare, "host-a", {}, undefined, () => new Date(Date.now() + ahead));
+  const a = await startAgent(bare, "host-a", {}, undefined, {
+    now: () => new Date(Date.now() + ahead),
+  });
   agents.push(a);
   return { a, advance: (ms: number) => (ahead += ms) };
 }

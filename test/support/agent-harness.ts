@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { Agent } from "#fleetwave/agent/agent.ts";
+import { Agent, type AgentOptions } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
@@ -46,6 +46,8 @@ export interface BotDecl {
   id: string;
   host: string;
   port: number;
+  /** Env besides PORT, e.g. a secret `{ fromFile }`. */
+  env?: Record<string, string | { fromFile: string }>;
 }
 
 export interface TenantDecl {
@@ -104,7 +106,7 @@ export function tenantYaml(decl: FleetDecl, t: TenantDecl): string {
       host: b.host,
       image: decl.image,
       volumes: [{ name: `${b.id}-data`, path: "/data" }],
-      env: { PORT: String(b.port) },
+      env: { PORT: String(b.port), ...b.env },
       network: "host",
       health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: { status: "ok" } },
     })),
@@ -132,7 +134,8 @@ export interface FleetRepo {
   cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
+/** `gitConfig` is set in the operator's clone before its first commit (e.g. commit signing). */
+export async function fleetRepo(decl: FleetDecl, gitConfig: Record<string, string> = {}): Promise<FleetRepo> {
   const root = await mkdtemp(join(tmpdir(), "fleetwave-agent-"));
   const bare = join(root, "fleet.git");
   const work = join(root, "operator");
@@ -142,6 +145,7 @@ export async function fleetRepo(decl: FleetDecl): Promise<FleetRepo> {
   // The CLI's own commits (fleetwave rollback, quarantine lift) use the clone's identity.
   await git(work, "config", "user.name", "Operator");
   await git(work, "config", "user.email", "ops@acme.example");
+  for (const [key, value] of Object.entries(gitConfig)) await git(work, "config", key, value);
   const files: Record<string, string> = { "fleet-state/fleet.yaml": fleetYaml(decl) };
   for (const t of decl.tenants) files[`fleet-state/tenants/${t.tenant}.yaml`] = tenantYaml(decl, t);
   const repo: FleetRepo = {
@@ -215,7 +219,7 @@ export async function startAgent(
   host: string,
   env: Record<string, string> = {},
   dataDir?: string,
-  clock?: () => Date,
+  options: Pick<AgentOptions, "trust" | "signingKey" | "secretsDir" | "now"> = {},
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
@@ -228,7 +232,7 @@ export async function startAgent(
     dataDir: dir,
     docker: new DockerAdapter(dockerFromEnv()),
     stopTimeoutSeconds: 5,
-    ...(clock ? { now: clock } : {}),
+    ...options,
     notifier: async (state) => {
       notifier = await createNotifier({
         dataDir: dir,

@@ -6,10 +6,12 @@ import { execFile } from "node:child_process";
 import { chmod, cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { git } from "#fleetwave/git/git.ts";
 import { loadFleetState } from "#fleetwave/model/load.ts";
 
+const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, "../../..");
 const DIST = join(ROOT, "actions/rollout-plan/dist/index.js");
 const IMAGE = "ghcr.io/acme/paperclip:managed";
@@ -145,6 +147,45 @@ describe("actions/rollout-plan (dist/index.js)", { timeout: 30_000 }, () => {
     expect(again.stdout).toMatch(new RegExp(`::notice::rollout ${id} already plans`));
     expect(again.outputs["rollout-id"]).toBe(id);
     expect((await repo.subjects()).length).toBe(2);
+  });
+
+  it("signs the plan commit, and its rebased copy, with the signing-key input", async () => {
+    const repo = await fleetRepo();
+    const key = join(repo.root, "plan-key");
+    await execFileAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "plans", "-f", key]);
+    const allowed = join(repo.root, "allowed_signers");
+    const pub = (await readFile(`${key}.pub`, "utf8")).split(" ").slice(0, 2).join(" ");
+    await writeFile(allowed, `plans ${pub}\n`);
+    // origin moves after the checkout: the plan commit is rebased before it is pushed.
+    const other = join(repo.root, "other");
+    await git(["clone", "-q", repo.bare, other], { cwd: repo.root });
+    await writeFile(join(other, "NOTES"), "elsewhere\n");
+    await git(["add", "NOTES"], { cwd: other });
+    await git([...ID, "commit", "-q", "-m", "meanwhile"], { cwd: other });
+    await git(["push", "-q", "origin", "main"], { cwd: other });
+
+    const run = await runAction(repo, {
+      image: IMAGE,
+      digest: DIGEST,
+      "signing-key": await readFile(key, "utf8"),
+    });
+    expect(run.stdout).not.toContain("::error");
+    expect(run.code).toBe(0);
+    expect((await repo.subjects())[1]).toBe("meanwhile");
+    const verified = await git(
+      ["-c", `gpg.ssh.allowedSignersFile=${allowed}`, "log", "-1", "--format=%G? %GS", "main"],
+      { cwd: repo.bare },
+    );
+    expect(verified.stdout.trim()).toBe("G plans");
+    expect(run.stdout).not.toContain("PRIVATE KEY");
+
+    const bad = await runAction(repo, {
+      image: IMAGE,
+      digest: `sha256:${"ab".repeat(32)}`,
+      "signing-key": "nope",
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toContain("input signing-key: expected an SSH private key");
   });
 
   it("lands the plan when origin moves between the action's fetch and its push", async () => {

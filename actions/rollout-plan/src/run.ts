@@ -3,10 +3,12 @@
  * file, land it with fetch-rebase-retry. The entry module (index.ts) is the only place that talks
  * to @actions/core; everything here takes plain values so it runs the same in tests.
  */
-import { access } from "node:fs/promises";
+import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { FleetwaveError } from "#fleetwave/errors.ts";
 import { currentBranch, git, headCommit, pushWithRetry } from "#fleetwave/git/git.ts";
+import { signingConfig } from "#fleetwave/git/verify.ts";
 import type { Problem } from "#fleetwave/model/problems.ts";
 import type { Rollout } from "#fleetwave/model/rollout.ts";
 import { strategyNames } from "#fleetwave/model/strategy.ts";
@@ -32,6 +34,7 @@ export const INPUT_DEFAULTS = {
   "source-repository": "",
   "source-commit": "",
   "source-run": "",
+  "signing-key": "",
 } as const;
 
 export type InputName = "image" | "digest" | keyof typeof INPUT_DEFAULTS;
@@ -226,52 +229,80 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
 
   await writePlanFile(stateDir, prepared);
   const repoRelative = posixPath(relative(repo, planFile));
-  // Author and committer of the plan commit and of its rebased copies; never a global config.
-  const gitEnv: NodeJS.ProcessEnv = {
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: author.name,
-    GIT_COMMITTER_EMAIL: author.email,
-  };
-  await git(["add", "--", repoRelative], { cwd: repo });
-  await git(
-    [
-      "-c",
-      "commit.gpgsign=false",
-      "commit",
-      "--quiet",
-      "--no-verify",
-      "-m",
-      formatPlanCommitMessage(plan, excluded),
-      "--",
-      repoRelative,
-    ],
-    { cwd: repo, env: gitEnv },
-  );
-  let commit = (await git(["rev-parse", "HEAD"], { cwd: repo })).stdout.trim();
-  log(`Committed ${repoRelative} as ${commit}`);
-
-  if (push) {
-    const result = await pushWithRetry({
-      cwd: repo,
-      env: gitEnv,
-      branch,
-      attempts: 5,
-      onRetry: ({ attempt, delayMs, error }) =>
-        log(
-          `Push attempt ${attempt} to origin/${branch} failed (${firstLine(error.message)}); retrying in ${delayMs} ms`,
-        ),
-      // Other commits may have landed since the checkout: the plan must still validate on top.
-      verify: async () => {
-        await loadValidState(stateDir, repo);
-      },
-    });
-    commit = result.commit;
-    log(
-      `Pushed ${commit} to origin/${branch}${result.attempts > 1 ? ` after ${result.attempts} attempts` : ""}`,
+  const signing = inputs["signing-key"].trim()
+    ? await signingKeyFile(inputs["signing-key"], context)
+    : undefined;
+  try {
+    // Author and committer of the plan commit and of its rebased copies; never a global config.
+    // Signing is set through the environment (GIT_CONFIG_COUNT) so that rebased copies are
+    // signed as well.
+    const gitEnv: NodeJS.ProcessEnv = {
+      GIT_AUTHOR_NAME: author.name,
+      GIT_AUTHOR_EMAIL: author.email,
+      GIT_COMMITTER_NAME: author.name,
+      GIT_COMMITTER_EMAIL: author.email,
+      ...configEnv(signing ? signingConfig(signing.file) : [["commit.gpgsign", "false"]]),
+    };
+    await git(["add", "--", repoRelative], { cwd: repo });
+    await git(
+      ["commit", "--quiet", "--no-verify", "-m", formatPlanCommitMessage(plan, excluded), "--", repoRelative],
+      { cwd: repo, env: gitEnv },
     );
+    let commit = (await git(["rev-parse", "HEAD"], { cwd: repo })).stdout.trim();
+    log(`Committed ${repoRelative} as ${commit}${signing ? " (signed)" : ""}`);
+
+    if (push) {
+      const result = await pushWithRetry({
+        cwd: repo,
+        env: gitEnv,
+        branch,
+        attempts: 5,
+        onRetry: ({ attempt, delayMs, error }) =>
+          log(
+            `Push attempt ${attempt} to origin/${branch} failed (${firstLine(error.message)}); retrying in ${delayMs} ms`,
+          ),
+        // Other commits may have landed since the checkout: the plan must still validate on top.
+        verify: async () => {
+          await loadValidState(stateDir, repo);
+        },
+      });
+      commit = result.commit;
+      log(
+        `Pushed ${commit} to origin/${branch}${result.attempts > 1 ? ` after ${result.attempts} attempts` : ""}`,
+      );
+    }
+    return { kind: "planned", summary, markdown, outputs: outputsOf(plan, planPath, commit, push) };
+  } finally {
+    await signing?.remove();
   }
-  return { kind: "planned", summary, markdown, outputs: outputsOf(plan, planPath, commit, push) };
+}
+
+/** Git settings as environment variables, which every git call (commit, rebase) reads. */
+function configEnv(pairs: readonly (readonly [string, string])[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(pairs.length) };
+  pairs.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}
+
+/**
+ * The signing-key input (an SSH private key, from a secret) as a file only this user can read,
+ * in the runner's temp directory, removed when the plan is committed.
+ */
+async function signingKeyFile(
+  text: string,
+  context: RunContext,
+): Promise<{ file: string; remove(): Promise<void> }> {
+  if (!/-----BEGIN OPENSSH PRIVATE KEY-----/.test(text))
+    throw new InputError(
+      "input signing-key: expected an SSH private key (-----BEGIN OPENSSH PRIVATE KEY-----), e.g. from ssh-keygen -t ed25519",
+    );
+  const dir = await mkdtemp(join(context.env.RUNNER_TEMP || tmpdir(), "fleetwave-signing-"));
+  const file = join(dir, "key");
+  await writeFile(file, `${text.trim()}\n`, { mode: 0o600 });
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 function firstLine(text: string): string {

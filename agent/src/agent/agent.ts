@@ -18,11 +18,13 @@ import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
+import { chooseCreateDigest, tagChoice } from "../plan/create-digest.ts";
 import { isFleetPaused } from "../plan/gates.ts";
 import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import type { Loaded } from "./desired-state.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
@@ -165,15 +167,17 @@ export class Agent implements AgentControl {
       if (current && !this.rt.notifier && this.o.notifier)
         this.rt.notifier = await this.o.notifier(current.state);
       else if (current) this.rt.notifier?.updateConfig(current.state.fleet, current.state.tenants);
+      this.noteUnverified(loaded);
       if (!loaded.ok) {
         const lines = loaded.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
+        const what = loaded.unverified ? "is not verified" : "is invalid";
         this.rt.setError(
           "fleet-state",
-          `commit ${loaded.commit.slice(0, 12)} is invalid; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
+          `commit ${loaded.commit.slice(0, 12)} ${what}; acting on ${loaded.fallback?.commit.slice(0, 12) ?? "nothing"}: ${lines.join("; ")}`,
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
+          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} ${what}:\n  ${lines.join("\n  ")}`);
           await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
@@ -186,6 +190,22 @@ export class Agent implements AgentControl {
       }
       return this.rt.desired.current?.state;
     });
+  }
+
+  /** The status file says which commit is refused for its signature, for as long as it is. */
+  private noteUnverified(loaded: Loaded): void {
+    const status = this.rt.book.value;
+    if (loaded.ok || !loaded.unverified) {
+      delete status.unverified;
+      return;
+    }
+    if (status.unverified?.commit === loaded.commit) return;
+    status.unverified = {
+      commit: loaded.commit,
+      reason: loaded.problems.map((p) => p.message).join("; "),
+      actingOn: loaded.fallback?.commit ?? null,
+      since: this.rt.now().toISOString(),
+    };
   }
 
   private async recoverInterrupted(state: FleetState): Promise<void> {
@@ -278,13 +298,22 @@ export class Agent implements AgentControl {
     return !this.rt.stopping && !this.rt.pauseRequested && !isFleetPaused(state.fleet);
   }
 
-  /** A declared bot without a container: created at its recorded digest, else its channel's. */
+  /**
+   * A declared bot without a container: created at its pin, its recorded digest or the digest the
+   * fleet confirmed for its image; only with nothing confirmed at its tag's digest, and never at
+   * a quarantined one (plan/create-digest.ts).
+   */
   private async createMissing(bot: FleetBot, state: FleetState): Promise<UpdateOutcome | undefined> {
-    let digest = bot.pinnedDigest ?? this.rt.book.bot(bot.id)?.digest ?? undefined;
-    if (!digest) {
+    const own = this.rt.book.value;
+    const choice = chooseCreateDigest(bot, state.bots, state.statuses, own);
+    let digest: string;
+    let why: string;
+    if (choice.kind === "digest") ({ digest, why } = choice);
+    else {
       const { repository, tag } = splitImageRef(bot.image);
+      let tagDigest: string;
       try {
-        digest = await this.o.docker.resolveTag(repository, tag);
+        tagDigest = await this.o.docker.resolveTag(repository, tag);
       } catch (error) {
         this.rt.setError(
           "reconcile",
@@ -292,8 +321,19 @@ export class Agent implements AgentControl {
         );
         return undefined;
       }
+      const chosen = tagChoice(bot, tagDigest, [own, ...state.statuses.filter((s) => s.host !== own.host)]);
+      if (!chosen.ok) {
+        this.rt.setError("reconcile", `${bot.id} has no container: ${chosen.reason}`);
+        return undefined;
+      }
+      ({ digest, why } = chosen);
     }
-    const result = await ensureBot(bot, digest, this.rt.engineOptions(state.fleet, state.fleet.strategy));
+    const result = await ensureBot(
+      bot,
+      digest,
+      this.rt.engineOptions(state.fleet, state.fleet.strategy),
+      why,
+    );
     if (result.action !== "created") return undefined;
     this.rt.book.recordOutcome(result.outcome, this.rt.now(), {});
     this.updater.countOutcome(result.outcome);

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Git } from "../git/git.ts";
+import { type TrustOptions, verifiedTip } from "../git/verify.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import { loadFleetState } from "../model/load.ts";
 import type { Problem } from "../model/problems.ts";
@@ -12,22 +13,34 @@ const run = promisify(execFile);
 
 export type Loaded =
   | { ok: true; state: FleetState; commit: string }
-  | { ok: false; problems: Problem[]; commit: string; fallback?: { state: FleetState; commit: string } };
+  | {
+      ok: false;
+      problems: Problem[];
+      commit: string;
+      fallback?: { state: FleetState; commit: string };
+      /** The commit is refused because its signature does not verify (not because it is invalid). */
+      unverified?: true;
+    };
 
 /**
  * Loads fleet-state from the clone. An invalid commit never replaces the last valid state: the
  * agent keeps acting on what it had, and after a restart it rebuilds that state from the last
- * valid commit it recorded in its data dir.
+ * valid commit it recorded in its data dir. With `trust`, a commit whose signature does not
+ * verify is refused the same way (git/verify.ts), and so is everything after it: the agent acts
+ * on the newest verified commit, recorded in the data dir as the start of the next walk.
  */
 export class DesiredState {
   private lastValid?: { state: FleetState; commit: string };
   private readonly marker: string;
+  private readonly verifiedMarker: string;
 
   constructor(
     private readonly ws: Workspace,
     private readonly dataDir: string,
+    private readonly trust?: TrustOptions,
   ) {
     this.marker = join(dataDir, "last-valid-commit");
+    this.verifiedMarker = join(dataDir, "last-verified-commit");
   }
 
   get current(): { state: FleetState; commit: string } | undefined {
@@ -35,6 +48,10 @@ export class DesiredState {
   }
 
   async load(): Promise<Loaded> {
+    if (this.trust) {
+      const refused = await this.refuseUnverified(this.trust);
+      if (refused) return refused;
+    }
     const commit = await this.ws.desiredStateCommit();
     const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir);
     if (result.ok) {
@@ -51,9 +68,46 @@ export class DesiredState {
     };
   }
 
+  /**
+   * Walks the fetched branch from the last verified commit; when a commit does not verify, loads
+   * the newest verified one instead of the working tree and says why.
+   */
+  private async refuseUnverified(trust: TrustOptions): Promise<Loaded | undefined> {
+    const anchor = await readCommit(this.verifiedMarker);
+    const result = await verifiedTip({ cwd: this.ws.o.dir }, trust, anchor, await this.ws.remoteTip());
+    if (result.verified && result.verified !== anchor)
+      await writeFile(this.verifiedMarker, `${result.verified}\n`);
+    if (result.ok) return undefined;
+    if (result.verified && this.lastValid?.commit !== result.verified) {
+      const verified = await this.fromCommit(result.verified);
+      if (verified) this.lastValid = verified;
+    }
+    // No fallback to last-valid-commit here: it may predate --verify-commits and never have verified.
+    const { commit, reason } = result.rejected;
+    const acting = this.lastValid ? `acting on ${this.lastValid.commit.slice(0, 12)}` : "acting on nothing";
+    return {
+      ok: false,
+      unverified: true,
+      commit,
+      problems: [
+        {
+          file: `commit ${commit.slice(0, 12)}`,
+          line: 0,
+          field: "signature",
+          message: `${reason}; it and every commit after it are ignored (${acting}) until the branch no longer contains it`,
+        },
+      ],
+      ...(this.lastValid ? { fallback: this.lastValid } : {}),
+    };
+  }
+
   private async fromMarker(): Promise<{ state: FleetState; commit: string } | undefined> {
-    const commit = (await readFile(this.marker, "utf8").catch(() => "")).trim();
-    if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+    const commit = await readCommit(this.marker);
+    return commit ? this.fromCommit(commit) : undefined;
+  }
+
+  /** fleet-state as of `commit`, extracted into the data dir (git archive), when it is valid. */
+  private async fromCommit(commit: string): Promise<{ state: FleetState; commit: string } | undefined> {
     const dir = join(this.dataDir, "last-valid");
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -69,4 +123,9 @@ export class DesiredState {
     const result = await loadFleetState(join(dir, "fleet-state"), dir);
     return result.ok ? { state: result.state, commit } : undefined;
   }
+}
+
+async function readCommit(file: string): Promise<string | undefined> {
+  const commit = (await readFile(file, "utf8").catch(() => "")).trim();
+  return /^[0-9a-f]{40}$/.test(commit) ? commit : undefined;
 }

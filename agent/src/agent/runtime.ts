@@ -6,6 +6,7 @@ import { Journal } from "../engine/journal.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import type { EngineOptions } from "../engine/update-bot.ts";
 import { MountpointSnapshotter } from "../engine/volume-snapshots.ts";
+import type { TrustOptions } from "../git/verify.ts";
 import type { AgentErrorView, MetricsSnapshot } from "../http/control.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import type { Strategy } from "../model/strategy.ts";
@@ -29,6 +30,12 @@ export interface AgentOptions {
   stopTimeoutSeconds?: number;
   /** Limit of each git clone, fetch and push (default 60 s). */
   gitTimeoutMs?: number;
+  /** Act only on fleet-state commits whose signatures verify (git/verify.ts). */
+  trust?: TrustOptions;
+  /** The SSH private key (path) this agent signs its commits with. */
+  signingKey?: string;
+  /** The only directory a bot's `env: { fromFile }` may read secrets from (default /etc/fleetwave/secrets). */
+  secretsDir?: string;
 }
 
 /** What one reconcile did; `--once` exits 1 when `failed`, `errors` or `down` is not empty. */
@@ -96,8 +103,9 @@ export class AgentRuntime {
       host: o.host,
       networkTimeoutMs: o.gitTimeoutMs ?? 60_000,
       log: this.log,
+      ...(o.signingKey ? { signingKey: o.signingKey } : {}),
     });
-    this.desired = new DesiredState(this.ws, o.dataDir);
+    this.desired = new DesiredState(this.ws, o.dataDir, o.trust);
     this.journal = new Journal(o.dataDir);
     this.store = new SnapshotStore({ dataDir: o.dataDir });
     this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
@@ -125,6 +133,7 @@ export class AgentRuntime {
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
       availability: this.availability,
       log: this.log,
+      ...(this.o.secretsDir ? { secretsDir: this.o.secretsDir } : {}),
     };
   }
 

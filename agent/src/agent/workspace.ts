@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
+import { signingConfig } from "../git/verify.ts";
 
 export type Identity = GitIdentity;
 
@@ -18,6 +19,8 @@ export interface WorkspaceOptions {
   log: (line: string) => void;
   /** Limit of each clone, fetch and push; a remote that never answers must not stop local work. */
   networkTimeoutMs?: number;
+  /** An SSH private key every commit of the clone is signed with (git's gpg.format=ssh). */
+  signingKey?: string;
 }
 
 /** Another live agent holds this host: the workspace neither integrates, commits nor pushes. */
@@ -104,6 +107,10 @@ export class Workspace {
     }
     await this.run(["config", "user.name", this.o.identity.name]);
     await this.run(["config", "user.email", this.o.identity.email]);
+    // Replayed commits are signed again too: the rebase that replays them honours commit.gpgsign.
+    if (this.o.signingKey)
+      for (const [key, value] of signingConfig(this.o.signingKey)) await this.run(["config", key, value]);
+    else await this.run(["config", "--unset-all", "commit.gpgsign"]).catch(() => undefined);
   }
 
   /**
@@ -181,6 +188,11 @@ export class Workspace {
   async unpushed(): Promise<number> {
     const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], this.gitOptions);
     return count.code === 0 ? Number(count.stdout.trim()) : 0;
+  }
+
+  /** The fetched remote branch as last integrated: what others pushed, without local commits. */
+  async remoteTip(): Promise<string> {
+    return (await this.run(["rev-parse", "--verify", `${this.upstream}^{commit}`])).stdout.trim();
   }
 
   async head(): Promise<string> {

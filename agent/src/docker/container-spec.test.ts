@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FleetBot } from "../model/fleet-state.ts";
-import { containerCreateOptions } from "./container-spec.ts";
+import { containerCreateOptions, UnreadSecretError } from "./container-spec.ts";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const bot: FleetBot = {
@@ -68,5 +68,24 @@ describe("containerCreateOptions", () => {
     );
     expect(spec.Cmd).toEqual(["serve", "--fast"]);
     expect(spec.HostConfig?.PortBindings).toEqual({});
+  });
+
+  it("puts read secrets into Env, names them in a label, and refuses a secret that was not read", () => {
+    const secretBot: FleetBot = {
+      ...bot,
+      env: { PORT: "1", API_KEY: { fromFile: "/etc/fleetwave/secrets/acme/KEY" } },
+    };
+    const spec = containerCreateOptions(secretBot, "r", DIGEST, {
+      seedVolumes: false,
+      secrets: { API_KEY: "sk" },
+    });
+    expect(spec.Env).toEqual(["PORT=1", "API_KEY=sk"]);
+    expect(spec.Labels?.["fleetwave.secret-env"]).toBe("API_KEY");
+    expect(containerCreateOptions(bot, "r", DIGEST, { seedVolumes: false }).Labels).not.toHaveProperty(
+      "fleetwave.secret-env",
+    );
+    expect(() => containerCreateOptions(secretBot, "r", DIGEST, { seedVolumes: false })).toThrow(
+      UnreadSecretError,
+    );
   });
 });

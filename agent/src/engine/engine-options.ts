@@ -23,6 +23,8 @@ export interface EngineOptions {
   /** Called after each phase is journaled, before its step is taken (tests break the world here). */
   onPhase?: (phase: Phase, botId: string) => Promise<void>;
   log?: (line: string) => void;
+  /** Where bots' `env: { fromFile }` secrets must live (engine/secrets.ts); default /etc/fleetwave/secrets. */
+  secretsDir?: string;
 }
 
 const fallbackAvailability = new WeakMap<EngineOptions, EngineAvailability>();

@@ -7,6 +7,7 @@ import type { EngineOptions } from "./engine-options.ts";
 import { waitHealthy } from "./health-gate.ts";
 import { PhaseTimer, type UpdateOutcome } from "./outcome.ts";
 import { botProbe } from "./probes.ts";
+import { DEFAULT_SECRETS_DIR, readBotSecrets } from "./secrets.ts";
 
 export type EnsureResult =
   | { action: "exists"; containerId: string; digest: string | null }
@@ -14,9 +15,15 @@ export type EnsureResult =
 
 /**
  * Creates a declared bot that has no container yet, at `digest`. An existing container (ours or
- * one to adopt) is left alone: replacing it is an update, which snapshots first.
+ * one to adopt) is left alone: replacing it is an update, which snapshots first. `why` (why this
+ * digest) is added to the outcome's reason.
  */
-export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions): Promise<EnsureResult> {
+export async function ensureBot(
+  bot: FleetBot,
+  digest: string,
+  o: EngineOptions,
+  why?: string,
+): Promise<EnsureResult> {
   const existing = await o.docker.inspect(bot.id);
   if (existing)
     return { action: "exists", containerId: existing.Id, digest: containerDigest(existing) ?? null };
@@ -46,11 +53,17 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
   if (!imageAllowed(o.allowlist, bot.image)) {
     return make("failed", `image ${bot.image} is outside the allowlist; the bot was not created`);
   }
+  let secrets: Record<string, string>;
+  try {
+    secrets = await readBotSecrets(bot, o.secretsDir ?? DEFAULT_SECRETS_DIR);
+  } catch (error) {
+    return make("failed", `${(error as Error).message}; the bot was not created`);
+  }
   try {
     await timer.time("pull", () => o.docker.pull(repository, digest));
     // A bot created for the first time may take the image's initial files into its new volumes.
     const id = await timer.time("recreate", () =>
-      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: true })),
+      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: true, secrets })),
     );
     await timer.time("recreate", () => o.docker.start(id));
     const gate = await timer.time("health", async () =>
@@ -60,7 +73,7 @@ export async function ensureBot(bot: FleetBot, digest: string, o: EngineOptions)
       }),
     );
     if (!gate.healthy) return make("failed", `created, but not healthy: ${gate.reason}`);
-    return make("updated", `created at ${digest.slice(0, 19)}`);
+    return make("updated", `created at ${digest.slice(0, 19)}${why ? ` (${why})` : ""}`);
   } catch (error) {
     return make("failed", `creating the container failed: ${(error as Error).message}`);
   }

@@ -6,6 +6,7 @@ import { splitImageRef } from "../model/primitives.ts";
 import { type EngineOptions, errorText } from "./engine-options.ts";
 import { waitHealthy } from "./health-gate.ts";
 import { botProbe } from "./probes.ts";
+import { DEFAULT_SECRETS_DIR, readBotSecrets } from "./secrets.ts";
 
 /** What reconcile found for a declared bot that no update owns, and what it did about it. */
 export type HealResult =
@@ -55,10 +56,18 @@ export async function healBot(bot: FleetBot, o: EngineOptions): Promise<HealResu
   const was = describeState(named);
   if (named.State.Status === "dead") {
     if (!digest) return failed("recreated", digest, `${was}, and it carries no digest to recreate it from`);
+    let secrets: Record<string, string>;
+    try {
+      secrets = await readBotSecrets(bot, o.secretsDir ?? DEFAULT_SECRETS_DIR);
+    } catch (error) {
+      return failed("recreated", digest, `${was}; it was left as it is: ${(error as Error).message}`);
+    }
     await o.docker.remove(named.Id);
     const { repository } = splitImageRef(bot.image);
     if (!(await o.docker.imageExists(`${repository}@${digest}`))) await o.docker.pull(repository, digest);
-    const id = await o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: false }));
+    const id = await o.docker.create(
+      containerCreateOptions(bot, repository, digest, { seedVolumes: false, secrets }),
+    );
     return startAndGate(bot, id, digest, "recreated", `${was}; it was recreated from the same digest`, o);
   }
   return startAndGate(bot, named.Id, digest, "started", `${was}; it was started again`, o);

@@ -12,6 +12,7 @@ import { type MakeOutcome, outcomeMaker, PhaseTimer, type UpdateOutcome } from "
 import { botProbe } from "./probes.ts";
 import { isOutage, resumeFromJournal } from "./recover.ts";
 import { rollBack, short } from "./rollback.ts";
+import { DEFAULT_SECRETS_DIR, readBotSecrets } from "./secrets.ts";
 
 export type { EngineOptions } from "./engine-options.ts";
 export { rollBack } from "./rollback.ts";
@@ -42,7 +43,10 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     (await timer.time("preflight", () => o.docker.runningDigest(current, repository))) ??
     null;
   if (from === digest) return outcome("skipped", from, `already on ${digest}`);
+  let secrets: Record<string, string>;
   try {
+    // A missing secret is found before anything is stopped: the bot keeps running as it is.
+    secrets = await readBotSecrets(bot, o.secretsDir ?? DEFAULT_SECRETS_DIR);
     await timer.time("preflight", () => o.snapshots.ensureSpace(bot.volumes.map((v) => v.name)));
   } catch (error) {
     return outcome("failed", from, `${errorText(error)}; the bot was not stopped`);
@@ -116,7 +120,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     faultPoint("after-rename");
     entry = await advance(o, entry, "creating");
     const newId = await timer.time("recreate", () =>
-      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: false })),
+      o.docker.create(containerCreateOptions(bot, repository, digest, { seedVolumes: false, secrets })),
     );
     entry = await advance(o, entry, "starting", { newContainerId: newId });
     faultPoint("after-create");

@@ -94,7 +94,9 @@ export async function tryGit(args: readonly string[], options: GitOptions): Prom
     trimmed: false,
     ...(options.timeoutMs ? { timeout: { block: options.timeoutMs } } : {}),
     // Fleetwave sets the editors itself (GIT_EDITOR=true, a rebase todo list) and no pager.
-    unsafe: { allowUnsafeEditor: true, allowUnsafePager: true },
+    // GIT_CONFIG_COUNT: the rollout-plan action passes commit signing through the environment,
+    // so that the rebase that lands a plan commit signs its copy too.
+    unsafe: { allowUnsafeEditor: true, allowUnsafePager: true, allowUnsafeConfigEnvCount: true },
     // Every exit code resolves (the caller decides what a non-zero exit means); only a git that
     // could not run or was killed stays an error.
     errors: (error, result) => {

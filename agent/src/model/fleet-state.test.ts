@@ -384,7 +384,13 @@ const badInputs: [string, Record<string, string | null>, string, string][] = [
     "env value a number",
     { [T]: `${TENANT}    env: { PORT: 3101 }\n` },
     `fleet-state/${T}:15: bots[0].env.PORT: `,
-    "expected string, got number",
+    "expected a string, or { fromFile:",
+  ],
+  [
+    "env secret path not absolute",
+    { [T]: `${TENANT}    env: { API_KEY: { fromFile: "secrets/API_KEY" } }\n` },
+    `fleet-state/${T}:15: bots[0].env.API_KEY.fromFile: `,
+    "fromFile must be an absolute, normalised file path",
   ],
   [
     "bots is a map",

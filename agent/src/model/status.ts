@@ -66,6 +66,21 @@ export const statusSchema = z.strictObject({
   rollouts: z.record(z.string(), rolloutProgressSchema).default({}),
   /** Present while the host's Docker Engine does not answer: bots are left as they are until it does. */
   engine: z.strictObject({ state: z.literal("engine-unavailable"), since: isoTime }).optional(),
+  /**
+   * Present while the fetched branch holds a fleet-state commit whose signature does not verify
+   * (agent --verify-commits): that commit and everything after it are ignored.
+   */
+  unverified: z
+    .strictObject({
+      commit: z.string().regex(/^[0-9a-f]{40}$/),
+      reason: z.string(),
+      actingOn: z
+        .string()
+        .regex(/^[0-9a-f]{40}$/)
+        .nullable(),
+      since: isoTime,
+    })
+    .optional(),
   /** Digests whose rollout was aborted or rolled back on this host: never planned again for that image. */
   quarantine: z
     .array(z.strictObject({ image: imageRef, digest, rollout: rolloutId, at: isoTime, reason: z.string() }))

@@ -10,6 +10,17 @@ export const volumeSchema = z.strictObject({
   }),
 });
 
+/**
+ * An env value kept out of git: the file on the host holds it (e.g. an API key), read when the
+ * container is created. The agent accepts only files under its secrets directory.
+ */
+export const secretRefSchema = z.strictObject({
+  fromFile: z.string().refine((p) => posix.isAbsolute(p) && posix.normalize(p) === p && !p.endsWith("/"), {
+    message: "fromFile must be an absolute, normalised file path, e.g. /etc/fleetwave/secrets/acme/API_KEY",
+  }),
+});
+export type SecretRef = z.output<typeof secretRefSchema>;
+
 const healthSchema = z.strictObject({
   url: httpUrl,
   expectStatus: z
@@ -30,7 +41,10 @@ export const botSchema = z.strictObject({
   env: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "env names are letters, digits and _" }),
-      z.string(),
+      z.union([z.string(), secretRefSchema], {
+        error:
+          "expected a string, or { fromFile: /etc/fleetwave/secrets/<tenant>/<NAME> } for a secret kept on the host",
+      }),
     )
     .default({}),
   command: z.array(z.string()).min(1).nullable().default(null),

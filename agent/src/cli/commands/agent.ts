@@ -1,8 +1,12 @@
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import { DEFAULT_SECRETS_DIR } from "#fleetwave/engine/secrets.ts";
 import { UsageError } from "#fleetwave/errors.ts";
+import type { TrustOptions } from "#fleetwave/git/verify.ts";
 import {
   createApp,
   lateApp,
@@ -36,11 +40,47 @@ const flagsSchema = z.strictObject({
   "link-ttl": durationMs.optional(),
   interval: durationMs.default(30_000),
   once: z.boolean().default(false),
+  "verify-commits": z.boolean().default(false),
+  "allowed-signers": z.string().min(1).optional(),
+  "signing-key": z.string().min(1).optional(),
+  "secrets-dir": z.string().min(1).default(DEFAULT_SECRETS_DIR),
 });
 
 const identitySchema = z.string().regex(/^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/, {
   message: 'FLEETWAVE_GIT_AUTHOR must look like "Name <email>"',
 });
+
+/** --verify-commits, --allowed-signers and --signing-key, checked before anything starts. */
+async function trustFlags(
+  cwd: string,
+  flags: z.output<typeof flagsSchema>,
+): Promise<{ trust?: TrustOptions; signingKey?: string }> {
+  const readable = async (flag: string, path: string) => {
+    const full = resolve(cwd, path);
+    await access(full, constants.R_OK).catch(() => {
+      throw new UsageError(`--${flag} ${path}: the file does not exist or cannot be read`);
+    });
+    return full;
+  };
+  const signingKey = flags["signing-key"] ? await readable("signing-key", flags["signing-key"]) : undefined;
+  if (!flags["verify-commits"]) {
+    if (flags["allowed-signers"])
+      throw new UsageError("--allowed-signers is used only with --verify-commits");
+    return signingKey ? { signingKey } : {};
+  }
+  if (!flags["allowed-signers"])
+    throw new UsageError(
+      "--verify-commits needs --allowed-signers FILE (the keys whose signatures are trusted)",
+    );
+  if (!signingKey)
+    throw new UsageError(
+      "--verify-commits needs --signing-key KEY: this agent's own status commits must verify on every agent too",
+    );
+  return {
+    trust: { allowedSignersFile: await readable("allowed-signers", flags["allowed-signers"]) },
+    signingKey,
+  };
+}
 
 export const agentCommand: Command = {
   name: "agent",
@@ -48,6 +88,8 @@ export const agentCommand: Command = {
   usage: `Usage: fleetwave agent --repo URL|PATH --host ID [--branch main] [--data-dir DIR]
                        [--listen 127.0.0.1:8787 [--allow-remote]] [--interval 30s] [--once]
                        [--public-url URL] [--link-ttl 7d]
+                       [--verify-commits --allowed-signers FILE] [--signing-key KEY]
+                       [--secrets-dir /etc/fleetwave/secrets]
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
@@ -59,6 +101,13 @@ With FLEETWAVE_LINK_KEY and --public-url (the agent's URL as tenants reach it, e
 proxy), manual tenants' emails carry a signed single-use "Update now" link valid for --link-ttl.
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
 agent that finds another live agent for --host in the status file does nothing and says why.
+--verify-commits: act only on fleet-state commits whose signature verifies (SSH keys of the
+--allowed-signers file, OpenPGP keys of gpg's keyring); the first commit that does not verify
+and everything after it are ignored, the agent keeps the last verified commit and says why.
+It needs --signing-key: an SSH private key every commit of this agent is signed with (its public
+key belongs in the allowed signers file of every agent).
+A bot's env value { fromFile: PATH } is read when its container is created; PATH must resolve
+inside SECRETS-DIR/<tenant>/ (a missing file leaves the bot as it is and names the file).
 
 Environment:
   DOCKER_HOST                       Engine socket (default /var/run/docker.sock)
@@ -100,6 +149,7 @@ Environment:
     const repo =
       /^[a-z]+:\/\//.test(flags.repo) || flags.repo.includes("@") ? flags.repo : resolve(io.cwd, flags.repo);
     const dataDir = resolve(io.cwd, flags["data-dir"] ?? `/var/lib/fleetwave/${flags.host}`);
+    const trust = await trustFlags(io.cwd, flags);
     const log = (line: string) => io.err(`${new Date().toISOString()} ${flags.host} ${line}`);
 
     const agent = new Agent({
@@ -110,6 +160,8 @@ Environment:
       docker: new DockerAdapter(dockerFromEnv(io.env)),
       ...(identity ? { identity: { name: identity[1]!, email: identity[2]! } } : {}),
       ...(gitTimeout?.success ? { gitTimeoutMs: gitTimeout.data } : {}),
+      ...trust,
+      secretsDir: resolve(io.cwd, flags["secrets-dir"]),
       notifier: (state) =>
         createNotifier({
           dataDir,
