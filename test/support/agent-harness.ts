@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
+import { createLogger } from "#fleetwave/log/logger.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 import type { Strategy } from "#fleetwave/model/strategy.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
@@ -214,6 +215,7 @@ export async function startAgent(
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
   const log = (line: string) => logs.push(line);
+  const logger = createLogger({ host, format: "text", level: "debug", write: (line) => log(line.trimEnd()) });
   const agent = new Agent({
     repo,
     host,
@@ -231,7 +233,7 @@ export async function startAgent(
         log,
         backoff: { initialMs: 50, maxMs: 500 },
       }),
-    log,
+    logger,
   });
   await agent.start();
   const app = createApp(agent, {

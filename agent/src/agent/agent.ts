@@ -6,13 +6,8 @@ import { ensureBot } from "../engine/ensure-bot.ts";
 import { healBot } from "../engine/heal-bot.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { recover } from "../engine/recover.ts";
-import type {
-  ActionResult,
-  AgentControl,
-  AgentStatusView,
-  MetricsSnapshot,
-  RolloutDetailView,
-} from "../http/control.ts";
+import type { ActionResult, AgentControl, AgentStatusView, RolloutDetailView } from "../http/control.ts";
+import type { AgentMetrics } from "../http/metrics.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
@@ -82,7 +77,8 @@ export class Agent implements AgentControl {
       this.rt.book.claim(self);
     });
     const leftovers = await this.rt.store.cleanIncomplete();
-    if (leftovers.length > 0) this.rt.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
+    if (leftovers.length > 0)
+      this.rt.log.warn(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -125,7 +121,8 @@ export class Agent implements AgentControl {
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
     this.rt.report = emptyReport();
-    this.rt.log(`reconcile (${reason})`);
+    this.rt.log.info(`reconcile (${reason})`);
+    let ok = false;
     try {
       const state = await this.refresh();
       if (state && (await this.health.engineAnswers())) {
@@ -135,15 +132,12 @@ export class Agent implements AgentControl {
         await this.rollouts.runRollouts();
       }
       await this.rt.ws.lock.run(() => this.writer.pushQueued());
-      this.rt.counters.reconciles.ok += 1;
+      ok = true;
     } catch (error) {
-      this.rt.counters.reconciles.failed += 1;
       this.rt.setError("reconcile", (error as Error).message);
       this.rt.report.errors.push((error as Error).message);
     }
-    const seconds = (performance.now() - started) / 1000;
-    this.rt.counters.reconciles.durationSecondsSum += seconds;
-    this.rt.counters.lastReconcileDurationSeconds = seconds;
+    this.rt.metrics.recordReconcile(ok, (performance.now() - started) / 1000);
     this.rt.lastReconcileAt = this.rt.now().toISOString();
     return this.rt.report;
   }
@@ -172,7 +166,10 @@ export class Agent implements AgentControl {
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} is invalid:\n  ${lines.join("\n  ")}`);
+          this.rt.log.error(
+            { commit: loaded.commit, problems: lines },
+            `fleet-state at ${loaded.commit.slice(0, 12)} is invalid: ${lines.join("; ")}`,
+          );
           await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
@@ -231,7 +228,7 @@ export class Agent implements AgentControl {
       const recorded = this.rt.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
-        this.rt.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
+        this.rt.log.warn({ bot: bot.id }, `drift: runs ${running}, the status said ${recorded}`);
       }
       this.rt.book.setBot(bot.id, { digest: running, state: "state" in healed ? healed.state : "running" });
       const last = this.rt.book.bot(bot.id)?.last;
@@ -327,7 +324,7 @@ export class Agent implements AgentControl {
     return this.control.setFleetPaused(paused, actor);
   }
 
-  metrics(): MetricsSnapshot {
+  metrics(): AgentMetrics {
     return this.control.metrics();
   }
 

@@ -11,6 +11,7 @@ import {
   serve,
   WEBHOOK_SECRET_ENV,
 } from "#fleetwave/http/index.ts";
+import { createLogger, defaultLogFormat, logFormat, logLevel } from "#fleetwave/log/logger.ts";
 import { hostId } from "#fleetwave/model/primitives.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
 import { type Command, parseFlags } from "../command.ts";
@@ -24,6 +25,8 @@ const flagsSchema = z.strictObject({
   listen: z.string().default("127.0.0.1:8787"),
   interval: durationMs.default(30_000),
   once: z.boolean().default(false),
+  "log-format": logFormat.optional(),
+  "log-level": logLevel.default("info"),
 });
 
 const identitySchema = z.string().regex(/^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/, {
@@ -35,12 +38,16 @@ export const agentCommand: Command = {
   summary: "run the on-host agent: pull desired state, update this host's bots, commit results",
   usage: `Usage: fleetwave agent --repo URL|PATH --host ID [--branch main] [--data-dir DIR]
                        [--listen 127.0.0.1:8787] [--interval 30s] [--once]
+                       [--log-format json|text] [--log-level debug|info|warn|error]
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
 status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
 update failed or a declared bot is left not running. Serves the HTTP API and dashboard on --listen
-(loopback only).
+(loopback only), metrics for Prometheus on /metrics.
+Logs go to stderr, one line per record with the host and, where relevant, the bot, rollout and
+step: readable text by default, JSON lines under systemd (when JOURNAL_STREAM is set) or with
+--log-format json.
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
 agent that finds another live agent for --host in the status file does nothing and says why.
 
@@ -70,7 +77,16 @@ Environment:
     const repo =
       /^[a-z]+:\/\//.test(flags.repo) || flags.repo.includes("@") ? flags.repo : resolve(io.cwd, flags.repo);
     const dataDir = resolve(io.cwd, flags["data-dir"] ?? `/var/lib/fleetwave/${flags.host}`);
-    const log = (line: string) => io.err(`${new Date().toISOString()} ${flags.host} ${line}`);
+    const logger = createLogger({
+      host: flags.host,
+      format: flags["log-format"] ?? defaultLogFormat(io.env),
+      level: flags["log-level"],
+      write: (line) => io.err(line.replace(/\n$/, "")),
+      // Colours only for a person at a terminal; NO_COLOR (no-color.org) turns them off.
+      colorize: process.stderr.isTTY === true && !io.env.NO_COLOR,
+    });
+    const notifyLog = logger.child({ component: "notify" });
+    const httpLog = logger.child({ component: "http" });
 
     const agent = new Agent({
       repo,
@@ -87,9 +103,9 @@ Environment:
           fleet: state.fleet,
           tenants: state.tenants,
           env: io.env,
-          log,
+          log: (line) => notifyLog.info(line),
         }),
-      log,
+      logger,
     });
     // Bound before the agent starts: a taken port is reported before anything is touched.
     const front = lateApp();
@@ -111,8 +127,14 @@ Environment:
       return report.failed.length > 0 || report.errors.length > 0 || report.down.length > 0 ? 1 : 0;
     }
 
-    front.use(createApp(agent, { tokens, webhookSecret: io.env[WEBHOOK_SECRET_ENV], log }));
-    log(`listening on ${server!.url}`);
+    front.use(
+      createApp(agent, {
+        tokens,
+        webhookSecret: io.env[WEBHOOK_SECRET_ENV],
+        log: (line) => httpLog.error(line),
+      }),
+    );
+    logger.info(`listening on ${server!.url}`);
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       const jitter = flags.interval * (0.9 + Math.random() * 0.2);
@@ -128,11 +150,13 @@ Environment:
       let stopping = false;
       const onSignal = (signal: NodeJS.Signals) => {
         if (stopping) {
-          log(`${signal} again: exiting now; the journal lets the next start finish or undo any update`);
+          logger.warn(
+            `${signal} again: exiting now; the journal lets the next start finish or undo any update`,
+          );
           process.exit(130);
         }
         stopping = true;
-        log(`${signal}: finishing the bot step in flight, then pushing and exiting`);
+        logger.info(`${signal}: finishing the bot step in flight, then pushing and exiting`);
         clearTimeout(timer);
         void (async () => {
           await server!.close(5000);
