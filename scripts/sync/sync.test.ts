@@ -317,7 +317,9 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
     withWorld(async (world) => {
       const nights = ["2026-11-27", "2026-11-28", "2026-11-29"];
       for (const [i, night] of nights.entries()) {
-        await world.upstream.commit(`feat: change of night ${i + 1}`, { [`src/night-${i + 1}.ts`]: `${i}\n` });
+        await world.upstream.commit(`feat: change of night ${i + 1}`, {
+          [`src/night-${i + 1}.ts`]: `${i}\n`,
+        });
         // Night 3's first request fails with a 502: the retry plugin asks again.
         if (i === 2) world.github.failNext(502);
         const { code, output } = await syncOn(world, night, "--open-pr");
