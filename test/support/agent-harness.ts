@@ -214,8 +214,12 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
-  const log = (line: string) => logs.push(line);
-  const logger = createLogger({ host, format: "text", level: "debug", write: (line) => log(line.trimEnd()) });
+  const logger = createLogger({
+    host,
+    format: "text",
+    level: "debug",
+    write: (line) => logs.push(line.trimEnd()),
+  });
   const agent = new Agent({
     repo,
     host,
@@ -230,7 +234,7 @@ export async function startAgent(
         fleet: state.fleet,
         tenants: state.tenants,
         env,
-        log,
+        log: (line) => logger.info({ component: "notify" }, line),
         backoff: { initialMs: 50, maxMs: 500 },
       }),
     logger,
@@ -239,7 +243,7 @@ export async function startAgent(
   const app = createApp(agent, {
     tokens: [{ name: "alice", token: "alice-token-0123456789" }],
     webhookSecret: "hook-secret",
-    log,
+    log: (line) => logger.error({ component: "http" }, line),
   });
   const server = await serve(app, { listen: `127.0.0.1:${await freePort()}` });
   return {

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { promtoolCheck } from "#test/support/promtool.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { sampleStatus } from "./fake-control.ts";
 import { AgentMetrics, HttpCounters, renderMetrics } from "./metrics.ts";
@@ -23,19 +23,6 @@ function samples(text: string, name: string): string[] {
   return text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
 }
 
-/**
- * promtool (Debian's prometheus package, installed by scripts/test-env.sh) parses and lints the
- * exposition. A missing promtool fails the test: a check that silently did not run proves nothing.
- */
-function promtool(text: string): { code: number | null; output: string } {
-  const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
-  if (run.error)
-    throw new Error(
-      `promtool could not run (${run.error.message}); install Debian's prometheus package (scripts/test-env.sh up does)`,
-    );
-  return { code: run.status, output: `${run.stdout}${run.stderr}` };
-}
-
 describe("the agent's /metrics", () => {
   it("passes promtool check metrics, process metrics and all, after updates and requests", async () => {
     const metrics = new AgentMetrics({
@@ -53,7 +40,7 @@ describe("the agent's /metrics", () => {
     metrics.recordReconcile(true, 1.5);
     const text = await renderMetrics({ status: sampleStatus(), metrics, http });
 
-    const checked = promtool(text);
+    const checked = promtoolCheck(text);
     expect(checked.output).toBe("");
     expect(checked.code).toBe(0);
     expect(text).toContain(
