@@ -46,6 +46,9 @@ PACKAGES=(docker.io docker-registry busybox-static acl)
 # chromium (+ fonts) is for the dashboard e2e tests, which drive Debian's browser headless; the
 # demo sets FLEETWAVE_TEST_ENV_BROWSER=0 because it needs no browser.
 [[ "${FLEETWAVE_TEST_ENV_BROWSER:-1}" == "0" ]] || PACKAGES+=(chromium fonts-liberation)
+# promtool (Debian's prometheus package) lints the agent's /metrics in the tests; the demo, which
+# runs no tests, skips it with the browser.
+[[ "${FLEETWAVE_TEST_ENV_BROWSER:-1}" == "0" ]] || PACKAGES+=(prometheus)
 # Debian's own CLI matches the daemon's API; /usr/local/bin may hold a newer one, which also works.
 DOCKER_CLI="$(command -v docker || echo /usr/bin/docker)"
 

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { Agent } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, parseApiTokens, serve } from "#fleetwave/http/index.ts";
+import { createLogger } from "#fleetwave/log/logger.ts";
 // The demo's bot images come from the integration tests' image builder: FROM scratch with
 // Debian's static busybox, pushed to the local registry (nothing is pulled from the internet).
 // Importing test support from scripts/ is deliberate: it is the one builder of such images.
@@ -101,10 +102,14 @@ async function startAgent(ctx: Ctx): Promise<void> {
   const { ws, say, o } = ctx;
   const logFile = createWriteStream(ws.agentLog, { flags: "a" });
   ctx.logFile = logFile;
-  const log = (line: string) => {
-    logFile.write(`${new Date().toISOString()} ${line}\n`);
-    if (o.verbose) o.out(`      agent> ${line}`);
-  };
+  const logger = createLogger({
+    host: DEMO_HOST,
+    format: "text",
+    write: (line) => {
+      logFile.write(line);
+      if (o.verbose) o.out(`      agent> ${line.trimEnd()}`);
+    },
+  });
   const agent = new Agent({
     repo: ws.bare,
     host: DEMO_HOST,
@@ -112,14 +117,14 @@ async function startAgent(ctx: Ctx): Promise<void> {
     dataDir: ws.agentData,
     docker: new DockerAdapter(dockerFromEnv()),
     stopTimeoutSeconds: 5,
-    log,
+    logger,
   });
   ctx.agent = agent;
   await agent.start();
   const app = createApp(agent, {
     tokens: parseApiTokens(TOKEN_SPEC),
     webhookSecret: "demo-webhook-secret",
-    log,
+    log: (line) => logger.error(line),
   });
   ctx.server = await serve(app, { listen: "127.0.0.1:0" });
   say.ok(`agent for host ${DEMO_HOST} started; its API and dashboard listen on ${ctx.server.url}`);

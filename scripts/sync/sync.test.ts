@@ -210,11 +210,7 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
         // exactly one PR creation, with the right shape
         const calls = world.github.requests.map((r) => `${r.method} ${r.path}`);
         expect(calls).toEqual(["GET /repos/acme/app/pulls", "POST /repos/acme/app/pulls"]);
-        expect(world.github.requests[0]!.query).toMatchObject({
-          head: `acme:${SYNC}`,
-          state: "open",
-          base: "main",
-        });
+        expect(world.github.requests[0]!.query).toMatchObject({ state: "open", base: "main" });
         const create = world.github.requests[1]!;
         expect(create.authorization).toBe("token test-token");
         const body = create.body as { title: string; head: string; base: string; body: string };
@@ -313,6 +309,50 @@ describe.concurrent("fleetwave sync-upstream", { timeout: 120_000 }, () => {
         "feat(hosted): hosted mode switch",
       ]);
       expect(second.output).toContain("3 fork commit(s) kept on top");
+    }));
+
+  it("keeps one sync PR open: an unmerged one is replaced, linked, closed with a comment, its branch deleted", ({
+    expect,
+  }) =>
+    withWorld(async (world) => {
+      const nights = ["2026-11-27", "2026-11-28", "2026-11-29"];
+      for (const [i, night] of nights.entries()) {
+        await world.upstream.commit(`feat: change of night ${i + 1}`, {
+          [`src/night-${i + 1}.ts`]: `${i}\n`,
+        });
+        // Night 3's first request fails with a 502: the retry plugin asks again.
+        if (i === 2) world.github.failNext(502);
+        const { code, output } = await syncOn(world, night, "--open-pr");
+        expect(code, output).toBe(0);
+
+        const open = world.github.pulls.filter((p) => p.state === "open");
+        expect(open.map((p) => p.head)).toEqual([`sync/upstream-${night}`]);
+        expect(open[0]!.number).toBe(i + 1);
+        if (i === 0) {
+          expect(open[0]!.body).not.toContain("Replaces");
+          continue;
+        }
+        const previous = nights[i - 1]!;
+        expect(open[0]!.body.split("\n")[0]).toBe(
+          `Replaces #${i}: that sync was not merged, so it is closed and this PR carries everything since.`,
+        );
+        expect(world.github.pulls[i - 1]!.state).toBe("closed");
+        expect(world.github.comments.filter((c) => c.issue === i).map((c) => c.body)).toEqual([
+          `Replaced by #${i + 1} (sync/upstream-${night}): it carries this sync's upstream commits and the newer ones. Closing this one and deleting its branch sync/upstream-${previous}.`,
+        ]);
+        expect(await refSha(world.originDir, `refs/heads/sync/upstream-${previous}`)).toBeNull();
+        expect(await refSha(world.originDir, `refs/heads/sync/upstream-${night}`)).not.toBeNull();
+        expect(output).toContain(`closed #${i} (sync/upstream-${previous}), replaced by #${i + 1}`);
+      }
+      const tonight = world.github.requests.slice(-5).map((r) => `${r.method} ${r.path}`);
+      expect(tonight).toEqual([
+        "GET /repos/acme/app/pulls",
+        "GET /repos/acme/app/pulls",
+        "POST /repos/acme/app/pulls",
+        "POST /repos/acme/app/issues/2/comments",
+        "PATCH /repos/acme/app/pulls/2",
+      ]);
+      await expectForkMainUntouched(expect, world);
     }));
 
   it("stops on conflicts: exit 1, files named, nothing pushed, main untouched, backup kept", ({ expect }) =>

@@ -10,6 +10,7 @@ import { join, relative as relativePath } from "node:path";
 import { FleetwaveError } from "#fleetwave/errors.ts";
 import { generateChangelog } from "../changelog/generate.ts";
 import type { SyncSummary } from "../changelog/render.ts";
+import type { Git } from "./git.ts";
 import { openOrUpdatePullRequest, type PullRequestResult, resolveGitHubTarget } from "./github.ts";
 import { scanGuards } from "./guard.ts";
 import { type IntegrationContext, integrate, replayBoundary, supersededMains } from "./integrate.ts";
@@ -24,6 +25,17 @@ export const SYNC_BRANCH_PREFIX = "sync/";
 
 export function syncBranchName(date: string): string {
   return `${SYNC_BRANCH_PREFIX}upstream-${date}`;
+}
+
+/**
+ * Deletes the branch of a sync PR this night's PR replaced. A branch already gone is fine; a
+ * name outside the sync prefix is never touched.
+ */
+async function deleteReplacedBranch(git: Git, branch: string, log: (line: string) => void): Promise<void> {
+  if (!branch.startsWith(syncBranchName(""))) return;
+  const deleted = await git.tryRun(["push", "--quiet", "origin", "--delete", `refs/heads/${branch}`]);
+  if (deleted.code === 0) log(`deleted ${branch} on origin`);
+  else log(`could not delete ${branch} on origin (${deleted.stderr.trim()}); delete it by hand`);
 }
 
 /** Runs the nightly sync. Returns the outcome; throws FleetwaveError on failures other than conflicts. */
@@ -173,13 +185,16 @@ export async function syncUpstream(options: SyncOptions): Promise<SyncResult> {
     if (options.openPr) {
       const originUrl = (await git.tryRun(["remote", "get-url", "origin"])).stdout.trim() || null;
       const target = resolveGitHubTarget(options.env, originUrl);
-      pullRequest = await openOrUpdatePullRequest(target, {
-        head: syncBranch,
-        base: options.branch,
-        title,
-        body: report,
-      });
+      pullRequest = await openOrUpdatePullRequest(
+        target,
+        { head: syncBranch, base: options.branch, title, body: report, replacesPrefix: syncBranchName("") },
+        log,
+      );
       log(`pull request #${pullRequest.number} ${pullRequest.action}: ${pullRequest.url}`);
+      for (const old of pullRequest.replaced) {
+        log(`closed #${old.number} (${old.head}), replaced by #${pullRequest.number}`);
+        await deleteReplacedBranch(git, old.head, log);
+      }
     }
     result = { outcome: "synced", exitCode: 0, report, title, summary, changelog, pushed, pullRequest };
   } catch (error) {

@@ -14,6 +14,7 @@ import { Agent } from "#fleetwave/agent/agent.ts";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, parseApiTokens, type ServerHandle, serve } from "#fleetwave/http/index.ts";
 import { USED_LINKS_FILE, UsedLinks } from "#fleetwave/links/used-links.ts";
+import { createLogger } from "#fleetwave/log/logger.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
@@ -90,7 +91,7 @@ describe("tenant link (agent, SMTP, Chromium)", () => {
           backoff: { initialMs: 50, maxMs: 500 },
           log,
         }),
-      log,
+      logger: createLogger({ host: "host-a", format: "json", level: "error", write: () => {} }),
     });
     await agent.start();
     const used = await UsedLinks.open(join(dataDir, USED_LINKS_FILE));

@@ -25,6 +25,7 @@ import {
   tenantYaml,
 } from "../support/agent-harness.ts";
 import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
+import { promtoolCheck } from "../support/promtool.ts";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
 import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
 
@@ -104,6 +105,29 @@ describe("agent operations", () => {
     expect(statusB.rollouts[id]).toMatchObject({ state: "completed", wavesDone: 2 });
     // Nothing is left queued on either agent.
     for (const x of [a, b]) expect(x.agent.metrics().pushQueueLength).toBe(0);
+
+    // The agent's /metrics passes promtool and counts each bot update once, with its timings.
+    const text = await (await fetch(`${a.server.url}/metrics`)).text();
+    expect(promtoolCheck(text)).toEqual({ code: 0, output: "" });
+    const value = (sample: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${sample} `))
+          ?.split(" ")[1],
+      );
+    const updated = value('fleetwave_bot_updates_total{result="updated"}');
+    expect(updated).toBeGreaterThanOrEqual(2);
+    expect(value('fleetwave_update_duration_seconds_count{result="updated"}')).toBe(updated);
+    expect(value("fleetwave_update_downtime_seconds_count")).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/^fleetwave_info\{version="[^"]+",commit="[^"]+",host="host-a",branch="main"\} 1$/m);
+    // Every log line names the host; an update's line names its rollout and bot too.
+    expect(a.logs.every((l) => / INFO| WARN| ERROR| DEBUG/.test(l) && l.includes(" host-a"))).toBe(true);
+    expect(
+      a.logs.some((l) =>
+        l.includes(`host-a rollout=${id} bot=${plan.targets.find((t) => t.host === "host-a")!.bot}: updated`),
+      ),
+    ).toBe(true);
   });
 
   it("keeps working while the remote is unreachable and delivers every result when it is back", async () => {

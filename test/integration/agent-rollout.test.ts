@@ -195,7 +195,8 @@ describe("agent: a bad version", () => {
       tenants: [
         { tenant: "delta", mode: "auto", hour: openHour(), contacts: ["delta@tenant.example"], bots: fleet },
       ],
-      strategy: { failureThreshold: 2, healthCheckTimeoutSeconds: 4 },
+      // One retry: each bot of the first wave is tried twice, and still counts as one update.
+      strategy: { failureThreshold: 2, healthCheckTimeoutSeconds: 4, maxRetries: 1 },
       admins: ["admins@acme.example"],
     };
     const repo = await fleetRepo(decl);
@@ -232,6 +233,23 @@ describe("agent: a bad version", () => {
       expect(status.bots[bot]?.digest).toBe(v1.digest);
     }
     for (const bot of later) expect(status.rollouts[id]?.bots[bot]?.result).toBe("pending");
+    const metrics = await (await fetch(`${running.server.url}/metrics`)).text();
+    const sample = (name: string) =>
+      Number(
+        metrics
+          .split("\n")
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(" ")[1],
+      );
+    expect(sample('fleetwave_bot_updates_total{result="rolled-back"}')).toBe(2);
+    expect(sample("fleetwave_rollbacks_total")).toBe(4);
+    expect(sample('fleetwave_update_phase_duration_seconds_count{phase="rollback"}')).toBe(4);
+    for (const bot of firstWave)
+      expect(
+        running.logs.some(
+          (l) => l.includes(`rollout=${id} bot=${bot}: rolled back`) && l.includes('"attempts":2'),
+        ),
+      ).toBe(true);
     expect(status.quarantine.map((q) => q.digest)).toContain(corrupt.digest);
     const control = (
       parse(await remoteFile(repo.bare, `fleet-state/rollouts/${id}.yaml`)) as {

@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { Agent, type AgentOptions } from "#fleetwave/agent/agent.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { createApp, type ServerHandle, serve } from "#fleetwave/http/index.ts";
+import { createLogger } from "#fleetwave/log/logger.ts";
 import type { UserChangelog } from "#fleetwave/model/rollout.ts";
 import type { Strategy } from "#fleetwave/model/strategy.ts";
 import { createNotifier, type Notifier } from "#fleetwave/notify/index.ts";
@@ -223,7 +224,12 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
-  const log = (line: string) => logs.push(line);
+  const logger = createLogger({
+    host,
+    format: "text",
+    level: "debug",
+    write: (line) => logs.push(line.trimEnd()),
+  });
   let notifier: Notifier | undefined;
   const agent = new Agent({
     repo,
@@ -240,18 +246,18 @@ export async function startAgent(
         fleet: state.fleet,
         tenants: state.tenants,
         env,
-        log,
+        log: (line) => logger.info({ component: "notify" }, line),
         backoff: { initialMs: 50, maxMs: 500 },
       });
       return notifier;
     },
-    log,
+    logger,
   });
   await agent.start();
   const app = createApp(agent, {
     tokens: [{ name: "alice", token: "alice-token-0123456789" }],
     webhookSecret: "hook-secret",
-    log,
+    log: (line) => logger.error({ component: "http" }, line),
   });
   const server = await serve(app, { listen: `127.0.0.1:${await freePort()}` });
   return {

@@ -1,10 +1,17 @@
 /**
- * A stand-in for the few GitHub REST endpoints the sync uses, on 127.0.0.1 only. Records every
- * request so tests can assert method, path, query and body. Octokit reaches it via `baseUrl`.
+ * A stand-in for the few GitHub REST endpoints the sync and the rollout-plan action use, on
+ * 127.0.0.1 only. Records every request so tests can assert method, path, query and body.
+ * Octokit reaches it via `baseUrl`.
  *
- *   GET   /repos/:owner/:repo/pulls?head=owner:branch&state=open[&base=main]
+ *   GET   /repos/:owner/:repo/pulls?[head=owner:branch][&state=open|closed|all][&base=main]
  *   POST  /repos/:owner/:repo/pulls
- *   PATCH /repos/:owner/:repo/pulls/:number
+ *   PATCH /repos/:owner/:repo/pulls/:number              (title, body, state)
+ *   GET   /repos/:owner/:repo/commits/:sha/pulls          (PRs whose merge commit is :sha)
+ *   GET   /repos/:owner/:repo/issues/:number/comments
+ *   POST  /repos/:owner/:repo/issues/:number/comments
+ *   PATCH /repos/:owner/:repo/issues/comments/:id
+ *
+ * `failNext` makes the next request answer an error status once (the clients' retries).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,6 +33,14 @@ export interface FakePull {
   head: string;
   base: string;
   state: "open" | "closed";
+  /** Set for a merged PR: its merge commit on the base branch. */
+  mergeCommitSha?: string;
+}
+
+export interface FakeComment {
+  id: number;
+  issue: number;
+  body: string;
 }
 
 export interface FakeGitHub {
@@ -33,6 +48,18 @@ export interface FakeGitHub {
   url: string;
   requests: RecordedRequest[];
   pulls: FakePull[];
+  comments: FakeComment[];
+  /** A PR merged as `sha` on `base`, as GitHub records it after the merge button. */
+  addMergedPull: (pr: {
+    owner: string;
+    repo: string;
+    title: string;
+    head: string;
+    base: string;
+    sha: string;
+  }) => FakePull;
+  /** Answers the next request with `status` (after recording it), once. */
+  failNext: (status: number) => void;
   close: () => Promise<void>;
 }
 
@@ -43,8 +70,10 @@ function pullJson(url: string, pr: FakePull) {
     title: pr.title,
     body: pr.body,
     html_url: `${url}/${pr.owner}/${pr.repo}/pull/${pr.number}`,
-    head: { ref: pr.head, label: `${pr.owner}:${pr.head}` },
-    base: { ref: pr.base, label: `${pr.owner}:${pr.base}` },
+    merged_at: pr.mergeCommitSha ? "2026-11-27T06:00:00Z" : null,
+    merge_commit_sha: pr.mergeCommitSha ?? null,
+    head: { ref: pr.head, label: `${pr.owner}:${pr.head}`, repo: { full_name: `${pr.owner}/${pr.repo}` } },
+    base: { ref: pr.base, label: `${pr.owner}:${pr.base}`, repo: { full_name: `${pr.owner}/${pr.repo}` } },
   };
 }
 
@@ -76,7 +105,14 @@ function str(record: unknown, key: string): string | undefined {
 export async function startFakeGitHub(): Promise<FakeGitHub> {
   const requests: RecordedRequest[] = [];
   const pulls: FakePull[] = [];
+  const comments: FakeComment[] = [];
+  let failure: number | undefined;
   let url = "";
+  const commentJson = (c: FakeComment) => ({
+    id: c.id,
+    body: c.body,
+    html_url: `${url}/issues/${c.issue}#issuecomment-${c.id}`,
+  });
   const server = createServer((req, res) => {
     void (async () => {
       const parsed = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -89,8 +125,54 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         authorization: req.headers.authorization,
         body,
       });
+      if (failure !== undefined) {
+        const status = failure;
+        failure = undefined;
+        send(res, status, { message: `fake GitHub: failing this request with ${status} as asked` });
+        return;
+      }
       const list = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(parsed.pathname);
       const one = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(parsed.pathname);
+      const ofCommit = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]+)\/pulls$/.exec(parsed.pathname);
+      const issueComments = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(parsed.pathname);
+      const oneComment = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(parsed.pathname);
+      if (ofCommit && method === "GET") {
+        const [, owner, repo, sha] = ofCommit;
+        const found = pulls.filter((p) => p.owner === owner && p.repo === repo && p.mergeCommitSha === sha);
+        send(
+          res,
+          200,
+          found.map((p) => pullJson(url, p)),
+        );
+        return;
+      }
+      if (issueComments && method === "GET") {
+        const issue = Number(issueComments[1]);
+        send(res, 200, comments.filter((c) => c.issue === issue).map(commentJson));
+        return;
+      }
+      if (issueComments && method === "POST") {
+        const text = str(body, "body");
+        if (!text) {
+          send(res, 422, { message: "Validation Failed: body is required" });
+          return;
+        }
+        const comment = { id: 1000 + comments.length, issue: Number(issueComments[1]), body: text };
+        comments.push(comment);
+        send(res, 201, commentJson(comment));
+        return;
+      }
+      if (oneComment && method === "PATCH") {
+        const comment = comments.find((c) => c.id === Number(oneComment[1]));
+        const text = str(body, "body");
+        if (!comment || !text) {
+          send(res, comment ? 422 : 404, { message: comment ? "Validation Failed" : "Not Found" });
+          return;
+        }
+        comment.body = text;
+        send(res, 200, commentJson(comment));
+        return;
+      }
       if (list && method === "GET") {
         const [, owner, repo] = list;
         const head = parsed.searchParams.get("head");
@@ -149,6 +231,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         }
         pr.title = str(body, "title") ?? pr.title;
         pr.body = str(body, "body") ?? pr.body;
+        const state = str(body, "state");
+        if (state === "open" || state === "closed") pr.state = state;
         send(res, 200, pullJson(url, pr));
         return;
       }
@@ -161,6 +245,21 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     url,
     requests,
     pulls,
+    comments,
+    addMergedPull: ({ sha, ...rest }) => {
+      const pr: FakePull = {
+        ...rest,
+        number: pulls.length + 1,
+        body: "",
+        state: "closed",
+        mergeCommitSha: sha,
+      };
+      pulls.push(pr);
+      return pr;
+    },
+    failNext: (status) => {
+      failure = status;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -10,6 +10,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { git } from "#fleetwave/git/git.ts";
 import { loadFleetState } from "#fleetwave/model/load.ts";
+import { startFakeGitHub } from "#test/support/fake-github.ts";
+import { COMMENT_MARKER } from "./pr-comment.ts";
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, "../../..");
@@ -75,7 +77,11 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-async function runAction(repo: Repo, inputs: Record<string, string>): Promise<ActionRun> {
+async function runAction(
+  repo: Repo,
+  inputs: Record<string, string>,
+  runnerEnv: NodeJS.ProcessEnv = {},
+): Promise<ActionRun> {
   const outputFile = join(repo.root, `output-${Math.random()}`);
   const summaryFile = join(repo.root, `summary-${Math.random()}`);
   await writeFile(outputFile, "");
@@ -86,6 +92,7 @@ async function runAction(repo: Repo, inputs: Record<string, string>): Promise<Ac
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: repo.workspace,
+    ...runnerEnv,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
@@ -186,6 +193,74 @@ describe("actions/rollout-plan (dist/index.js)", { timeout: 30_000 }, () => {
     });
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toContain("input signing-key: expected an SSH private key");
+  });
+
+  it("comments the plan on the merged pull request that built the image, and updates it on a re-run", async () => {
+    const github = await startFakeGitHub();
+    try {
+      const repo = await fleetRepo();
+      const merge = "5e1f".repeat(10);
+      github.addMergedPull({
+        owner: "acme",
+        repo: "paperclip",
+        title: "feat: x",
+        head: "feat/x",
+        base: "main",
+        sha: merge,
+      });
+      const runner = {
+        GITHUB_API_URL: github.url,
+        GITHUB_SERVER_URL: "https://github.example",
+        GITHUB_REPOSITORY: "acme/paperclip",
+        GITHUB_SHA: merge,
+        GITHUB_RUN_ID: "77",
+      };
+      const inputs = {
+        image: IMAGE,
+        digest: DIGEST,
+        "github-token": "t0ken",
+        "fleet-repository": "acme/fleet",
+      };
+      const first = await runAction(repo, inputs, runner);
+      expect(first.stdout).not.toContain("::warning");
+      expect(first.code).toBe(0);
+      const id = first.outputs["rollout-id"]!;
+      const path = `fleet-state/rollouts/${id}.yaml`;
+      expect(github.comments).toHaveLength(1);
+      const comment = github.comments[0]!;
+      expect(comment.issue).toBe(1);
+      expect(comment.body.startsWith(`${COMMENT_MARKER}\n### Rollout plan \`${id}\``)).toBe(true);
+      expect(comment.body).toContain(
+        `- **Plan file:** [\`${path}\`](https://github.example/acme/fleet/blob/${first.outputs.commit}/${path})`,
+      );
+      expect(comment.body).toMatch(/\| 1 \| 2: \S+, \S+ \|/);
+      expect(comment.body).toContain(
+        "Planned by [this workflow run](https://github.example/acme/paperclip/actions/runs/77).",
+      );
+      expect(first.stdout).toContain(
+        `Plan comment created on #1: ${github.url}/issues/1#issuecomment-${comment.id}`,
+      );
+      expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        `GET /repos/acme/paperclip/commits/${merge}/pulls`,
+        "GET /repos/acme/paperclip/issues/1/comments",
+        "POST /repos/acme/paperclip/issues/1/comments",
+      ]);
+      expect(github.requests[0]!.authorization).toBe("token t0ken");
+
+      // The workflow re-run: the plan is already there; the same comment is updated, none added.
+      comment.body = `${COMMENT_MARKER}\nstale`;
+      const again = await runAction(repo, inputs, runner);
+      expect(again.code).toBe(0);
+      expect(github.comments).toHaveLength(1);
+      expect(comment.body).toContain(`### Rollout plan \`${id}\``);
+      expect(github.requests.slice(3).map((r) => `${r.method} ${r.path}`)).toEqual([
+        `GET /repos/acme/paperclip/commits/${merge}/pulls`,
+        "GET /repos/acme/paperclip/issues/1/comments",
+        `PATCH /repos/acme/paperclip/issues/comments/${comment.id}`,
+      ]);
+    } finally {
+      await github.close();
+    }
   });
 
   it("lands the plan when origin moves between the action's fetch and its push", async () => {

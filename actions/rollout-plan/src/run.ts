@@ -35,6 +35,9 @@ export const INPUT_DEFAULTS = {
   "source-commit": "",
   "source-run": "",
   "signing-key": "",
+  comment: "true",
+  "github-token": "",
+  "fleet-repository": "",
 } as const;
 
 export type InputName = "image" | "digest" | keyof typeof INPUT_DEFAULTS;
@@ -53,17 +56,29 @@ export interface RunContext {
   log: (line: string) => void;
 }
 
+/** A plan in the fleet repository, for the comment on the pull request that triggered it. */
+export interface LandedPlan {
+  plan: Rollout;
+  excluded: Exclusion[];
+  /** Relative to the fleet repository's root. */
+  path: string;
+  /** The commit that has the plan file (the plan commit, or HEAD for an earlier plan). */
+  commit: string;
+  /** The fleet repository's origin URL, to name it on GitHub. */
+  originUrl: string;
+}
+
 export type RunResult =
-  | { kind: "planned"; outputs: Outputs; summary: string; markdown: string }
+  | { kind: "planned"; outputs: Outputs; summary: string; markdown: string; landed: LandedPlan }
   | { kind: "nothing-to-do"; outputs: Outputs; summary: string; markdown: string }
-  | { kind: "already-planned"; outputs: Outputs; message: string };
+  | { kind: "already-planned"; outputs: Outputs; message: string; landed: LandedPlan };
 
 /** An input is missing or malformed; the message names the input. */
 export class InputError extends FleetwaveError {
   override name = "InputError";
 }
 
-function parseBoolean(name: InputName, value: string): boolean {
+export function parseBoolean(name: InputName, value: string): boolean {
   const v = value.trim().toLowerCase();
   if (["true", "yes", "1", "on"].includes(v)) return true;
   if (["false", "no", "0", "off"].includes(v)) return false;
@@ -195,11 +210,19 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
     // stays a failure so nobody mistakes it for a fresh plan.
     if (error instanceof DuplicatePlanError && error.existing.control.state !== "aborted") {
       const existing = error.existing;
-      const planPath = posixPath(relative(workspace, join(stateDir, rolloutFileName(existing))));
+      const existingFile = join(stateDir, rolloutFileName(existing));
+      const planPath = posixPath(relative(workspace, existingFile));
       return {
         kind: "already-planned",
         message: error.message,
         outputs: outputsOf(existing, planPath, "", false),
+        landed: {
+          plan: existing,
+          excluded: [],
+          path: posixPath(relative(repo, existingFile)),
+          commit: basedOn,
+          originUrl: await originUrl(repo),
+        },
       };
     }
     throw error;
@@ -271,10 +294,21 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
         `Pushed ${commit} to origin/${branch}${result.attempts > 1 ? ` after ${result.attempts} attempts` : ""}`,
       );
     }
-    return { kind: "planned", summary, markdown, outputs: outputsOf(plan, planPath, commit, push) };
+    return {
+      kind: "planned",
+      summary,
+      markdown,
+      outputs: outputsOf(plan, planPath, commit, push),
+      landed: { plan, excluded, path: repoRelative, commit, originUrl: await originUrl(repo) },
+    };
   } finally {
     await signing?.remove();
   }
+}
+
+async function originUrl(repo: string): Promise<string> {
+  const url = await git(["remote", "get-url", "origin"], { cwd: repo }).catch(() => undefined);
+  return url?.stdout.trim() ?? "";
 }
 
 /** Git settings as environment variables, which every git call (commit, rebase) reads. */

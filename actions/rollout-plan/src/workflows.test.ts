@@ -192,7 +192,11 @@ describe("GitHub workflows", () => {
       expect(paths).toContain("!**/*.md");
       expect(workflow.permissions).toEqual({});
       expect(workflow.jobs.build?.permissions).toEqual({ contents: "read", packages: "write" });
-      expect(workflow.jobs.plan?.permissions).toEqual({ contents: "write" });
+      // This repository's plan job comments the plan on the merged pull request (the action);
+      // init's runs `fleetwave plan` and comments nothing.
+      expect(workflow.jobs.plan?.permissions).toEqual(
+        file.startsWith("init") ? { contents: "write" } : { contents: "write", "pull-requests": "write" },
+      );
       const steps = workflow.jobs.build!.steps;
       expect(steps.find((s) => s.id === "app")?.run).toMatch(/-f Dockerfile[\s\S]*::notice::/);
       for (const step of steps.filter((s) => s.uses && !s.uses.startsWith("actions/checkout@")))

@@ -10,10 +10,10 @@ import type {
   ActionResult,
   AgentControl,
   AgentStatusView,
-  MetricsSnapshot,
   Offer,
   RolloutDetailView,
 } from "../http/control.ts";
+import type { AgentMetrics } from "../http/metrics.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
@@ -85,7 +85,8 @@ export class Agent implements AgentControl {
       this.rt.book.claim(self);
     });
     const leftovers = await this.rt.store.cleanIncomplete();
-    if (leftovers.length > 0) this.rt.log(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
+    if (leftovers.length > 0)
+      this.rt.log.warn(`removed what interrupted snapshots left: ${leftovers.join(", ")}`);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -128,7 +129,8 @@ export class Agent implements AgentControl {
   private async tick(reason: string): Promise<TickReport> {
     const started = performance.now();
     this.rt.report = emptyReport();
-    this.rt.log(`reconcile (${reason})`);
+    this.rt.log.info(`reconcile (${reason})`);
+    let ok = false;
     try {
       const state = await this.refresh();
       if (state && (await this.health.engineAnswers())) {
@@ -138,15 +140,12 @@ export class Agent implements AgentControl {
         await this.rollouts.runRollouts();
       }
       await this.rt.ws.lock.run(() => this.writer.pushQueued());
-      this.rt.counters.reconciles.ok += 1;
+      ok = true;
     } catch (error) {
-      this.rt.counters.reconciles.failed += 1;
       this.rt.setError("reconcile", (error as Error).message);
       this.rt.report.errors.push((error as Error).message);
     }
-    const seconds = (performance.now() - started) / 1000;
-    this.rt.counters.reconciles.durationSecondsSum += seconds;
-    this.rt.counters.lastReconcileDurationSeconds = seconds;
+    this.rt.metrics.recordReconcile(ok, (performance.now() - started) / 1000);
     this.rt.lastReconcileAt = this.rt.now().toISOString();
     return this.rt.report;
   }
@@ -177,7 +176,10 @@ export class Agent implements AgentControl {
         );
         if (this.reportedInvalid !== loaded.commit) {
           this.reportedInvalid = loaded.commit;
-          this.rt.log(`fleet-state at ${loaded.commit.slice(0, 12)} ${what}:\n  ${lines.join("\n  ")}`);
+          this.rt.log.error(
+            { commit: loaded.commit, problems: lines },
+            `fleet-state at ${loaded.commit.slice(0, 12)} ${what}: ${lines.join("; ")}`,
+          );
           await this.rt.notifier?.notify({
             type: "fleet_state.invalid",
             commit: loaded.commit,
@@ -254,7 +256,7 @@ export class Agent implements AgentControl {
       const recorded = this.rt.book.bot(bot.id)?.digest;
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
-        this.rt.log(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
+        this.rt.log.warn({ bot: bot.id }, `drift: runs ${running}, the status said ${recorded}`);
       }
       this.rt.book.setBot(bot.id, { digest: running, state: "state" in healed ? healed.state : "running" });
       const last = this.rt.book.bot(bot.id)?.last;
@@ -378,7 +380,7 @@ export class Agent implements AgentControl {
     return this.control.rollbackBot(botId, actor, options);
   }
 
-  metrics(): MetricsSnapshot {
+  metrics(): AgentMetrics {
     return this.control.metrics();
   }
 

@@ -34,11 +34,14 @@ export class BotUpdater {
     this.rt.book.setBot(bot.id, { state: "updating" });
     let outcome: UpdateOutcome;
     let attempts = 0;
+    const started = performance.now();
+    const log = this.rt.log.child({ bot: bot.id, ...(plan ? { rollout: plan.id } : {}) });
+    const engine = this.rt.engineOptions(state.fleet, strategy, log);
     try {
       do {
         attempts += 1;
-        outcome = await updateBot(bot, digest, this.rt.engineOptions(state.fleet, strategy));
-        this.countOutcome(outcome);
+        outcome = await updateBot(bot, digest, engine);
+        this.rt.metrics.recordAttempt(outcome);
       } while (
         FAILURE_RESULTS.has(outcome.result) &&
         outcome.result !== "rollback-failed" &&
@@ -59,6 +62,11 @@ export class BotUpdater {
     } finally {
       this.rt.updating.delete(bot.id);
     }
+    this.rt.metrics.recordUpdate(outcome, performance.now() - started);
+    log[FAILURE_RESULTS.has(outcome.result) ? "warn" : "info"](
+      { result: outcome.result, attempts, durationMs: outcome.durationMs },
+      outcome.reason,
+    );
     this.rt.book.recordOutcome(outcome, this.rt.now(), {
       ...(plan ? { rollout: plan.id } : {}),
       ...(wave !== undefined ? { wave } : {}),
@@ -85,10 +93,10 @@ export class BotUpdater {
     if (event) await n.notify(event);
   }
 
+  /** An update the engine finished on its own (recovery, a created bot): one attempt, one update. */
   countOutcome(outcome: UpdateOutcome): void {
-    this.rt.counters.updates[outcome.result] = (this.rt.counters.updates[outcome.result] ?? 0) + 1;
-    if (outcome.result === "rolled-back" || outcome.result === "rollback-failed")
-      this.rt.counters.rollbacks += 1;
+    this.rt.metrics.recordAttempt(outcome);
+    this.rt.metrics.recordUpdate(outcome, outcome.durationMs);
   }
 }
 

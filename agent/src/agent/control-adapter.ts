@@ -5,12 +5,12 @@ import {
   type ActionResult,
   type AgentControl,
   type AgentStatusView,
-  type MetricsSnapshot,
   type Offer,
   type RolloutDetailView,
   rolloutDetailView,
   rolloutView,
 } from "../http/control.ts";
+import type { AgentMetrics } from "../http/metrics.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { effectiveTenantMode, isFleetPaused, targetGate } from "../plan/gates.ts";
 import { shortDigest } from "../text/digest.ts";
@@ -228,10 +228,7 @@ export class ControlAdapter implements AgentControl {
     }
   }
 
-  metrics(): MetricsSnapshot {
-    return {
-      ...this.rt.counters,
-      ...(this.rt.notifier ? { notificationQueueLength: this.rt.notifier.pendingCount() } : {}),
-    };
+  metrics(): AgentMetrics {
+    return this.rt.metrics;
   }
 }

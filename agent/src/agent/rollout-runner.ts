@@ -184,7 +184,7 @@ export class RolloutRunner {
     const reason = `${failed.length} failed bots reached the failure threshold of ${plan.strategy.failureThreshold}`;
     this.rt.book.ensureProgress(plan.id).state = next;
     if (next === "aborted") this.rt.book.quarantine(plan, reason, this.rt.now());
-    this.rt.log(`rollout ${plan.id}: ${reason}; ${next}`);
+    this.rt.log.warn({ rollout: plan.id }, `${reason}; ${next}`);
     const edit = await this.writer.editDesired(
       `fleet-state/rollouts/${plan.id}.yaml`,
       (text) =>

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { buildInfo } from "../build-info.ts";
 import type { DockerAdapter } from "../docker/docker.ts";
 import { EngineAvailability } from "../engine/engine-wait.ts";
 import { IncidentBook } from "../engine/heal-bot.ts";
@@ -7,7 +8,9 @@ import type { UpdateOutcome } from "../engine/outcome.ts";
 import type { EngineOptions } from "../engine/update-bot.ts";
 import { MountpointSnapshotter } from "../engine/volume-snapshots.ts";
 import type { TrustOptions } from "../git/verify.ts";
-import type { AgentErrorView, MetricsSnapshot } from "../http/control.ts";
+import type { AgentErrorView } from "../http/control.ts";
+import { AgentMetrics } from "../http/metrics.ts";
+import type { Logger } from "../log/logger.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import type { Strategy } from "../model/strategy.ts";
 import { SnapshotStore } from "../snapshot/index.ts";
@@ -25,7 +28,8 @@ export interface AgentOptions {
   identity?: Identity;
   /** Made once the first valid fleet-state is loaded (it carries the SMTP and webhook config). */
   notifier?: (state: FleetState) => Promise<Notifier>;
-  log?: (line: string) => void;
+  /** The agent's logger, made once per process; its lines already carry the host. */
+  logger: Logger;
   now?: () => Date;
   stopTimeoutSeconds?: number;
   /** Limit of each git clone, fetch and push (default 60 s). */
@@ -62,7 +66,7 @@ export class AgentRuntime {
   readonly journal: Journal;
   readonly store: SnapshotStore;
   readonly snapshotter: MountpointSnapshotter;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   readonly now: () => Date;
   book: StatusBook;
   lastError?: AgentErrorView;
@@ -80,17 +84,12 @@ export class AgentRuntime {
   readonly availability = new EngineAvailability();
   /** Bots that are down, so admins hear of each incident once. */
   readonly incidents = new IncidentBook();
-  readonly counters: MetricsSnapshot = {
-    updates: {},
-    rollbacks: 0,
-    reconciles: { ok: 0, failed: 0, durationSecondsSum: 0 },
-    pushQueueLength: 0,
-  };
+  readonly metrics: AgentMetrics;
 
   constructor(readonly o: AgentOptions) {
     this.host = o.host;
     this.watchedBranch = o.branch;
-    this.log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = o.logger;
     this.now = o.now ?? (() => new Date());
     this.ws = new Workspace({
       repo: o.repo,
@@ -102,7 +101,7 @@ export class AgentRuntime {
       },
       host: o.host,
       networkTimeoutMs: o.gitTimeoutMs ?? 60_000,
-      log: this.log,
+      log: (line) => this.log.warn(line),
       ...(o.signingKey ? { signingKey: o.signingKey } : {}),
     });
     this.desired = new DesiredState(this.ws, o.dataDir, o.trust);
@@ -110,6 +109,12 @@ export class AgentRuntime {
     this.store = new SnapshotStore({ dataDir: o.dataDir });
     this.snapshotter = new MountpointSnapshotter(o.docker, this.store);
     this.book = StatusBook.empty(o.host);
+    this.metrics = new AgentMetrics({
+      host: o.host,
+      branch: o.branch,
+      build: buildInfo(),
+      notificationQueueLength: () => this.notifier?.pendingCount(),
+    });
     this.availability.onChange((since) => {
       if (since)
         this.setError("docker-engine", `the Docker Engine is unavailable since ${since.toISOString()}`);
@@ -121,7 +126,8 @@ export class AgentRuntime {
     return `fleet-state/status/${this.host}.yaml`;
   }
 
-  engineOptions(fleet: FleetState["fleet"], strategy: Strategy): EngineOptions {
+  /** `log` is the logger the engine's lines go to: pass a child carrying the bot and rollout. */
+  engineOptions(fleet: FleetState["fleet"], strategy: Strategy, log: Logger = this.log): EngineOptions {
     return {
       docker: this.o.docker,
       journal: this.journal,
@@ -132,14 +138,14 @@ export class AgentRuntime {
       keepSnapshots: fleet.snapshots.keepAfterSuccess,
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
       availability: this.availability,
-      log: this.log,
+      log,
       ...(this.o.secretsDir ? { secretsDir: this.o.secretsDir } : {}),
     };
   }
 
   setError(source: string, message: string): void {
     this.lastError = { source, message, at: this.now().toISOString() };
-    this.log(`error (${source}): ${message}`);
+    this.log.error({ source }, message);
   }
 
   /** Keeps background work (an API-started update, a requested reconcile) for `stop` to wait on. */

@@ -50,11 +50,11 @@ export class StatusWriter {
   /** Must run under the workspace lock. */
   async pushQueued(): Promise<void> {
     const pushed = await this.rt.ws.push();
-    this.rt.counters.pushQueueLength = await this.rt.ws.unpushed();
+    this.rt.metrics.pushQueueLength = await this.rt.ws.unpushed();
     if (!pushed.ok) {
       this.rt.setError(
         pushed.held ? "host-held" : "git-push",
-        `${pushed.error}; ${this.rt.counters.pushQueueLength} commits queued locally`,
+        `${pushed.error}; ${this.rt.metrics.pushQueueLength} commits queued locally`,
       );
     } else if (this.rt.lastError?.source === "git-push") {
       this.rt.lastError = undefined;

@@ -64,9 +64,9 @@ export class DockerAdapter {
    * reported an `error` event inside it, so the events are read here.
    */
   private async pullRef(repository: string, ref: string): Promise<void> {
-    const authconfig = await registryAuth(repository);
     let stream: NodeJS.ReadableStream;
     try {
+      const authconfig = await registryAuth(repository);
       stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
     } catch (error) {
       throw new PullError(`pull of ${ref} failed: ${(error as Error).message}`);

@@ -1,4 +1,5 @@
 import type { DockerAdapter } from "../docker/docker.ts";
+import type { Logger } from "../log/logger.ts";
 import { EngineAvailability, type EngineWaitOptions, untilEngineAnswers } from "./engine-wait.ts";
 import type { Journal, JournalEntry, Phase } from "./journal.ts";
 import type { VolumeSnapshotter } from "./snapshotter.ts";
@@ -22,7 +23,8 @@ export interface EngineOptions {
   engineWaitSeconds?: number;
   /** Called after each phase is journaled, before its step is taken (tests break the world here). */
   onPhase?: (phase: Phase, botId: string) => Promise<void>;
-  log?: (line: string) => void;
+  /** Lines name the bot and the step themselves; the caller's child logger adds the rollout. */
+  log?: Logger;
   /** Where bots' `env: { fromFile }` secrets must live (engine/secrets.ts); default /etc/fleetwave/secrets. */
   secretsDir?: string;
 }

@@ -1,5 +1,6 @@
 import { isEngineUnavailableError } from "../docker/engine-errors.ts";
 import { FleetwaveError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
 
 /** The Docker Engine did not answer; what was in flight is kept in the journal. */
 export class EngineUnavailableError extends FleetwaveError {
@@ -46,7 +47,7 @@ export interface EngineWaitOptions {
   maxDelayMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 const QUICK_RETRIES = 4;
@@ -66,7 +67,7 @@ export async function waitForEngine(what: string, o: EngineWaitOptions): Promise
   const start = now();
   o.availability.markDown(new Date(start));
   const since = o.availability.unavailableSince?.toISOString();
-  o.log?.(`the Docker Engine is unavailable (since ${since}); ${what} waits for it`);
+  o.log?.warn(`the Docker Engine is unavailable (since ${since}); ${what} waits for it`);
   for (;;) {
     const waited = now() - start;
     if (waited >= o.maxWaitMs) {
@@ -78,7 +79,7 @@ export async function waitForEngine(what: string, o: EngineWaitOptions): Promise
     delay = Math.min(delay * 2, maxDelay);
     if (await o.ping()) {
       o.availability.markUp();
-      o.log?.(
+      o.log?.info(
         `the Docker Engine answers again after ${((now() - start) / 1000).toFixed(1)}s; ${what} goes on`,
       );
       return true;

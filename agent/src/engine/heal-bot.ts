@@ -82,8 +82,9 @@ async function revive(
   const digest = containerDigest(aside) ?? null;
   let reason = `${asideName(bot.id)} was left aside with no update in flight; it was renamed back`;
   if (named) {
-    o.log?.(
-      `${bot.id}: removing container ${named.Id.slice(0, 12)} (${containerDigest(named) ?? "no digest"}) that stood beside ${asideName(bot.id)} with no journal entry`,
+    o.log?.warn(
+      { bot: bot.id, step: "heal" },
+      `removing container ${named.Id.slice(0, 12)} (${containerDigest(named) ?? "no digest"}) that stood beside ${asideName(bot.id)} with no journal entry`,
     );
     await o.docker.remove(named.Id);
     reason += `, replacing an unconfirmed container ${named.Id.slice(0, 12)} under its name`;
@@ -118,7 +119,7 @@ async function startAndGate(
       runs ? "failed" : "stopped",
     );
   }
-  o.log?.(`${bot.id}: ${reason}; healthy`);
+  o.log?.info({ bot: bot.id, step: "heal" }, `${reason}; healthy`);
   return { action, healthy: true, state: "running", digest, reason };
 }
 

@@ -28,7 +28,10 @@ export async function recover(o: EngineOptions, options: RecoverOptions = {}): P
       // Read again under the claim: an update that finished meanwhile removed its entry.
       const entry = await o.journal.read(listed.bot.id);
       if (!entry) continue;
-      o.log?.(`${entry.bot.id}: recovering an update interrupted at "${entry.phase}"`);
+      o.log?.warn(
+        { bot: entry.bot.id, step: entry.phase },
+        `recovering an update interrupted at "${entry.phase}"`,
+      );
       outcomes.push(await recoverEntry(entry, o));
     } finally {
       release();
@@ -42,7 +45,7 @@ async function recoverEntry(entry: JournalEntry, o: EngineOptions): Promise<Upda
     return await resumeFromJournal(entry, `the agent stopped during "${entry.phase}"`, o);
   } catch (error) {
     // One bot that cannot be recovered must not keep the others stopped.
-    o.log?.(`${entry.bot.id}: RECOVERY FAILED: ${errorText(error)}`);
+    o.log?.error({ bot: entry.bot.id, step: "recover" }, `RECOVERY FAILED: ${errorText(error)}`);
     return {
       bot: entry.bot.id,
       result: "rollback-failed",

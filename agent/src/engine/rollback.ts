@@ -58,7 +58,7 @@ export async function rollBack(
     const kept = entry.snapshots.map((s) => s.id);
     // An Engine that stays away is no verdict on the rollback: the journal keeps it for the next try.
     if (!(error instanceof EngineUnavailableError)) await o.journal.finish(bot.id);
-    o.log?.(`${bot.id}: ROLLBACK FAILED: ${errorText(error)}`);
+    o.log?.error({ bot: bot.id, step: "rollback" }, `ROLLBACK FAILED: ${errorText(error)}`);
     return outcome(
       "rollback-failed",
       entry.fromDigest,
@@ -74,7 +74,10 @@ export async function rollBack(
     );
     await o.journal.finish(bot.id);
   } catch (error) {
-    o.log?.(`${bot.id}: rolled back, but cleaning up failed: ${errorText(error)}`);
+    o.log?.warn(
+      { bot: bot.id, step: "rollback" },
+      `rolled back, but cleaning up failed: ${errorText(error)}`,
+    );
   }
   const restored = bot.volumes.length > 0 ? "; volumes restored" : "";
   return outcome(

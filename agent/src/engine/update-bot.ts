@@ -151,7 +151,10 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     const kept = await withEngine(o, `completing the update of ${bot.id}`, () => complete(entry, o));
     return outcome("updated", from, done, { downtimeMs, snapshots: kept });
   } catch (error) {
-    o.log?.(`${bot.id}: updated, but cleaning up failed (the next start finishes it): ${errorText(error)}`);
+    o.log?.warn(
+      { bot: bot.id, step: "complete" },
+      `updated, but cleaning up failed (the next start finishes it): ${errorText(error)}`,
+    );
     return outcome("updated", from, `${done}; clean-up pending: ${errorText(error)}`, { downtimeMs });
   }
 }
@@ -189,7 +192,7 @@ async function afterOutage(
 ): Promise<UpdateOutcome> {
   const { bot } = entry;
   const why = `the Docker Engine went away during "${entry.phase}" (${errorText(error)})`;
-  o.log?.(`${bot.id}: ${why}`);
+  o.log?.warn({ bot: bot.id, step: entry.phase }, why);
   try {
     const current = (await o.journal.read(bot.id)) ?? entry;
     return await resumeFromJournal(current, why, o, timer, outcome, true);

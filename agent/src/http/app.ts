@@ -255,12 +255,10 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
 
   app.get(LIVE_PATH, authorize("read"), (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
 
-  app.get("/metrics", authorize("read"), (c) => {
-    const text = renderMetrics({
-      host: control.host,
-      branch: control.watchedBranch,
+  app.get("/metrics", authorize("read"), async (c) => {
+    const text = await renderMetrics({
       status: control.status(),
-      snapshot: control.metrics(),
+      metrics: control.metrics(),
       http: counters,
     });
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });

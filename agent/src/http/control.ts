@@ -4,7 +4,8 @@
  * never touches git, Docker or the fleet-state files itself.
  */
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
-import type { BotStatus, HostStatus, UpdateResult } from "../model/status.ts";
+import type { BotStatus, HostStatus } from "../model/status.ts";
+import type { AgentMetrics } from "./metrics.ts";
 
 export type BotState = BotStatus["state"];
 export type RolloutControlState = Rollout["control"]["state"];
@@ -89,26 +90,6 @@ export type ActionResult =
   | { ok: true; message: string; commit?: string; pending?: boolean }
   | { ok: false; status: 400 | 404 | 409 | 423 | 503; message: string };
 
-/**
- * Counters and gauges the agent keeps. Counters count since the agent started (Prometheus
- * handles restarts). Gauges derived from the status (bots by state, paused, …) are computed by
- * the HTTP module from {@link AgentControl.status}, so they are not repeated here.
- */
-export interface MetricsSnapshot {
-  /** Bot updates finished, by result. Missing results count as 0. */
-  updates: Partial<Record<UpdateResult, number>>;
-  /** Rollbacks performed (whether they succeeded or not). */
-  rollbacks: number;
-  /** Finished reconciles, by outcome, and the total time they took. */
-  reconciles: { ok: number; failed: number; durationSecondsSum: number };
-  /** Duration of the last finished reconcile, in seconds. */
-  lastReconcileDurationSeconds?: number;
-  /** Local status commits not pushed yet (non-zero while the remote is unreachable). */
-  pushQueueLength: number;
-  /** Notifications waiting to be (re)sent. Optional until notifications exist. */
-  notificationQueueLength?: number;
-}
-
 export interface AgentControl {
   /** This agent's host id. */
   readonly host: string;
@@ -139,7 +120,8 @@ export interface AgentControl {
   setFleetPaused(paused: boolean, actor: string, reason?: string): Promise<ActionResult>;
   /** Ask for a reconcile as soon as possible; fire-and-forget, must not throw. */
   requestReconcile(reason: string): void;
-  metrics(): MetricsSnapshot;
+  /** What the agent counts and times; GET /metrics adds the HTTP counters and status gauges. */
+  metrics(): AgentMetrics;
 }
 
 /**

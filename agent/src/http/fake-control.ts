@@ -5,16 +5,10 @@
  */
 import type { Rollout } from "../model/rollout.ts";
 import { defaultStrategy } from "../model/strategy.ts";
-import type {
-  ActionResult,
-  AgentControl,
-  AgentStatusView,
-  MetricsSnapshot,
-  Offer,
-  RolloutDetailView,
-} from "./control.ts";
+import type { ActionResult, AgentControl, AgentStatusView, Offer, RolloutDetailView } from "./control.ts";
 
 import { rolloutDetailView, rolloutView } from "./control.ts";
+import { AgentMetrics } from "./metrics.ts";
 
 export type RecordedCall =
   | { method: "updateBotNow"; botId: string; actor: string; offer?: Offer }
@@ -131,7 +125,7 @@ export interface FakeControl extends AgentControl {
   state: AgentStatusView;
   /** When set, the next action returns this (once) instead of being applied. */
   nextResult: ActionResult | undefined;
-  metricsSnapshot: MetricsSnapshot;
+  agentMetrics: AgentMetrics;
 }
 
 export function fakeControl(state: AgentStatusView = sampleStatus()): FakeControl {
@@ -142,13 +136,12 @@ export function fakeControl(state: AgentStatusView = sampleStatus()): FakeContro
     calls: [],
     state,
     nextResult: undefined,
-    metricsSnapshot: {
-      updates: { updated: 5, "rolled-back": 1 },
-      rollbacks: 1,
-      reconciles: { ok: 10, failed: 1, durationSecondsSum: 42.5 },
-      lastReconcileDurationSeconds: 3.25,
-      pushQueueLength: 2,
-    },
+    agentMetrics: new AgentMetrics({
+      host: state.host,
+      branch: "main",
+      build: { version: "0.0.0-test", commit: "0123456789abcdef0123456789abcdef01234567" },
+      processMetrics: false,
+    }),
     status: () => fake.state,
     rollout(id: string): RolloutDetailView | undefined {
       const plan = plans.get(id);
@@ -216,7 +209,7 @@ export function fakeControl(state: AgentStatusView = sampleStatus()): FakeContro
     requestReconcile(reason) {
       fake.calls.push({ method: "requestReconcile", reason });
     },
-    metrics: () => fake.metricsSnapshot,
+    metrics: () => fake.agentMetrics,
   };
   /** A result forced by the test, used once instead of applying the action. */
   function take(): ActionResult | undefined {

@@ -7,13 +7,13 @@ export type {
   AgentStatusView,
   BotState,
   BotView,
-  MetricsSnapshot,
   RolloutControlState,
   RolloutDetailView,
   RolloutProgress,
   RolloutView,
 } from "./control.ts";
 export { rolloutDetailView, rolloutView } from "./control.ts";
+export { AgentMetrics, type AgentMetricsOptions } from "./metrics.ts";
 export {
   DEFAULT_LISTEN,
   isLoopbackAddress,

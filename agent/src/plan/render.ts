@@ -206,7 +206,7 @@ const md = (s: string) => s.replace(/\|/g, "\\|");
 export function formatPlanMarkdown(
   plan: Rollout,
   excluded: Exclusion[],
-  options: { limit?: number; planPath?: string } = {},
+  options: { limit?: number; planPath?: string; planUrl?: string } = {},
 ): string {
   const limit = options.limit ?? 20;
   const lines = [
@@ -217,7 +217,9 @@ export function formatPlanMarkdown(
     `- **Strategy:** ${md(describeStrategy(plan))}`,
     `- **Based on:** \`${plan.basedOn}\``,
   ];
-  if (options.planPath) lines.push(`- **Plan file:** \`${options.planPath}\``);
+  if (options.planPath && options.planUrl)
+    lines.push(`- **Plan file:** [\`${options.planPath}\`](${options.planUrl})`);
+  else if (options.planPath) lines.push(`- **Plan file:** \`${options.planPath}\``);
   const changelog = describeChangelog(plan);
   if (changelog) lines.push(`- **Changelog:** ${md(changelog)}`);
   lines.push("", "| Wave | Bots | Tenants | Hosts |", "| ---: | --- | --- | --- |");

@@ -24,6 +24,7 @@ import {
   PUBLIC_URL_ENV,
 } from "#fleetwave/links/tenant-link.ts";
 import { USED_LINKS_FILE, UsedLinks } from "#fleetwave/links/used-links.ts";
+import { createLogger, defaultLogFormat, logFormat, logLevel } from "#fleetwave/log/logger.ts";
 import { hostId, httpUrl } from "#fleetwave/model/primitives.ts";
 import { createNotifier } from "#fleetwave/notify/index.ts";
 import { type Command, parseFlags } from "../command.ts";
@@ -44,6 +45,8 @@ const flagsSchema = z.strictObject({
   "allowed-signers": z.string().min(1).optional(),
   "signing-key": z.string().min(1).optional(),
   "secrets-dir": z.string().min(1).default(DEFAULT_SECRETS_DIR),
+  "log-format": logFormat.optional(),
+  "log-level": logLevel.default("info"),
 });
 
 const identitySchema = z.string().regex(/^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/, {
@@ -90,6 +93,7 @@ export const agentCommand: Command = {
                        [--public-url URL] [--link-ttl 7d]
                        [--verify-commits --allowed-signers FILE] [--signing-key KEY]
                        [--secrets-dir /etc/fleetwave/secrets]
+                       [--log-format json|text] [--log-level debug|info|warn|error]
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
@@ -99,6 +103,10 @@ update failed or a declared bot is left not running. Serves the HTTP API and das
 address beyond loopback or through a reverse proxy on this one: every route then needs a token.
 With FLEETWAVE_LINK_KEY and --public-url (the agent's URL as tenants reach it, e.g. behind a TLS
 proxy), manual tenants' emails carry a signed single-use "Update now" link valid for --link-ttl.
+Metrics for Prometheus are on /metrics.
+Logs go to stderr, one line per record with the host and, where relevant, the bot, rollout and
+step: readable text by default, JSON lines under systemd (when JOURNAL_STREAM is set) or with
+--log-format json.
 One agent per data dir (a second one exits naming the first one's pid) and one per host: an
 agent that finds another live agent for --host in the status file does nothing and says why.
 --verify-commits: act only on fleet-state commits whose signature verifies (SSH keys of the
@@ -150,7 +158,16 @@ Environment:
       /^[a-z]+:\/\//.test(flags.repo) || flags.repo.includes("@") ? flags.repo : resolve(io.cwd, flags.repo);
     const dataDir = resolve(io.cwd, flags["data-dir"] ?? `/var/lib/fleetwave/${flags.host}`);
     const trust = await trustFlags(io.cwd, flags);
-    const log = (line: string) => io.err(`${new Date().toISOString()} ${flags.host} ${line}`);
+    const logger = createLogger({
+      host: flags.host,
+      format: flags["log-format"] ?? defaultLogFormat(io.env),
+      level: flags["log-level"],
+      write: (line) => io.err(line.replace(/\n$/, "")),
+      // Colours only for a person at a terminal; NO_COLOR (no-color.org) turns them off.
+      colorize: process.stderr.isTTY === true && !io.env.NO_COLOR,
+    });
+    const notifyLog = logger.child({ component: "notify" });
+    const httpLog = logger.child({ component: "http" });
 
     const agent = new Agent({
       repo,
@@ -170,9 +187,9 @@ Environment:
           tenants: state.tenants,
           env: io.env,
           ...(links ? { links } : {}),
-          log,
+          log: (line) => notifyLog.info(line),
         }),
-      log,
+      logger,
     });
     // Bound before the agent starts: a taken port is reported before anything is touched.
     const front = lateApp();
@@ -201,10 +218,10 @@ Environment:
         webhookSecret: io.env[WEBHOOK_SECRET_ENV],
         remote,
         ...(links && used ? { links: { key: links.key, used, publicUrl: links.publicUrl } } : {}),
-        log,
+        log: (line) => httpLog.error(line),
       }),
     );
-    log(`listening on ${server!.url}`);
+    logger.info(`listening on ${server!.url}`);
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       const jitter = flags.interval * (0.9 + Math.random() * 0.2);
@@ -220,11 +237,13 @@ Environment:
       let stopping = false;
       const onSignal = (signal: NodeJS.Signals) => {
         if (stopping) {
-          log(`${signal} again: exiting now; the journal lets the next start finish or undo any update`);
+          logger.warn(
+            `${signal} again: exiting now; the journal lets the next start finish or undo any update`,
+          );
           process.exit(130);
         }
         stopping = true;
-        log(`${signal}: finishing the bot step in flight, then pushing and exiting`);
+        logger.info(`${signal}: finishing the bot step in flight, then pushing and exiting`);
         clearTimeout(timer);
         void (async () => {
           await server!.close(5000);
