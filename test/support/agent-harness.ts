@@ -46,6 +46,12 @@ export interface BotDecl {
   id: string;
   host: string;
   port: number;
+  /** Added to the bot's env (PORT is always set). */
+  env?: Record<string, string>;
+  /** What /health must answer; default `{ status: "ok" }`. */
+  expectJson?: Record<string, string>;
+  /** Default: the fleet's image. */
+  image?: string;
 }
 
 export interface TenantDecl {
@@ -63,6 +69,7 @@ export interface FleetDecl {
   mode?: "auto" | "manual" | "paused";
   windowMinutes?: number;
   admins?: string[];
+  webhooks?: { url: string; events: string[] }[];
 }
 
 /** The hour of `now` in UTC: a window opening then stays open for the test's whole run. */
@@ -90,7 +97,10 @@ export function fleetYaml(decl: FleetDecl): string {
       ...decl.strategy,
     },
     images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`] },
-    notifications: { email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] } },
+    notifications: {
+      email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] },
+      ...(decl.webhooks ? { webhooks: decl.webhooks } : {}),
+    },
   });
 }
 
@@ -102,11 +112,11 @@ export function tenantYaml(decl: FleetDecl, t: TenantDecl): string {
     bots: t.bots.map((b) => ({
       id: b.id,
       host: b.host,
-      image: decl.image,
+      image: b.image ?? decl.image,
       volumes: [{ name: `${b.id}-data`, path: "/data" }],
-      env: { PORT: String(b.port) },
+      env: { ...b.env, PORT: String(b.port) },
       network: "host",
-      health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: { status: "ok" } },
+      health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: b.expectJson ?? { status: "ok" } },
     })),
   });
 }
@@ -204,12 +214,16 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** An agent in this process with its HTTP API on a free loopback port. */
+/**
+ * An agent in this process with its HTTP API on a free loopback port. `now` replaces the agent's
+ * clock (the runtime's constructor option), for window tests that cannot wait for an hour.
+ */
 export async function startAgent(
   repo: string,
   host: string,
   env: Record<string, string> = {},
   dataDir?: string,
+  now?: () => Date,
 ): Promise<RunningAgent> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `fleetwave-${host}-`)));
   const logs: string[] = [];
@@ -221,6 +235,7 @@ export async function startAgent(
     dataDir: dir,
     docker: new DockerAdapter(dockerFromEnv()),
     stopTimeoutSeconds: 5,
+    ...(now ? { now } : {}),
     notifier: (state) =>
       createNotifier({
         dataDir: dir,

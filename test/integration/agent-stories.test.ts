@@ -1,0 +1,224 @@
+/**
+ * Stories an operator lives through while a rollout runs, against the real engine, real git and
+ * a real agent: tenants change their mode and hour mid-rollout, a window opens later, a flaky
+ * image passes on its retry, an `immediate` plan ignores the threshold, and admins hear of each
+ * rollout's start and completion once. One agent and one fleet carry all of them, to keep the
+ * run short; the agent's clock is moved (never slept) for the window that opens hours later.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
+import type { HostStatus } from "#fleetwave/model/status.ts";
+import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
+import {
+  bots,
+  eventually,
+  type FleetDecl,
+  fleetRepo,
+  type RunningAgent,
+  remoteFile,
+  startAgent,
+  type TenantDecl,
+  tenantYaml,
+} from "../support/agent-harness.ts";
+import { removeContainersByLabel } from "../support/docker.ts";
+import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.ts";
+import { startSmtpServer, type TestSmtpServer } from "../support/smtp.ts";
+
+const docker = new DockerAdapter(dockerFromEnv());
+const HOST = "host-a";
+const ADMINS = "admins@stories.example";
+let repository: string;
+let v1: TestImage;
+let v2: TestImage;
+let v2edge: TestImage;
+let flaky: TestImage;
+let smtp: TestSmtpServer;
+let receiver: HttpReceiver;
+let running: RunningAgent | undefined;
+
+beforeAll(async () => {
+  repository = `${process.env.FLEETWAVE_REGISTRY}/fleetwave-stories/bot`;
+  v1 = await buildTestImage({ version: "1.0.0", repository, tag: "managed" });
+  await buildTestImage({ version: "1.0.0", repository, tag: "canary" });
+  await buildTestImage({ version: "1.0.0", repository, tag: "edge" });
+  v2 = await buildTestImage({ version: "2.0.0", repository });
+  v2edge = await buildTestImage({ version: "2.0.1", repository });
+  flaky = await buildTestImage({ version: "2.1.0", behaviour: "flaky", repository });
+  smtp = await startSmtpServer();
+  receiver = await startHttpReceiver();
+  // The flaky bot's first start fails its health gate, every later one passes.
+  receiver.answer = (request, index) => (request.path === "/flaky" && index === 0 ? "fail" : "ok");
+});
+
+afterAll(async () => {
+  await running?.stop().catch(() => undefined);
+  await smtp.close();
+  await receiver.close();
+  await removeContainersByLabel("fleetwave.managed=true");
+});
+
+async function digestOf(bot: string): Promise<string | undefined> {
+  const info = await docker.inspect(bot);
+  return info ? containerDigest(info) : undefined;
+}
+
+async function remoteStatus(bare: string): Promise<HostStatus> {
+  return parse(await remoteFile(bare, `fleet-state/status/${HOST}.yaml`)) as HostStatus;
+}
+
+describe("agent: stories of a running rollout", () => {
+  it("follows mode and hour changes, opens late windows, retries a flaky image, runs immediate plans and announces each rollout once", async () => {
+    // Real hours, so no clock is faked for the first part: H is open now, H+12 is closed, and
+    // with 120-minute windows H stays open even if the real hour turns during the test.
+    const H = new Date().getUTCHours();
+    const [switcher] = await bots("switcher", HOST, 1);
+    const [mover] = await bots("mover", HOST, 1);
+    const [later] = await bots("later", HOST, 1);
+    const [flakyBot] = await bots("flaky", HOST, 1);
+    const blast = await bots("blast", HOST, 3);
+    flakyBot!.image = `${repository}:canary`;
+    flakyBot!.env = { FLAKY_ADDR: receiver.url.replace("http://", "") };
+    for (const b of blast) b.image = `${repository}:edge`;
+    // Two of the blast bots insist on version 1.0.0 in /health: any update of them fails.
+    for (const b of blast.slice(1)) b.expectJson = { status: "ok", version: "1.0.0" };
+    const tenants: TenantDecl[] = [
+      { tenant: "switcher", mode: "manual", hour: H, contacts: ["s@tenant.example"], bots: [switcher!] },
+      { tenant: "mover", mode: "auto", hour: (H + 12) % 24, contacts: [], bots: [mover!] },
+      { tenant: "later", mode: "auto", hour: (H + 3) % 24, contacts: [], bots: [later!] },
+      { tenant: "flaky", mode: "auto", hour: H, contacts: [], bots: [flakyBot!] },
+      { tenant: "blast", mode: "auto", hour: H, contacts: [], bots: blast },
+    ];
+    const decl: FleetDecl = {
+      image: `${repository}:managed`,
+      tenants,
+      windowMinutes: 120,
+      strategy: {
+        batchPercent: 100,
+        maxParallel: 4,
+        maxRetries: 1,
+        failureThreshold: 1,
+        healthCheckTimeoutSeconds: 3,
+        minHealthySeconds: 1,
+      },
+      admins: [ADMINS],
+      webhooks: [{ url: `${receiver.url}/hooks`, events: ["rollout.started", "rollout.completed"] }],
+    };
+    const repo = await fleetRepo(decl);
+    let offsetMs = 0;
+    running = await startAgent(
+      repo.bare,
+      HOST,
+      { SMTP_URL: smtp.url },
+      undefined,
+      () => new Date(Date.now() + offsetMs),
+    );
+    const agent = running.agent;
+    expect((await agent.reconcile("test: create")).failed).toEqual([]);
+
+    const main = await repo.plan(decl.image, v2.digest);
+    const canary = await repo.plan(`${repository}:canary`, flaky.digest);
+    const edge = await repo.plan(`${repository}:edge`, v2edge.digest, undefined, ["--strategy", "immediate"]);
+
+    // 1. One reconcile: the manual tenant is offered the update, closed windows hold their bots,
+    // the flaky image passes on its second attempt, the immediate plan tries every target.
+    await agent.reconcile("test: rollouts");
+    let status = await remoteStatus(repo.bare);
+    expect(status.rollouts[main]?.bots[switcher!.id]?.result).toBe("update-available");
+    expect(status.rollouts[main]?.bots[mover!.id]?.result).toBe("pending");
+    expect(status.rollouts[main]?.bots[later!.id]?.result).toBe("pending");
+    for (const b of [switcher!, mover!, later!]) expect(await digestOf(b.id)).toBe(v1.digest);
+
+    expect(status.rollouts[canary]?.bots[flakyBot!.id]).toMatchObject({ result: "updated", attempts: 2 });
+    expect(await digestOf(flakyBot!.id)).toBe(flaky.digest);
+    expect(receiver.requests.filter((r) => r.path === "/flaky")).toHaveLength(2);
+
+    const edgePlan = parse(await remoteFile(repo.bare, `fleet-state/rollouts/${edge}.yaml`)) as {
+      targets: { wave: number }[];
+      control: { state: string };
+    };
+    expect(edgePlan.targets.map((t) => t.wave)).toEqual([1, 1, 1]);
+    // Two failures with failureThreshold 1, and still every target was tried and nothing aborted.
+    expect(edgePlan.control.state).toBe("active");
+    expect(blast.map((b) => status.rollouts[edge]?.bots[b.id]?.result)).toEqual([
+      "updated",
+      "rolled-back",
+      "rolled-back",
+    ]);
+    expect(await digestOf(blast[0]!.id)).toBe(v2edge.digest);
+    for (const b of blast.slice(1)) expect(await digestOf(b.id)).toBe(v1.digest);
+
+    // 2. The manual tenant switches to auto and the mover moves its hour to now: both update on
+    // the next reconcile; the tenant whose window is still closed does not.
+    await repo.commit(
+      {
+        "fleet-state/tenants/switcher.yaml": tenantYaml(decl, { ...tenants[0]!, mode: "auto" }),
+        "fleet-state/tenants/mover.yaml": tenantYaml(decl, { ...tenants[1]!, hour: H }),
+      },
+      "tenants: switcher goes auto, mover updates at the current hour",
+    );
+    await agent.reconcile("test: changed tenants");
+    status = await remoteStatus(repo.bare);
+    for (const b of [switcher!, mover!]) {
+      expect(status.rollouts[main]?.bots[b.id]?.result).toBe("updated");
+      expect(await digestOf(b.id)).toBe(v2.digest);
+    }
+    expect(status.bots[switcher!.id]?.updateAvailable).toBeUndefined();
+    expect(status.rollouts[main]?.bots[later!.id]?.result).toBe("pending");
+    expect(await digestOf(later!.id)).toBe(v1.digest);
+    expect(status.rollouts[main]?.state).toBe("in-progress");
+
+    // 3. Three hours later (the agent's clock, moved) the late window is open: the bot updates.
+    const opening = new Date();
+    opening.setUTCHours(H + 3, 5, 0, 0);
+    offsetMs = opening.getTime() - Date.now();
+    await agent.reconcile("test: the late window opens");
+    status = await remoteStatus(repo.bare);
+    expect(status.rollouts[main]?.bots[later!.id]?.result).toBe("updated");
+    expect(await digestOf(later!.id)).toBe(v2.digest);
+    expect(status.rollouts[main]?.state).toBe("completed");
+
+    // 4. Each rollout's start and completion reached the webhook and the admins' mailbox once.
+    await agent.reconcile("test: nothing left");
+    const expected = [main, canary, edge].flatMap((id) => [
+      `rollout.started ${id}`,
+      `rollout.completed ${id}`,
+    ]);
+    const hooks = await eventually(
+      async () => {
+        const seen = receiver.requests.filter((r) => r.path === "/hooks");
+        return seen.length >= expected.length ? seen : undefined;
+      },
+      30_000,
+      "the rollout webhooks",
+    );
+    const posted = hooks.map((h) => JSON.parse(h.body) as { event: string; rollout: string });
+    expect(posted.map((p) => `${p.event} ${p.rollout}`).sort()).toEqual([...expected].sort());
+    const completedMain = posted.find((p) => p.event === "rollout.completed" && p.rollout === main);
+    expect(completedMain).toMatchObject({ summary: { updated: 3, failed: 0, skipped: 0 } });
+    const completedEdge = posted.find((p) => p.event === "rollout.completed" && p.rollout === edge);
+    expect(completedEdge).toMatchObject({ summary: { updated: 1, failed: 2 } });
+
+    const rolloutMail = () =>
+      smtp.messages.filter(
+        (m) => m.envelopeTo.includes(ADMINS) && /rollout \S+ (started|completed)/.test(m.subject),
+      );
+    await eventually(
+      async () => (rolloutMail().length >= expected.length ? true : undefined),
+      30_000,
+      "the rollout emails",
+    );
+    const subjects = rolloutMail().map((m) => m.subject);
+    for (const id of [main, canary, edge]) {
+      expect(
+        subjects.filter((s) => s.includes(`rollout ${id} started`)),
+        subjects.join("\n"),
+      ).toHaveLength(1);
+      expect(
+        subjects.filter((s) => s.includes(`rollout ${id} completed`)),
+        subjects.join("\n"),
+      ).toHaveLength(1);
+    }
+    expect(subjects.find((s) => s.includes(`rollout ${main} completed`))).toContain("3 updated, 0 failed");
+  });
+});
