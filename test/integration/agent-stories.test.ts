@@ -32,6 +32,7 @@ let repository: string;
 let v1: TestImage;
 let v2: TestImage;
 let flaky: TestImage;
+let old: TestImage;
 let smtp: TestSmtpServer;
 let receiver: HttpReceiver;
 let running: RunningAgent | undefined;
@@ -40,8 +41,18 @@ beforeAll(async () => {
   repository = `${process.env.FLEETWAVE_REGISTRY}/fleetwave-stories/bot`;
   v1 = await buildTestImage({ version: "1.0.0", repository, tag: "managed" });
   await buildTestImage({ version: "1.0.0", repository, tag: "edge" });
-  v2 = await buildTestImage({ version: "2.0.0", repository });
-  flaky = await buildTestImage({ version: "2.1.0", behaviour: "flaky", repository });
+  // The clean-up ranks images by creation time (whole seconds): the old image must be older than
+  // the versions rolled out. Those are built fresh per run, in a later second than the old one.
+  old = await buildTestImage({ version: "0.9.0", repository });
+  const oldCreated = (await docker.docker.getImage(old.imageId).inspect()).Created;
+  await eventually(
+    async () => (Date.now() >= Date.parse(oldCreated) + 1000 ? true : undefined),
+    5000,
+    "the next second",
+  );
+  const run = Date.now().toString(36);
+  v2 = await buildTestImage({ version: `2.0.0-${run}`, repository });
+  flaky = await buildTestImage({ version: `2.1.0-${run}`, behaviour: "flaky", repository });
   smtp = await startSmtpServer();
   receiver = await startHttpReceiver();
   // The flaky image's first start fails its health gate, every later one passes.
@@ -65,7 +76,7 @@ async function remoteStatus(bare: string): Promise<HostStatus> {
 }
 
 describe("agent: stories of a running rollout", () => {
-  it("follows mode and hour changes, opens late windows, runs an immediate plan that retries a flaky image and announces each rollout once", async () => {
+  it("follows mode and hour changes, opens late windows, runs an immediate plan that retries a flaky image, announces each rollout once and cleans up old images", async () => {
     // Real hours, so no clock is faked for the first part: H is open now, H+12 is closed, and
     // with 120-minute windows H stays open even if the real hour turns during the test.
     const H = new Date().getUTCHours();
@@ -96,6 +107,7 @@ describe("agent: stories of a running rollout", () => {
         minHealthySeconds: 1,
       },
       admins: [ADMINS],
+      keepOnHost: 2,
       webhooks: [{ url: `${receiver.url}/hooks`, events: ["rollout.started", "rollout.completed"] }],
     };
     const repo = await fleetRepo(decl);
@@ -122,6 +134,16 @@ describe("agent: stories of a running rollout", () => {
     }) as [string, string];
     await repo.commit({}, "plan the managed and edge rollouts");
 
+    // Before any update: the dry run names the old image and removes nothing.
+    const dry = await repo.cli("images", "prune", "--host", HOST, "--data-dir", running.dataDir, "--dry-run");
+    expect(dry.code, dry.stderr).toBe(0);
+    const dryLines = dry.stdout.split("\n");
+    const lineOf = (image: TestImage) => dryLines.find((l) => l.includes(image.imageId.slice(7, 19))) ?? "";
+    expect(lineOf(old)).toMatch(/^would remove\t.*\tunused$/);
+    expect(lineOf(v1)).toMatch(/^keep\t.*\ta container uses it$/);
+    for (const image of [v2, flaky]) expect(lineOf(image)).toMatch(/^keep\t.*\tone of the newest 2$/);
+    expect(await docker.imageExists(old.ref)).toBe(true);
+
     // 1. One reconcile: the manual tenant is offered the update, closed windows hold their bots,
     // the immediate plan tries every target at once, and the flaky bot passes on its retry.
     await agent.reconcile("test: rollouts");
@@ -144,6 +166,9 @@ describe("agent: stories of a running rollout", () => {
     // A failure at failureThreshold 1, and the immediate plan is neither aborted nor paused.
     expect(edgePlan.control.state).toBe("active");
     expect(status.rollouts[edge]?.state).toBe("completed");
+    // The first successful update removed the unused old image; the images in use stay.
+    expect(await docker.imageExists(old.ref)).toBe(false);
+    for (const image of [v1, v2, flaky]) expect(await docker.imageExists(image.pinned)).toBe(true);
 
     // 2. The manual tenant switches to auto and the mover moves its hour to now: both update on
     // the next reconcile; the tenant whose window is still closed does not.

@@ -70,6 +70,7 @@ export interface FleetDecl {
   windowMinutes?: number;
   admins?: string[];
   webhooks?: { url: string; events: string[] }[];
+  keepOnHost?: number;
 }
 
 /** The hour of `now` in UTC: a window opening then stays open for the test's whole run. */
@@ -96,7 +97,9 @@ export function fleetYaml(decl: FleetDecl): string {
       minHealthySeconds: 1,
       ...decl.strategy,
     },
-    images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`] },
+    // Test files share their images through the worker's build cache: only tests that say so
+    // let the agent's clean-up remove images (the product default is 2).
+    images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`], keepOnHost: decl.keepOnHost ?? 100 },
     notifications: {
       email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] },
       ...(decl.webhooks ? { webhooks: decl.webhooks } : {}),

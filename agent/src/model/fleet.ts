@@ -38,6 +38,15 @@ export const fleetSchema = z.strictObject({
     allowlist: z
       .array(allowlistEntry)
       .min(1, { message: "list at least one image prefix, e.g. ghcr.io/acme/" }),
+    keepOnHost: z
+      .number()
+      .int({ message: "keepOnHost must be a whole number" })
+      .min(1, { message: "keepOnHost must be from 1 to 100" })
+      .max(100, { message: "keepOnHost must be from 1 to 100" })
+      .default(2)
+      .describe(
+        "Images of a bot's repository kept on each host after a successful update, newest first; images a container uses or a kept snapshot would roll back to are kept as well.",
+      ),
   }),
   /** Health URLs always may go to loopback and the bot's own published ports; these add more. */
   healthChecks: z
