@@ -52867,6 +52867,15 @@ var fleetSchema = external_exports.strictObject({
       "Where health URLs may go besides loopback and the bot's own published ports: IP addresses, CIDR ranges, DNS names. Cloud metadata addresses are refused even here."
     )
   }).default({ allowHosts: [] }),
+  /** What reconcile does with a bot's container that differs from fleet-state. */
+  drift: external_exports.strictObject({
+    policy: external_exports.enum(["report", "correct"]).default("report").describe(
+      "report: note a container whose image, env, command, ports, volumes or labels differ from fleet-state; correct: also recreate it from fleet-state, through the snapshot, health gate and rollback of an update"
+    ),
+    stopped: external_exports.enum(["start", "respect"]).default("start").describe(
+      "A bot's container found stopped by hand (exited, not restarting): start starts it again, respect leaves it stopped and reports it"
+    )
+  }).default({ policy: "report", stopped: "start" }),
   snapshots: external_exports.strictObject({
     keepAfterSuccess: external_exports.number().int({ message: "keepAfterSuccess must be a whole number" }).min(0, { message: "keepAfterSuccess must be from 0 to 100" }).max(100, { message: "keepAfterSuccess must be from 0 to 100" }).default(0)
   }).default({ keepAfterSuccess: 0 }),

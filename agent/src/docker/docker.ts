@@ -1,6 +1,7 @@
 import Docker, { type ContainerCreateOptions, type ContainerInspectInfo } from "dockerode";
 import { FleetwaveError } from "../errors.ts";
 import { pinnedRef } from "./container-spec.ts";
+import type { ImageDefaults } from "./drift.ts";
 import { registryAuth } from "./registry-auth.ts";
 
 export class PullError extends FleetwaveError {
@@ -165,6 +166,12 @@ export class DockerAdapter {
       created: i.Created,
       refs: [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])].filter((r) => !r.startsWith("<none>")),
     }));
+  }
+
+  /** What an image brings to every container made from it (drift is measured without it). */
+  async imageDefaults(image: string): Promise<ImageDefaults> {
+    const info = await this.docker.getImage(image).inspect();
+    return { env: info.Config?.Env ?? [], cmd: info.Config?.Cmd ?? null, labels: info.Config?.Labels ?? {} };
   }
 
   /** Image ids of every container on the engine, managed or not, running or not. */

@@ -37,7 +37,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   if (!current)
     return outcome("failed", null, `no container named ${bot.id} exists; it must be created first`);
   const from = containerDigest(current) ?? null;
-  if (from === digest) return outcome("skipped", from, `already on ${digest}`);
+  if (from === digest && !o.recreate) return outcome("skipped", from, `already on ${digest}`);
   try {
     await timer.time("preflight", () => o.snapshots.ensureSpace(bot.volumes.map((v) => v.name)));
   } catch (error) {

@@ -59,6 +59,23 @@ export const fleetSchema = z.strictObject({
         ),
     })
     .default({ allowHosts: [] }),
+  /** What reconcile does with a bot's container that differs from fleet-state. */
+  drift: z
+    .strictObject({
+      policy: z
+        .enum(["report", "correct"])
+        .default("report")
+        .describe(
+          "report: note a container whose image, env, command, ports, volumes or labels differ from fleet-state; correct: also recreate it from fleet-state, through the snapshot, health gate and rollback of an update",
+        ),
+      stopped: z
+        .enum(["start", "respect"])
+        .default("start")
+        .describe(
+          "A bot's container found stopped by hand (exited, not restarting): start starts it again, respect leaves it stopped and reports it",
+        ),
+    })
+    .default({ policy: "report", stopped: "start" }),
   snapshots: z
     .strictObject({
       keepAfterSuccess: z
