@@ -17,6 +17,7 @@ import {
   fleetRepo,
   type RunningAgent,
   remoteFile,
+  remoteLog,
   startAgent,
   type TenantDecl,
   tenantYaml,
@@ -76,7 +77,7 @@ async function remoteStatus(bare: string): Promise<HostStatus> {
 }
 
 describe("agent: stories of a running rollout", () => {
-  it("follows mode and hour changes, opens late windows, runs an immediate plan that retries a flaky image, announces each rollout once and cleans up old images", async () => {
+  it("follows mode and hour changes, opens late windows, runs an immediate plan that retries a flaky image, announces each rollout once, cleans up old images and corrects drift", async () => {
     // Real hours, so no clock is faked for the first part: H is open now, H+12 is closed, and
     // with 120-minute windows H stays open even if the real hour turns during the test.
     const H = new Date().getUTCHours();
@@ -108,6 +109,7 @@ describe("agent: stories of a running rollout", () => {
       },
       admins: [ADMINS],
       keepOnHost: 2,
+      drift: { policy: "correct", stopped: "respect" },
       webhooks: [{ url: `${receiver.url}/hooks`, events: ["rollout.started", "rollout.completed"] }],
     };
     const repo = await fleetRepo(decl);
@@ -240,5 +242,38 @@ describe("agent: stories of a running rollout", () => {
     }
     expect(subjects.find((s) => s.includes(`rollout ${main} completed`))).toContain("3 updated, 0 failed");
     expect(smtp.messages.filter((m) => / (aborted|paused)/.test(m.subject))).toEqual([]);
+
+    // 5. Drift: someone recreates a bot by hand with an extra env var, and stops another one.
+    // The first is recreated from fleet-state (committed with the reason); the second, under
+    // drift.stopped: respect, stays stopped and is reported.
+    const before = (await docker.inspect(later!.id))!;
+    await docker.remove(before.Id);
+    const byHand = await docker.docker.createContainer({
+      name: later!.id,
+      Image: before.Config.Image,
+      Env: [...(before.Config.Env ?? []), "DEBUG=1"],
+      Labels: before.Config.Labels,
+      HostConfig: before.HostConfig,
+    });
+    await byHand.start();
+    await docker.stop(mover!.id, 5);
+    await agent.reconcile("test: drift");
+    const fixed = (await docker.inspect(later!.id))!;
+    expect(fixed.Id).not.toBe(byHand.id);
+    expect(fixed.Config.Env).not.toContain("DEBUG=1");
+    expect(fixed.State.Running).toBe(true);
+    expect(await digestOf(later!.id)).toBe(v2.digest);
+    expect((await docker.inspect(mover!.id))?.State.Status).toBe("exited");
+    status = await remoteStatus(repo.bare);
+    expect(status.bots[later!.id]?.last).toMatchObject({ result: "updated", actor: "drift" });
+    expect(status.bots[later!.id]?.last?.reason).toContain(
+      "corrected drift (env DEBUG is not in fleet-state)",
+    );
+    expect(status.bots[mover!.id]?.state).toBe("stopped");
+    // Containers Fleetwave made itself are never drift.
+    for (const b of [switcher!, flakyBot!, broken!]) expect(status.bots[b.id]?.last?.actor).toBeUndefined();
+    const log = await remoteLog(repo.bare);
+    expect(log).toContain(`drift corrected: ${later!.id}: env DEBUG is not in fleet-state`);
+    expect(log).toContain(`stopped: ${mover!.id} was stopped by hand; left stopped`);
   });
 });

@@ -71,6 +71,7 @@ export interface FleetDecl {
   admins?: string[];
   webhooks?: { url: string; events: string[] }[];
   keepOnHost?: number;
+  drift?: { policy: "report" | "correct"; stopped: "start" | "respect" };
 }
 
 /** The hour of `now` in UTC: a window opening then stays open for the test's whole run. */
@@ -100,6 +101,7 @@ export function fleetYaml(decl: FleetDecl): string {
     // Test files share their images through the worker's build cache: only tests that say so
     // let the agent's clean-up remove images (the product default is 2).
     images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`], keepOnHost: decl.keepOnHost ?? 100 },
+    ...(decl.drift ? { drift: decl.drift } : {}),
     notifications: {
       email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] },
       ...(decl.webhooks ? { webhooks: decl.webhooks } : {}),
