@@ -44,6 +44,9 @@ export const TEST_IMAGE_LABEL = "org.fleetwave.test-image";
  *   `$DATA_DIR/.fleetwave-migrated-<version>`, then healthy
  * - `corrupt`: overwrites every file under `$DATA_DIR`, adds `.a`, `..b`, `junk-<version>` and a
  *   `corrupted-<version>/` directory, then answers 500
+ * - `flaky`: on start, GETs `/flaky` from `$FLAKY_ADDR` (`127.0.0.1:<port>`, served by the test)
+ *   and is healthy only when it answers `ok`, else /health answers 500. The test decides which start fails: state
+ *   kept in the bot's volume would not do, since a rollback restores the volume as it was.
  * All listen on 127.0.0.1:$PORT (default 8080); DATA_DIR defaults to /data. GET /version → the
  * version as text/plain, and the image has a /version file.
  */
@@ -53,6 +56,7 @@ export type TestBotBehaviour =
   | "never-listens"
   | "migrate"
   | "corrupt"
+  | "flaky"
   | `slow-start ${number}`
   | `crash-after ${number}`;
 
@@ -130,7 +134,10 @@ function normalise(options: BuildTestImageOptions): Spec {
   const behaviour = options.behaviour ?? "healthy";
   const [kind, seconds] = behaviour.split(" ");
   const timed = kind === "slow-start" || kind === "crash-after";
-  if (!timed && !["healthy", "unhealthy", "never-listens", "migrate", "corrupt"].includes(kind ?? "")) {
+  if (
+    !timed &&
+    !["healthy", "unhealthy", "never-listens", "migrate", "corrupt", "flaky"].includes(kind ?? "")
+  ) {
     throw new Error(`unknown behaviour "${behaviour}"`);
   }
   if (timed ? !/^\d+(\.\d+)?$/.test(seconds ?? "") : seconds !== undefined) {

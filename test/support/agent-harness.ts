@@ -49,6 +49,10 @@ export interface BotDecl {
   port: number;
   /** Env besides PORT, e.g. a secret `{ fromFile }`. */
   env?: Record<string, string | { fromFile: string }>;
+  /** What /health must answer; default `{ status: "ok" }`. */
+  expectJson?: Record<string, string>;
+  /** Default: the fleet's image. */
+  image?: string;
 }
 
 export interface TenantDecl {
@@ -66,6 +70,9 @@ export interface FleetDecl {
   mode?: "auto" | "manual" | "paused";
   windowMinutes?: number;
   admins?: string[];
+  webhooks?: { url: string; events: string[] }[];
+  keepOnHost?: number;
+  drift?: { policy: "report" | "correct"; stopped: "start" | "respect" };
 }
 
 /** The hour of `now` in UTC: a window opening then stays open for the test's whole run. */
@@ -92,8 +99,14 @@ export function fleetYaml(decl: FleetDecl): string {
       minHealthySeconds: 1,
       ...decl.strategy,
     },
-    images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`] },
-    notifications: { email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] } },
+    // Test files share their images through the worker's build cache: only tests that say so
+    // let the agent's clean-up remove images (the product default is 2).
+    images: { allowlist: [`${process.env.FLEETWAVE_REGISTRY}/`], keepOnHost: decl.keepOnHost ?? 100 },
+    ...(decl.drift ? { drift: decl.drift } : {}),
+    notifications: {
+      email: { from: "fleet@acme.example", admins: decl.admins ?? ["ops@acme.example"] },
+      ...(decl.webhooks ? { webhooks: decl.webhooks } : {}),
+    },
   });
 }
 
@@ -105,11 +118,11 @@ export function tenantYaml(decl: FleetDecl, t: TenantDecl): string {
     bots: t.bots.map((b) => ({
       id: b.id,
       host: b.host,
-      image: decl.image,
+      image: b.image ?? decl.image,
       volumes: [{ name: `${b.id}-data`, path: "/data" }],
-      env: { PORT: String(b.port), ...b.env },
+      env: { ...b.env, PORT: String(b.port) },
       network: "host",
-      health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: { status: "ok" } },
+      health: { url: `http://127.0.0.1:${b.port}/health`, expectJson: b.expectJson ?? { status: "ok" } },
     })),
   });
 }
@@ -214,7 +227,10 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** An agent in this process with its HTTP API on a free loopback port. */
+/**
+ * An agent in this process with its HTTP API on a free loopback port. `now` replaces the agent's
+ * clock (the runtime's constructor option), for window tests that cannot wait for an hour.
+ */
 export async function startAgent(
   repo: string,
   host: string,

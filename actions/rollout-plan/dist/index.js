@@ -58273,7 +58273,10 @@ var fleetSchema = external_exports.strictObject({
   }).default({ mode: "auto", defaultPreferredHourUtc: 3, windowMinutes: 60 }),
   strategy: strategyDefaultsSchema.default(defaultStrategy),
   images: external_exports.strictObject({
-    allowlist: external_exports.array(allowlistEntry).min(1, { message: "list at least one image prefix, e.g. ghcr.io/acme/" })
+    allowlist: external_exports.array(allowlistEntry).min(1, { message: "list at least one image prefix, e.g. ghcr.io/acme/" }),
+    keepOnHost: external_exports.number().int({ message: "keepOnHost must be a whole number" }).min(1, { message: "keepOnHost must be from 1 to 100" }).max(100, { message: "keepOnHost must be from 1 to 100" }).default(2).describe(
+      "Images of a bot's repository kept on each host after a successful update, newest first; images a container uses or a kept snapshot would roll back to are kept as well."
+    )
   }),
   /** Health URLs always may go to loopback and the bot's own published ports; these add more. */
   healthChecks: external_exports.strictObject({
@@ -58281,6 +58284,15 @@ var fleetSchema = external_exports.strictObject({
       "Where health URLs may go besides loopback and the bot's own published ports: IP addresses, CIDR ranges, DNS names. Cloud metadata addresses are refused even here."
     )
   }).default({ allowHosts: [] }),
+  /** What reconcile does with a bot's container that differs from fleet-state. */
+  drift: external_exports.strictObject({
+    policy: external_exports.enum(["report", "correct"]).default("report").describe(
+      "report: note a container whose image, env, command, ports, volumes or labels differ from fleet-state; correct: also recreate it from fleet-state, through the snapshot, health gate and rollback of an update"
+    ),
+    stopped: external_exports.enum(["start", "respect"]).default("start").describe(
+      "A bot's container found stopped by hand (exited, not restarting): start starts it again, respect leaves it stopped and reports it"
+    )
+  }).default({ policy: "report", stopped: "start" }),
   snapshots: external_exports.strictObject({
     keepAfterSuccess: external_exports.number().int({ message: "keepAfterSuccess must be a whole number" }).min(0, { message: "keepAfterSuccess must be from 0 to 100" }).max(100, { message: "keepAfterSuccess must be from 0 to 100" }).default(0)
   }).default({ keepAfterSuccess: 0 }),

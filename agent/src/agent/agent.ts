@@ -25,6 +25,7 @@ import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Loaded } from "./desired-state.ts";
+import { DriftKeeper } from "./drift-keeper.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
@@ -44,6 +45,7 @@ export class Agent implements AgentControl {
   private readonly o: AgentOptions;
   private reportedInvalid?: string;
   private reportedOrphans = new Set<string>();
+  private reportedStopped = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
   private dataDirLock?: DataDirLock;
@@ -52,6 +54,7 @@ export class Agent implements AgentControl {
   private readonly health: BotHealth;
   private readonly rollouts: RolloutRunner;
   private readonly control: ControlAdapter;
+  private readonly drift: DriftKeeper;
 
   constructor(o: AgentOptions) {
     this.o = o;
@@ -59,6 +62,7 @@ export class Agent implements AgentControl {
     this.writer = new StatusWriter(this.rt);
     this.updater = new BotUpdater(this.rt);
     this.health = new BotHealth(this.rt, this.writer);
+    this.drift = new DriftKeeper(this.rt, this.updater);
     this.rollouts = new RolloutRunner(this.rt, this.updater, this.writer, () => this.refresh());
     this.control = new ControlAdapter(this.rt, this.updater, this.rollouts, this.writer, (reason) =>
       this.requestReconcile(reason),
@@ -244,6 +248,7 @@ export class Agent implements AgentControl {
     for (const bot of mine) {
       if (this.rt.stopping) break;
       if (this.rt.updating.has(bot.id)) continue;
+      if (state.fleet.drift.stopped === "respect" && (await this.leftStopped(bot, notes))) continue;
       const healed = await healBot(bot, this.rt.engineOptions(state.fleet, state.fleet.strategy));
       if (healed.action === "in-update") continue;
       if (healed.action === "missing") {
@@ -257,6 +262,12 @@ export class Agent implements AgentControl {
       if (recorded && running && recorded !== running) {
         notes.push(`drift: ${bot.id} runs ${running}, the status said ${recorded}`);
         this.rt.log.warn({ bot: bot.id }, `drift: runs ${running}, the status said ${recorded}`);
+      }
+      const corrected =
+        up && running ? await this.drift.check(bot, state, recorded ?? running, notes) : undefined;
+      if (corrected) {
+        records.push(auditRecord(corrected));
+        continue;
       }
       this.rt.book.setBot(bot.id, { digest: running, state: "state" in healed ? healed.state : "running" });
       const last = this.rt.book.bot(bot.id)?.last;
@@ -294,6 +305,24 @@ export class Agent implements AgentControl {
     }
     this.reportedOrphans = orphans;
     await this.writer.commitStatus("reconcile", records, { notes });
+  }
+
+  /**
+   * With `drift.stopped: respect`, a container stopped by hand (exited and not restarting, which
+   * its `unless-stopped` policy would otherwise do) stays stopped; reported once per agent run.
+   */
+  private async leftStopped(bot: FleetBot, notes: string[]): Promise<boolean> {
+    const info = await this.o.docker.inspect(bot.id);
+    if (info?.State.Status !== "exited" || info.State.Restarting) {
+      this.reportedStopped.delete(bot.id);
+      return false;
+    }
+    if (!this.reportedStopped.has(bot.id)) {
+      this.reportedStopped.add(bot.id);
+      notes.push(`stopped: ${bot.id} was stopped by hand; left stopped (fleet.yaml drift.stopped: respect)`);
+    }
+    this.rt.book.setBot(bot.id, { state: "stopped" });
+    return true;
   }
 
   private isUpdatable(state: FleetState): boolean {

@@ -1,7 +1,9 @@
 import type { AuditRecord } from "../audit/commit-message.ts";
+import { pruneImages } from "../engine/image-cleanup.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { updateBot } from "../engine/update-bot.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
+import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { Strategy } from "../model/strategy.ts";
 import { outcomeEvent } from "./outcome-events.ts";
@@ -78,7 +80,28 @@ export class BotUpdater {
     if (plan && outcome.result === "rolled-back")
       this.rt.book.quarantine(plan, `${bot.id}: ${outcome.reason}`, this.rt.now());
     await this.notifyOutcome(bot, outcome, plan, attempts);
+    if (outcome.result === "updated") await this.cleanImages(bot, state);
     return outcome;
+  }
+
+  /** Old images of the bot's repository nothing needs any more go; the update stands whatever happens. */
+  private async cleanImages(bot: FleetBot, state: FleetState): Promise<void> {
+    const { repository } = splitImageRef(bot.image);
+    try {
+      const { choices, failed } = await pruneImages(
+        this.rt.o.docker,
+        this.rt.store,
+        repository,
+        state.fleet.images.keepOnHost,
+        false,
+      );
+      const removed = choices.filter((c) => c.remove).map((c) => c.refs[0] ?? c.id);
+      if (removed.length > 0)
+        this.rt.log.info({ bot: bot.id }, `removed unused images ${removed.join(", ")}`);
+      for (const f of failed) this.rt.log.warn({ bot: bot.id }, `could not remove image ${f}`);
+    } catch (error) {
+      this.rt.log.warn({ bot: bot.id }, `image clean-up failed: ${(error as Error).message}`);
+    }
   }
 
   private async notifyOutcome(

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { defaultStrategy } from "../model/strategy.ts";
+import { targetResults } from "../plan/progress.ts";
 import { digestOf, IMAGE } from "../plan/testing.ts";
-import { outcomeEvent, thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
+import {
+  completedEvent,
+  isReporter,
+  outcomeEvent,
+  startedEvent,
+  thresholdEvent,
+  updateAvailableEvent,
+} from "./outcome-events.ts";
 
 const bot = { id: "bot-1", tenant: "acme" };
 const changelog = {
@@ -100,5 +108,54 @@ describe("updateAvailableEvent and thresholdEvent", () => {
       failureThreshold: defaultStrategy.failureThreshold,
     });
     expect(thresholdEvent(plan, "aborted", "3 failed", failed).type).toBe("rollout.aborted");
+  });
+});
+
+describe("rollout started and completed", () => {
+  const targets = [
+    { bot: "a", tenant: "t", host: "host-a", wave: 1 },
+    { bot: "b", tenant: "t", host: "host-b", wave: 1 },
+    { bot: "c", tenant: "t", host: "host-a", wave: 2 },
+  ];
+  const p = { ...plan, targets };
+
+  it("is announced by the host of the first target only", () => {
+    expect(isReporter(p, "host-a")).toBe(true);
+    expect(isReporter(p, "host-b")).toBe(false);
+    expect(startedEvent(p)).toMatchObject({ type: "rollout.started", rollout: "r-1", targets: 3 });
+  });
+
+  it("counts every host's results: this host's from memory, the others' from git", () => {
+    const mine = {
+      rollouts: {
+        "r-1": {
+          state: "in-progress" as const,
+          wavesDone: 1,
+          bots: {
+            a: { result: "updated" as const, wave: 1, attempts: 2 },
+            c: { result: "update-available" as const, wave: 2, attempts: 0 },
+          },
+        },
+      },
+    };
+    const other = {
+      host: "host-b",
+      rollouts: {
+        "r-1": {
+          state: "completed" as const,
+          wavesDone: 1,
+          bots: {
+            b: { result: "rolled-back" as const, wave: 1, attempts: 1 },
+          },
+        },
+      },
+    };
+    // host-a's stale copy in git must not win over memory.
+    const stale = { host: "host-a", rollouts: {} };
+    const results = targetResults([other, stale], p, "host-a", mine);
+    expect(completedEvent(p, results)).toMatchObject({
+      type: "rollout.completed",
+      summary: { updated: 1, failed: 1, skipped: 0, waiting: 1 },
+    });
   });
 });

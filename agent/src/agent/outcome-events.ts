@@ -1,6 +1,7 @@
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import type { FleetBot } from "../model/fleet-state.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
+import { isFailure, type TargetResult } from "../model/status.ts";
 import type { NotifyEvent } from "../notify/events.ts";
 import type { FailedTarget } from "../plan/progress.ts";
 
@@ -81,4 +82,38 @@ export function thresholdEvent(
     failed: failed.map((f) => ({ bot: f.bot, host: f.host, result: f.result, reason: f.reason })),
     failureThreshold: plan.strategy.failureThreshold,
   };
+}
+
+/** The host that announces a rollout's start and completion: the host of its first target. */
+export function isReporter(plan: Pick<Rollout, "targets">, host: string): boolean {
+  return plan.targets[0]?.host === host;
+}
+
+/** The rollout's first bots are starting; tells the admins. */
+export function startedEvent(
+  plan: Pick<Rollout, "id" | "image" | "digest" | "strategy" | "targets">,
+): NotifyEvent {
+  return {
+    type: "rollout.started",
+    rollout: plan.id,
+    image: plan.image,
+    digest: plan.digest,
+    strategy: plan.strategy.name,
+    targets: plan.targets.length,
+  };
+}
+
+/** Every target has a final result on every host; tells the admins the counts. */
+export function completedEvent(
+  plan: Pick<Rollout, "id" | "image" | "digest">,
+  results: ReadonlyMap<string, TargetResult>,
+): NotifyEvent {
+  const summary = { updated: 0, failed: 0, skipped: 0, waiting: 0 };
+  for (const r of results.values()) {
+    if (r === "updated") summary.updated += 1;
+    else if (isFailure(r)) summary.failed += 1;
+    else if (r === "skipped") summary.skipped += 1;
+    else if (r === "update-available") summary.waiting += 1;
+  }
+  return { type: "rollout.completed", rollout: plan.id, image: plan.image, digest: plan.digest, summary };
 }

@@ -2,18 +2,25 @@ import type { AuditRecord } from "../audit/commit-message.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import { isFinal } from "../model/status.ts";
-import { type HostWaveProgress, targetGate, waveGate } from "../plan/gates.ts";
+import { effectiveTenantMode, type HostWaveProgress, targetGate, waveGate } from "../plan/gates.ts";
 import {
   choosePlans,
   type FailedTarget,
   failedBots,
   hostProgress,
   markWavesDone,
+  targetResults,
   thresholdHit,
 } from "../plan/progress.ts";
 import { auditRecord, type BotUpdater } from "./bot-updater.ts";
 import { setRolloutControl } from "./fleet-edits.ts";
-import { thresholdEvent, updateAvailableEvent } from "./outcome-events.ts";
+import {
+  completedEvent,
+  isReporter,
+  startedEvent,
+  thresholdEvent,
+  updateAvailableEvent,
+} from "./outcome-events.ts";
 import { runPool } from "./pool.ts";
 import type { AgentRuntime } from "./runtime.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -25,6 +32,9 @@ import type { StatusWriter } from "./status-writer.ts";
  * at most `maxParallel` at once.
  */
 export class RolloutRunner {
+  /** Plans this agent has seen unfinished: only their completion is announced (not old ones after a restart). */
+  private readonly seenUnfinished = new Set<string>();
+
   constructor(
     private readonly rt: AgentRuntime,
     private readonly updater: BotUpdater,
@@ -41,21 +51,67 @@ export class RolloutRunner {
     for (const { plan, supersededBy } of plans) {
       if (this.rt.stopping) return;
       const progress = this.rt.book.progress(plan.id);
-      if (progress?.state === "aborted") continue;
+      if (progress?.state === "aborted") {
+        await this.announceCompletion(plan.id);
+        continue;
+      }
       // Before the completed check: a plan completes while a manual tenant's offer still waits,
       // and a newer plan must withdraw that offer too.
       if (supersededBy && plan.control.state !== "aborted") {
         this.supersede(plan, supersededBy);
+        await this.announceCompletion(plan.id);
         continue;
       }
-      if (progress?.state === "completed") continue;
+      if (progress?.state === "completed" && this.reopened(state, plan).length > 0)
+        progress.state = "in-progress";
+      if (progress?.state === "completed") {
+        await this.announceCompletion(plan.id);
+        continue;
+      }
       if (plan.control.state === "aborted") {
         this.rt.book.ensureProgress(plan.id).state = "aborted";
         continue;
       }
+      await this.announceCompletion(plan.id);
       await this.runPlan(plan.id);
+      await this.announceCompletion(plan.id);
     }
     await this.writer.commitStatus("reconcile rollouts", []);
+  }
+
+  /**
+   * A manual tenant's bot offered "Update now" whose tenant has since switched to auto: its
+   * target is open again, and the next open window updates it like any other.
+   */
+  private reopened(state: FleetState, plan: Rollout): RolloutTarget[] {
+    const progress = this.rt.book.progress(plan.id);
+    return this.myTargets(plan).filter((t) => {
+      if (progress?.bots[t.bot]?.result !== "update-available") return false;
+      const bot = state.bots.find((b) => b.id === t.bot);
+      const tenant = state.tenants.find((x) => x.tenant === (bot?.tenant ?? t.tenant));
+      return tenant !== undefined && effectiveTenantMode(state.fleet, tenant) === "auto";
+    });
+  }
+
+  /**
+   * \`rollout.started\` and \`rollout.completed\` come from one host only, the host of the plan's
+   * first target, so admins hear of each once however many hosts take part.
+   */
+  private async announceCompletion(planId: string): Promise<void> {
+    const state = this.rt.desired.current?.state;
+    const plan = state?.rollouts.find((r) => r.id === planId);
+    if (!state || !plan || !isReporter(plan, this.rt.host) || plan.control.state === "aborted") return;
+    const results = targetResults(state.statuses, plan, this.rt.host, this.rt.book.value);
+    const done = plan.targets.every((t) => {
+      const r = results.get(t.bot);
+      return r !== undefined && isFinal(r);
+    });
+    if (!done) {
+      this.seenUnfinished.add(plan.id);
+      return;
+    }
+    if (!this.seenUnfinished.delete(plan.id)) return;
+    await this.rt.notifier?.notify(completedEvent(plan, results));
   }
 
   private supersede(plan: Rollout, by: string): void {
@@ -93,7 +149,9 @@ export class RolloutRunner {
       for (const t of mine)
         if (!progress.bots[t.bot])
           this.rt.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
-      const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result));
+      const reopened = new Set(this.reopened(state, plan).map((t) => t.bot));
+      const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result) || reopened.has(t.bot));
+      const fresh = mine.every((t) => progress.bots[t.bot]!.result === "pending");
       const lastWave = Math.max(...plan.targets.map((t) => t.wave));
       this.markWavesDone(plan);
       if (open.length === 0) {
@@ -113,6 +171,7 @@ export class RolloutRunner {
 
       const go: { target: RolloutTarget; bot: FleetBot }[] = [];
       let held = false;
+      let offered = false;
       for (const target of open.filter((t) => t.wave === wave)) {
         const g = targetGate(state, plan, target, this.rt.now());
         if (g.go) {
@@ -121,8 +180,10 @@ export class RolloutRunner {
         }
         if (g.hold === "fleet-paused" || g.hold === "rollout-paused" || g.hold === "rollout-aborted")
           held = true;
-        else if (g.hold === "manual") await this.offerUpdate(plan, target);
-        else if (g.hold !== "outside-window") {
+        else if (g.hold === "manual") {
+          if (!reopened.has(target.bot)) await this.offerUpdate(plan, target);
+          offered = true;
+        } else if (g.hold !== "outside-window") {
           this.rt.book.setTarget(plan.id, target.bot, {
             result: "skipped",
             wave: target.wave,
@@ -131,6 +192,8 @@ export class RolloutRunner {
         }
       }
       if (held || this.rt.pauseRequested) return;
+      if (fresh && (go.length > 0 || offered) && isReporter(plan, this.rt.host))
+        await this.rt.notifier?.notify(startedEvent(plan));
 
       const records: AuditRecord[] = [];
       await runPool(

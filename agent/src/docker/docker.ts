@@ -5,6 +5,7 @@ import Docker, {
 } from "dockerode";
 import { FleetwaveError } from "../errors.ts";
 import { pinnedRef } from "./container-spec.ts";
+import type { ImageDefaults } from "./drift.ts";
 import { registryAuth } from "./registry-auth.ts";
 
 export class PullError extends FleetwaveError {
@@ -186,6 +187,36 @@ export class DockerAdapter {
     return info.Mountpoint;
   }
 
+  async listImages(): Promise<LocalImage[]> {
+    const list = await this.docker.listImages({ all: false });
+    return list.map((i) => ({
+      id: i.Id,
+      created: i.Created,
+      refs: [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])].filter((r) => !r.startsWith("<none>")),
+    }));
+  }
+
+  /** What an image brings to every container made from it (drift is measured without it). */
+  async imageDefaults(image: string): Promise<ImageDefaults> {
+    const info = await this.docker.getImage(image).inspect();
+    return { env: info.Config?.Env ?? [], cmd: info.Config?.Cmd ?? null, labels: info.Config?.Labels ?? {} };
+  }
+
+  /** Image ids of every container on the engine, managed or not, running or not. */
+  async imagesInUse(): Promise<Set<string>> {
+    const list = await this.docker.listContainers({ all: true });
+    return new Set(list.map((c) => c.ImageID));
+  }
+
+  /** Removes an image and every name it has; one that is already gone is fine. */
+  async removeImage(id: string): Promise<void> {
+    try {
+      await this.docker.getImage(id).remove({ force: true, noprune: false });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
   async listManaged(): Promise<ContainerSummary[]> {
     const list = await this.docker.listContainers({
       all: true,
@@ -199,6 +230,15 @@ export class DockerAdapter {
       image: c.Image,
     }));
   }
+}
+
+/** A local image as the clean-up sees it. */
+export interface LocalImage {
+  id: string;
+  /** Seconds since the epoch, as the Engine reports it. */
+  created: number;
+  /** Every `repository:tag` and `repository@digest` naming it. */
+  refs: string[];
 }
 
 export interface ContainerSummary {

@@ -12,6 +12,11 @@ export interface EngineOptions {
   healthCheckTimeoutSeconds: number;
   minHealthySeconds: number;
   keepSnapshots: number;
+  /**
+   * Recreate the container even when it already runs the target digest: a drift correction goes
+   * through the same snapshot, health gate and rollback as an update.
+   */
+  recreate?: boolean;
   /** Grace given to the old container to stop before SIGKILL. */
   stopTimeoutSeconds?: number;
   /** Shared by every update of one agent: whether the Docker Engine answers, and since when not. */

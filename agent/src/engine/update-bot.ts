@@ -42,7 +42,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     containerDigest(current) ??
     (await timer.time("preflight", () => o.docker.runningDigest(current, repository))) ??
     null;
-  if (from === digest) return outcome("skipped", from, `already on ${digest}`);
+  if (from === digest && !o.recreate) return outcome("skipped", from, `already on ${digest}`);
   let secrets: Record<string, string>;
   try {
     // A missing secret is found before anything is stopped: the bot keeps running as it is.

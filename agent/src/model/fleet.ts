@@ -38,6 +38,15 @@ export const fleetSchema = z.strictObject({
     allowlist: z
       .array(allowlistEntry)
       .min(1, { message: "list at least one image prefix, e.g. ghcr.io/acme/" }),
+    keepOnHost: z
+      .number()
+      .int({ message: "keepOnHost must be a whole number" })
+      .min(1, { message: "keepOnHost must be from 1 to 100" })
+      .max(100, { message: "keepOnHost must be from 1 to 100" })
+      .default(2)
+      .describe(
+        "Images of a bot's repository kept on each host after a successful update, newest first; images a container uses or a kept snapshot would roll back to are kept as well.",
+      ),
   }),
   /** Health URLs always may go to loopback and the bot's own published ports; these add more. */
   healthChecks: z
@@ -50,6 +59,23 @@ export const fleetSchema = z.strictObject({
         ),
     })
     .default({ allowHosts: [] }),
+  /** What reconcile does with a bot's container that differs from fleet-state. */
+  drift: z
+    .strictObject({
+      policy: z
+        .enum(["report", "correct"])
+        .default("report")
+        .describe(
+          "report: note a container whose image, env, command, ports, volumes or labels differ from fleet-state; correct: also recreate it from fleet-state, through the snapshot, health gate and rollback of an update",
+        ),
+      stopped: z
+        .enum(["start", "respect"])
+        .default("start")
+        .describe(
+          "A bot's container found stopped by hand (exited, not restarting): start starts it again, respect leaves it stopped and reports it",
+        ),
+    })
+    .default({ policy: "report", stopped: "start" }),
   snapshots: z
     .strictObject({
       keepAfterSuccess: z

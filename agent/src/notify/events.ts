@@ -108,15 +108,21 @@ interface RolloutEventBase {
   digest?: string;
 }
 
-/** Webhooks only. */
+/** The rollout's first wave started (sent by the host of its first target). To admins. */
 export interface RolloutStartedEvent extends RolloutEventBase {
   type: "rollout.started";
+  /** How many bots the plan targets, on every host. */
+  targets?: number;
+  strategy?: string;
 }
 
-/** Webhooks only. */
+/**
+ * Every target of the rollout has a final result on every host (sent by the host of its first
+ * target). To admins. `waiting` counts manual tenants' bots still offered "Update now".
+ */
 export interface RolloutCompletedEvent extends RolloutEventBase {
   type: "rollout.completed";
-  summary?: { updated: number; failed: number; skipped: number };
+  summary?: { updated: number; failed: number; skipped: number; waiting?: number };
 }
 
 /** Failed bots reached the threshold and the strategy says `pause`. To admins. */

@@ -103,9 +103,22 @@ describe("renderEmail", () => {
     expect(email.subject).not.toMatch(/[\r\n]/);
   });
 
-  it("sends rollout.started / completed to webhooks only", () => {
-    expect(renderEmail({ type: "rollout.completed", rollout: ROLLOUT }, { host: "h" })).toBeNull();
-    expect(audienceOf("rollout.started")).toBeNull();
+  it("tells the admins when a rollout starts and when it completes, with the counts", () => {
+    const done = renderEmail(
+      {
+        type: "rollout.completed",
+        rollout: ROLLOUT,
+        summary: { updated: 3, failed: 1, skipped: 0, waiting: 2 },
+      },
+      { host: "h" },
+    )!;
+    expect(done.audience).toBe("admins");
+    expect(done.subject).toContain(`rollout ${ROLLOUT} completed: 3 updated, 1 failed, 0 skipped`);
+    expect(done.text).toContain('Waiting for "Update now": 2');
+    const started = renderEmail({ type: "rollout.started", rollout: ROLLOUT, targets: 4 }, { host: "h" })!;
+    expect(started.subject).toContain(`rollout ${ROLLOUT} started`);
+    expect(started.text).toContain("4 bot(s)");
+    expect(audienceOf("rollout.started")).toBe("admins");
     expect(audienceOf("bot.updated")).toBe("tenant");
     expect(audienceOf("rollout.paused")).toBe("admins");
   });

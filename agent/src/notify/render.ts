@@ -35,7 +35,9 @@ import type {
   FleetStateInvalidEvent,
   NotifyEvent,
   RolloutAbortedEvent,
+  RolloutCompletedEvent,
   RolloutPausedEvent,
+  RolloutStartedEvent,
 } from "./events.ts";
 
 export type { Audience, RenderedEmail } from "./email-parts.ts";
@@ -55,7 +57,7 @@ export interface RenderOptions {
   updateLink?: { url: string; expires: string };
 }
 
-/** Who gets an email for this event type; `null` = webhooks only. */
+/** Who gets an email for this event type. */
 export function audienceOf(type: NotifyEvent["type"]): Audience | null {
   switch (type) {
     case "bot.update_available":
@@ -66,17 +68,16 @@ export function audienceOf(type: NotifyEvent["type"]): Audience | null {
     case "bot.rollback_failed":
     case "bot.down":
     case "bot.recovered":
+    case "rollout.started":
+    case "rollout.completed":
     case "rollout.paused":
     case "rollout.aborted":
     case "fleet_state.invalid":
       return "admins";
-    case "rollout.started":
-    case "rollout.completed":
-      return null;
   }
 }
 
-/** The email for an event, or `null` for webhook-only events. */
+/** The email for an event, or `null` for events that have none. */
 export function renderEmail(event: NotifyEvent, options: RenderOptions): RenderedEmail | null {
   switch (event.type) {
     case "bot.update_available":
@@ -99,8 +100,9 @@ export function renderEmail(event: NotifyEvent, options: RenderOptions): Rendere
     case "fleet_state.invalid":
       return fleetStateInvalid(event, options);
     case "rollout.started":
+      return rolloutStarted(event, options);
     case "rollout.completed":
-      return null;
+      return rolloutCompleted(event, options);
   }
 }
 
@@ -333,6 +335,48 @@ function failedBotLine(f: FailedBot): string {
     .filter(Boolean)
     .join(", ");
   return `${f.bot}${where ? ` (${where})` : ""}: ${oneLine(f.reason)}`;
+}
+
+function rolloutStarted(event: RolloutStartedEvent, options: RenderOptions): RenderedEmail {
+  const details: Details = [
+    ["Rollout", event.rollout],
+    ["Image", event.image],
+    ["Digest", event.digest],
+    ["Strategy", event.strategy],
+    ["Targets", event.targets === undefined ? undefined : `${event.targets} bot(s)`],
+    ["Reported by", options.host],
+  ];
+  const intro = `Rollout ${event.rollout} started: its first wave is updating bots now.`;
+  const next = `Follow it on the dashboard or with \`fleetwave history --rollout ${event.rollout}\`; pause it with POST /api/rollouts/${event.rollout}/pause or control.state: paused in its plan file.`;
+  return finish(
+    "admins",
+    adminSubject(options.host, `rollout ${event.rollout} started`),
+    [intro, "", ...detailsText(details), "", next],
+    [p(intro), detailsHtml(details), p(next)],
+  );
+}
+
+function rolloutCompleted(event: RolloutCompletedEvent, options: RenderOptions): RenderedEmail {
+  const s = event.summary;
+  const details: Details = [
+    ["Rollout", event.rollout],
+    ["Image", event.image],
+    ["Digest", event.digest],
+    ["Updated", s ? String(s.updated) : undefined],
+    ["Failed", s ? String(s.failed) : undefined],
+    ["Skipped", s ? String(s.skipped) : undefined],
+    ['Waiting for "Update now"', s?.waiting ? String(s.waiting) : undefined],
+    ["Reported by", options.host],
+  ];
+  const counts = s ? `: ${s.updated} updated, ${s.failed} failed, ${s.skipped} skipped` : "";
+  const intro = `Rollout ${event.rollout} completed: every target has a result.`;
+  const next = `Per-bot results: \`fleetwave history --rollout ${event.rollout}\`.`;
+  return finish(
+    "admins",
+    adminSubject(options.host, `rollout ${event.rollout} completed${counts}`),
+    [intro, "", ...detailsText(details), "", next],
+    [p(intro), detailsHtml(details), p(next)],
+  );
 }
 
 function rolloutStopped(

@@ -6,7 +6,7 @@
 
 import type { Rollout } from "../model/rollout.ts";
 import type { HostStatus } from "../model/status.ts";
-import { isFailure, isFinal } from "../model/status.ts";
+import { isFailure, isFinal, type TargetResult } from "../model/status.ts";
 import type { HostWaveProgress } from "./gates.ts";
 
 export type RolloutProgress = HostStatus["rollouts"][string];
@@ -86,6 +86,23 @@ export function failedBots(
   for (const s of statuses) if (s.host !== host) add(s.host, s);
   add(host, mine);
   return failed;
+}
+
+/** Each target's result as known here: this host's from `mine` (memory), the others' from git. */
+export function targetResults(
+  statuses: readonly Pick<HostStatus, "host" | "rollouts">[],
+  plan: Pick<Rollout, "id" | "targets">,
+  host: string,
+  mine: Pick<HostStatus, "rollouts">,
+): Map<string, TargetResult> {
+  const byHost = new Map(statuses.map((s) => [s.host, s]));
+  const results = new Map<string, TargetResult>();
+  for (const t of plan.targets) {
+    const source = t.host === host ? mine : byHost.get(t.host);
+    const r = source?.rollouts[plan.id]?.bots[t.bot]?.result;
+    if (r) results.set(t.bot, r);
+  }
+  return results;
 }
 
 /** Has the rollout as many failed bots as its strategy tolerates? The immediate strategy never stops. */

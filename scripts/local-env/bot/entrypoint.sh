@@ -2,8 +2,9 @@
 # Entrypoint of the Fleetwave test bot. What it does is fixed at build time by /srv/behaviour
 # (not by env or args, so a container recreated with an older container's Env/Cmd still behaves
 # like its image):
-#   healthy | unhealthy | never-listens | slow-start N | crash-after N | migrate | corrupt
-# Runtime env: PORT (default 8080, bound on 127.0.0.1 only), DATA_DIR (default /data).
+#   healthy | unhealthy | never-listens | slow-start N | crash-after N | migrate | corrupt | flaky
+# Runtime env: PORT (default 8080, bound on 127.0.0.1 only), DATA_DIR (default /data), FLAKY_ADDR
+# (flaky only: 127.0.0.1:<port> asked GET /flaky once at start; healthy only when it answers "ok").
 set -eu
 
 PORT="${PORT:-8080}"
@@ -66,6 +67,13 @@ corrupt)
   echo "junk $VERSION" >"$DATA_DIR/corrupted-$VERSION/junk"
   log "corrupted $DATA_DIR"
   serve error
+  ;;
+flaky)
+  # nc, not wget: busybox wget with -O - segfaulted in this FROM-scratch image.
+  addr="${FLAKY_ADDR:-127.0.0.1:9}"
+  answer="$(printf 'GET /flaky HTTP/1.0\r\nHost: %s\r\n\r\n' "$addr" | nc -w 5 "${addr%:*}" "${addr#*:}" | tail -n 1)" || true
+  log "http://$addr/flaky answered: $answer"
+  if [ "$answer" = ok ]; then serve ok; else serve error; fi
   ;;
 *)
   log "unknown behaviour"

@@ -79,6 +79,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./snapshots.ts")).snapshotsCommand,
   },
   {
+    name: "images",
+    summary: "show or remove the old images of the bots' repositories on this host",
+    load: async () => (await import("./images.ts")).imagesCommand,
+  },
+  {
     name: "demo",
     summary: "the whole pipeline on this machine: local registry and git remote, updates, a rollback",
     load: async () => (await import("./demo.ts")).demoCommand,

@@ -1,0 +1,79 @@
+import { containerCreateOptions } from "../docker/container-spec.ts";
+import { containerDrift } from "../docker/drift.ts";
+import type { UpdateOutcome } from "../engine/outcome.ts";
+import { updateBot } from "../engine/update-bot.ts";
+import type { FleetBot, FleetState } from "../model/fleet-state.ts";
+import { splitImageRef } from "../model/primitives.ts";
+import type { BotUpdater } from "./bot-updater.ts";
+import type { AgentRuntime } from "./runtime.ts";
+
+/**
+ * A running bot whose container differs from fleet-state (changed by hand: another image, env,
+ * command, ports, volumes or labels). `drift.policy: report` notes it once per agent run;
+ * `correct` recreates the container from fleet-state through the update path (snapshot, health
+ * gate, rollback) and commits the reason. A correction that was rolled back is not retried for
+ * the same difference in this agent run, so a bad hand edit never turns into a restart loop.
+ */
+export class DriftKeeper {
+  private readonly reported = new Map<string, string>();
+  private readonly failed = new Map<string, string>();
+
+  constructor(
+    private readonly rt: AgentRuntime,
+    private readonly updater: BotUpdater,
+  ) {}
+
+  /** Returns the correction's outcome when one ran; notes go into the reconcile commit. */
+  async check(
+    bot: FleetBot,
+    state: FleetState,
+    digest: string,
+    notes: string[],
+  ): Promise<UpdateOutcome | undefined> {
+    const docker = this.rt.o.docker;
+    const have = await docker.inspect(bot.id);
+    if (!have) return undefined;
+    const { repository } = splitImageRef(bot.image);
+    const want = containerCreateOptions(bot, repository, digest, { seedVolumes: false });
+    const diffs = containerDrift(want, have, await docker.imageDefaults(have.Image));
+    const key = diffs.join("; ");
+    if (diffs.length === 0) {
+      this.reported.delete(bot.id);
+      this.failed.delete(bot.id);
+      return undefined;
+    }
+    const correct = state.fleet.drift.policy === "correct" && this.failed.get(bot.id) !== key;
+    if (!correct) {
+      if (this.reported.get(bot.id) !== key) {
+        this.reported.set(bot.id, key);
+        notes.push(`drift: ${bot.id}: ${key}`);
+        this.rt.log.warn({ bot: bot.id }, `drift: ${key}`);
+      }
+      return undefined;
+    }
+    this.rt.updating.add(bot.id);
+    let outcome: UpdateOutcome;
+    try {
+      outcome = await updateBot(bot, digest, {
+        ...this.rt.engineOptions(state.fleet, state.fleet.strategy),
+        recreate: true,
+      });
+    } finally {
+      this.rt.updating.delete(bot.id);
+    }
+    const why = `corrected drift (${key})`;
+    outcome = { ...outcome, reason: `${why}: ${outcome.reason}` };
+    this.updater.countOutcome(outcome);
+    this.rt.book.recordOutcome(outcome, this.rt.now(), { actor: "drift" });
+    this.rt.report.outcomes.push(outcome);
+    if (outcome.result === "updated") {
+      notes.push(`drift corrected: ${bot.id}: ${key}`);
+      this.reported.delete(bot.id);
+    } else {
+      this.failed.set(bot.id, key);
+      this.rt.report.failed.push(`${bot.id}: ${outcome.reason}`);
+      notes.push(`drift not corrected: ${bot.id}: ${key}; ${outcome.result}: ${outcome.reason}`);
+    }
+    return outcome;
+  }
+}
