@@ -72,7 +72,12 @@ export function renderSummary(files: Record<string, { mutants: Mutant[] }>, date
     "| ------ | ----: | -----: | -------: | ----------: |",
   ];
   for (const [, name] of MODULES) {
-    const s = score(relative.filter(([p]) => moduleOf(p) === name).flatMap(([, f]) => f.mutants));
+    const mutants = relative.filter(([p]) => moduleOf(p) === name).flatMap(([, f]) => f.mutants);
+    if (mutants.length === 0) {
+      lines.push(`| ${name} | not measured in this run | | | |`);
+      continue;
+    }
+    const s = score(mutants);
     lines.push(`| ${name} | ${s.percent.toFixed(1)} % | ${s.killed} | ${s.survived} | ${s.noCoverage} |`);
   }
   lines.push("", "## Per file", "", "| file | score | survived |", "| ---- | ----: | -------: |");
