@@ -28,7 +28,11 @@ async function httpCheck(health: BotHealth): Promise<ProbeResult> {
     response = await fetch(health.url, { signal: AbortSignal.timeout(2000), redirect: "manual" });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, reason: `GET ${health.url}: ${cause ?? (error as Error).message}` };
+    return {
+      ok: false,
+      reason: `GET ${health.url}: ${cause ?? (error as Error).message}`,
+      ...(cause === "ECONNREFUSED" ? { refused: true } : {}),
+    };
   }
   const body = await response.text().catch(() => "");
   if (response.status !== health.expectStatus) {
