@@ -148,6 +148,14 @@ async function main(): Promise<void> {
       const results: Record<string, number[]> = { "no-volume": [], pair: [], full: [], tar: [] };
       const snapshotPhase: Record<string, number[]> = { pair: [], full: [] };
       const precopyPhase: number[] = [];
+      /** Each arm's engine timers (stop, snapshot, recreate, health), to tell where its downtime goes. */
+      const timers: Record<string, Record<string, number[]>> = {};
+      const keep = (arm: string, outcome: UpdateOutcome) => {
+        const mine = timers[arm] ?? {};
+        timers[arm] = mine;
+        for (const [phase, ms] of Object.entries(outcome.timings)) mine[phase] = [...(mine[phase] ?? []), ms];
+        return outcome;
+      };
       const idleLatency: number[] = [];
       const level0Latency: number[] = [];
       const arms = ["no-volume", "pair", "full", "tar"] as const;
@@ -158,13 +166,13 @@ async function main(): Promise<void> {
           during = undefined;
           onPreCopy = undefined;
           if (arm === "no-volume") {
-            results[arm]!.push((await flip(plain, true)).downtimeMs!);
+            results[arm]!.push(keep(arm, await flip(plain, true)).downtimeMs!);
           } else if (arm === "pair") {
             prober.start(heavy.health!.url, 10);
             const idleFrom = now();
             await sleep(3000);
             onPreCopy = () => changeOnePercent(mount, round, arm);
-            const outcome = await flip(heavy, true);
+            const outcome = keep(arm, await flip(heavy, true));
             const log = await prober.stop();
             const from = phases.find((p) => p.phase === "pre-copying")!.at;
             const to = phases.find((p) => p.phase === "stopping")!.at;
@@ -177,7 +185,7 @@ async function main(): Promise<void> {
             precopyPhase.push(outcome.timings.precopy ?? 0);
           } else if (arm === "full") {
             await changeOnePercent(mount, round, arm);
-            const outcome = await flip(heavy, false);
+            const outcome = keep(arm, await flip(heavy, false));
             results[arm]!.push(outcome.downtimeMs!);
             snapshotPhase.full!.push(outcome.timings.snapshot ?? 0);
           } else {
@@ -203,6 +211,10 @@ async function main(): Promise<void> {
       console.log(
         `  pair: level-0 (before the stop) ${median(precopyPhase).toFixed(0)} ms, level-1 (in the downtime) ${median(snapshotPhase.pair!).toFixed(0)} ms; full snapshot ${median(snapshotPhase.full!).toFixed(0)} ms; tar -cf + sync ${median(results.tar!).toFixed(0)} ms`,
       );
+      for (const [arm, phases] of Object.entries(timers))
+        console.log(
+          `  ${arm} timers (median ms): ${["stop", "snapshot", "recreate", "health"].map((p) => `${p} ${median(phases[p] ?? [0]).toFixed(0)}`).join(", ")}`,
+        );
       const row = (xs: number[]) =>
         `p50 ${pct(xs, 50).toFixed(1)} p95 ${pct(xs, 95).toFixed(1)} p99 ${pct(xs, 99).toFixed(1)} max ${Math.max(...xs).toFixed(1)} (n=${xs.length})`;
       console.log(`  /health latency idle:      ${row(idleLatency)}`);
