@@ -99,6 +99,8 @@ describe("crash recovery", () => {
       expect(await treeManifest(mount)).toEqual(before);
       expect(await engine.journal.list()).toEqual([]);
       expect(await engine.store.list({ bot: bot.id })).toEqual([]);
+      // A level-0 without its level-1 is no snapshot: recover() drops its files with the journal entry.
+      expect(await engine.store.incomplete()).toEqual([]);
     },
   );
 });

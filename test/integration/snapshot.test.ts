@@ -5,7 +5,7 @@
  * the newest N, and the archive path refuses volumes it cannot recreate empty.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Docker from "dockerode";
@@ -279,7 +279,7 @@ describe("direct path with the data dir on another filesystem", () => {
     if (mounted) execFileSync("umount", [other()]);
   });
 
-  it("cannot stage next to the volume, so it verifies, empties in place and extracts", async () => {
+  it("cannot stage next to the volume, so it verifies, empties in place and extracts (a full snapshot and a pair)", async () => {
     const f = await fixture();
     const before = await treeManifest(f.mountpoint, { xattrs: true });
     const store = new SnapshotStore({ dataDir: other() });
@@ -294,6 +294,23 @@ describe("direct path with the data dir on another filesystem", () => {
     expect(await treeManifest(f.mountpoint, { xattrs: true })).toEqual(before);
     expect(await readdir(join(store.dir, ".restore"))).toEqual([]);
     await store.remove(m.id);
+
+    // A pair the same way: level-0, then deletions, a renamed directory and an mtime set back.
+    const via = { kind: "mountpoint", path: f.mountpoint } as const;
+    const level0 = await store.precopyVolume({ volume: f.volume, bot: "snap-bot", imageDigest: null, via });
+    await rm(join(f.mountpoint, "hard-a"));
+    await rename(join(f.mountpoint, "nested"), join(f.mountpoint, "moved"));
+    execFileSync("touch", ["-d", "2001-02-03", join(f.mountpoint, "secret")]);
+    await writeFile(join(f.mountpoint, "secret"), "changed, mtime set back\n");
+    execFileSync("touch", ["-d", "2001-02-03", join(f.mountpoint, "secret")]);
+    const atStop = await treeManifest(f.mountpoint, { xattrs: true });
+    const { manifest: pair } = await store.completeVolume(level0);
+    expect(pair.level1).toBeDefined();
+    await rm(join(f.mountpoint, "moved"), { recursive: true });
+    await writeFile(join(f.mountpoint, ".a"), "left by a failed version\n");
+    await store.restoreVolume(pair.id, via);
+    expect(await treeManifest(f.mountpoint, { xattrs: true })).toEqual(atStop);
+    await store.remove(pair.id);
   });
 
   it("falls back to restoring in place when the Mountpoint is a bind mount (renames cross mounts: EXDEV)", async () => {

@@ -8,9 +8,15 @@ import { updateBot } from "#fleetwave/engine/update-bot.ts";
 import type { FleetBot } from "#fleetwave/model/fleet-state.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
 import { freePort } from "#scripts/local-env/engine.ts";
+import { CHURN_SCRIPT } from "../support/churn.ts";
 import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 import { engineFor, testBot } from "../support/engine-harness.ts";
-import { createTrickyTree, treeManifest } from "../support/tree-manifest.ts";
+import {
+  createTrickyTree,
+  type TreeManifest,
+  treeManifest,
+  writeSeededFile,
+} from "../support/tree-manifest.ts";
 
 type Engine = Awaited<ReturnType<typeof engineFor>>;
 
@@ -141,6 +147,54 @@ describe("updateBot", () => {
       expect(after[0]!.entries.map((e) => e.path)).not.toContain(".a");
       expect(after[0]!.entries.map((e) => e.path)).not.toContain("..b");
       expect(await engine.store.list({ bot: bot.id })).toEqual([]);
+    },
+  );
+
+  it.each([
+    ["a pair (level-0 while it writes, level-1 after the stop)", true],
+    ["one full snapshot after the stop (precopy off)", false],
+  ])(
+    "a writer inside the old container never stops: the rollback restores the volume as it was at the stop, through %s",
+    async (_name, precopy) => {
+      let path = "";
+      let atStop: TreeManifest | undefined;
+      const rounds: Record<string, number> = {};
+      const pairs: boolean[] = [];
+      const round = async () => Number(await readFile(join(path, "churn/round"), "utf8").catch(() => "0"));
+      const engine = await engineFor({
+        healthCheckTimeoutSeconds: 3,
+        minHealthySeconds: 1,
+        precopy,
+        onPhase: async (phase, botId) => {
+          rounds[phase] = await round();
+          // Journaled after the stop, before the level-1 (or the full snapshot): the state to come back to.
+          if (phase === "snapshotting") atStop = await treeManifest(path, { xattrs: true });
+          if (phase === "renaming")
+            for (const m of await engine.store.list({ bot: botId })) pairs.push(m.level1 !== undefined);
+        },
+      });
+      const corrupt = await buildTestImage({ version: "2.0.4", behaviour: "corrupt" });
+      const bot = await runningBot(engine);
+      path = await engine.docker.volumeMountpoint(bot.volumes[0]!.name);
+      // Enough data that the level-0 takes a while, so the writer is caught in the middle of it.
+      await writeSeededFile(join(path, "bulk.bin"), "bulk", 24 << 20);
+      const exec = await engine.docker.docker.getContainer(bot.id).exec({
+        Cmd: ["sh", "-c", CHURN_SCRIPT, "churn", "/data"],
+      });
+      await exec.start({ Detach: true });
+      for (;;) {
+        if ((await round()) >= 3) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+
+      const outcome = await updateBot(bot, corrupt.digest, engine);
+      expect(outcome.result, outcome.reason).toBe("rolled-back");
+      expect(pairs).toEqual([precopy]);
+      if (precopy) expect(rounds.stopping).toBeGreaterThan(rounds["pre-copying"]!);
+      expect(await treeManifest(path, { xattrs: true })).toEqual(atStop);
+      expect(atStop?.entries.map((e) => e.path)).toContain("churn/back");
+      await expectRunning(engine, bot, v1);
+      expect((await readdir(engine.store.dir)).filter((n) => n !== ".restore")).toEqual([]);
     },
   );
 

@@ -136,6 +136,7 @@ export class AgentRuntime {
       healthCheckTimeoutSeconds: strategy.healthCheckTimeoutSeconds,
       minHealthySeconds: strategy.minHealthySeconds,
       keepSnapshots: fleet.snapshots.keepAfterSuccess,
+      precopy: fleet.snapshots.precopy,
       stopTimeoutSeconds: this.o.stopTimeoutSeconds ?? 10,
       availability: this.availability,
       log,

@@ -17,6 +17,11 @@ export interface EngineOptions {
    * through the same snapshot, health gate and rollback as an update.
    */
   recreate?: boolean;
+  /**
+   * Two-phase snapshots (default true): a level-0 of each volume while the old container still runs,
+   * a level-1 of what changed after the stop, so the stop lasts as long as the changes take to copy.
+   */
+  precopy?: boolean;
   /** Grace given to the old container to stop before SIGKILL. */
   stopTimeoutSeconds?: number;
   /** Shared by every update of one agent: whether the Docker Engine answers, and since when not. */

@@ -4,6 +4,7 @@
  */
 export const faultPoints = [
   "after-pull",
+  "after-precopy",
   "after-stop",
   "after-snapshot",
   "after-rename",

@@ -33,6 +33,35 @@ describe("waitHealthy", () => {
     expect(Math.max(...c.sleeps)).toBe(1000);
   });
 
+  it("keeps polling every 25 ms while the connection is refused, so a late start is noticed at once", async () => {
+    for (const startsAfter of [1000, 3000, 10_000]) {
+      const c = clock();
+      const refused: ProbeResult = { ok: false, reason: "ECONNREFUSED", refused: true };
+      const result = await waitHealthy(async () => (c.at() >= startsAfter ? ok : refused), {
+        timeoutMs: 30_000,
+        minHealthyMs: 0,
+        now: c.now,
+        sleep: c.sleep,
+      });
+      expect(result).toMatchObject({ healthy: true });
+      if (result.healthy) expect(result.firstOkAfterMs - startsAfter).toBeLessThan(50);
+      expect(new Set(c.sleeps)).toEqual(new Set([25]));
+    }
+  });
+
+  it("backs off again once the app answers, however often it was refused before", async () => {
+    const c = clock();
+    const refused: ProbeResult = { ok: false, reason: "ECONNREFUSED", refused: true };
+    const result = await waitHealthy(async () => (c.at() < 500 ? refused : down("answered 503")), {
+      timeoutMs: 5000,
+      minHealthyMs: 0,
+      now: c.now,
+      sleep: c.sleep,
+    });
+    expect(result.healthy).toBe(false);
+    expect(c.sleeps.slice(20, 27)).toEqual([25, 50, 100, 200, 400, 800, 1000]);
+  });
+
   it("requires minHealthy of continuous health and restarts the count after a failure", async () => {
     const c = clock();
     const answers = (t: number) => (t < 100 ? down() : t < 300 ? ok : t < 1000 ? down("500") : ok);

@@ -1,5 +1,8 @@
-/** One look at a container's health. `fatal` ends the gate at once (the container died). */
-export type ProbeResult = { ok: true } | { ok: false; reason: string; fatal?: boolean };
+/**
+ * One look at a container's health. `fatal` ends the gate at once (the container died); `refused`
+ * says nothing listens yet (the connection was refused), which costs the app nothing to ask again.
+ */
+export type ProbeResult = { ok: true } | { ok: false; reason: string; fatal?: boolean; refused?: boolean };
 export type Probe = () => Promise<ProbeResult>;
 
 export interface GateOptions {
@@ -20,13 +23,17 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 /**
  * Polls fast at first (a healthy app answers within tens of milliseconds, and every one of them
- * is downtime) and backs off to `maxDelayMs`, so a slow starter does not cost a request storm.
+ * is downtime). While nothing listens (connection refused) it keeps polling every
+ * `initialDelayMs`, so an app that starts serving after seconds is still noticed within tens of
+ * milliseconds; once the app answers (unhealthy, or slowly), the interval backs off to
+ * `maxDelayMs`, so a struggling app does not get a request storm.
  */
 export async function waitHealthy(probe: Probe, options: GateOptions): Promise<GateResult> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const maxDelay = options.maxDelayMs ?? 1000;
-  let delay = options.initialDelayMs ?? 25;
+  const initialDelay = options.initialDelayMs ?? 25;
+  let delay = initialDelay;
   const start = now();
   let healthySince: number | undefined;
   let firstOk: number | undefined;
@@ -58,10 +65,11 @@ export async function waitHealthy(probe: Probe, options: GateOptions): Promise<G
         probes,
       };
     }
-    let wait = Math.min(delay, options.timeoutMs - (t - start));
+    const refused = !result.ok && result.refused === true;
+    let wait = Math.min(refused ? initialDelay : delay, options.timeoutMs - (t - start));
     if (healthySince !== undefined) wait = Math.min(wait, options.minHealthyMs - (t - healthySince));
     await sleep(Math.max(1, wait));
-    delay = Math.min(delay * 2, maxDelay);
+    if (!refused) delay = Math.min(delay * 2, maxDelay);
   }
 }
 

@@ -23,6 +23,7 @@ const entry = (bot: string): JournalEntry => ({
   toDigest: `sha256:${"a".repeat(64)}`,
   oldContainerId: "abc",
   snapshots: [],
+  precopies: [],
   keepSnapshots: 0,
   phase: "stopping",
   startedAt: "2026-11-27T00:00:00Z",

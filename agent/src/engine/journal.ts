@@ -6,6 +6,7 @@ import { botSchema } from "../model/tenant.ts";
 /** Where an update stands. Each is written, and fsynced, before the step it names is taken. */
 export const phases = [
   "pulling",
+  "pre-copying",
   "stopping",
   "snapshotting",
   "renaming",
@@ -25,6 +26,8 @@ const entrySchema = z.object({
   oldContainerId: z.string(),
   newContainerId: z.string().optional(),
   snapshots: z.array(z.object({ id: z.string(), volume: z.string() })),
+  /** Level-0s taken while the old container ran, each waiting for its level-1 (the pair's id). */
+  precopies: z.array(z.object({ id: z.string(), volume: z.string() })).default([]),
   keepSnapshots: z.number().int().min(0),
   phase: z.enum(phases),
   reason: z.string().optional(),

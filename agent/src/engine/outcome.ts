@@ -1,7 +1,7 @@
 import type { UpdateResult } from "../model/status.ts";
 
 export type Timings = Partial<
-  Record<"preflight" | "pull" | "stop" | "snapshot" | "recreate" | "health" | "rollback", number>
+  Record<"preflight" | "pull" | "precopy" | "stop" | "snapshot" | "recreate" | "health" | "rollback", number>
 >;
 
 /** What happened to one bot. A rollback is never reported as success. */

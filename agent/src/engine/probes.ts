@@ -28,7 +28,11 @@ async function httpCheck(health: BotHealth): Promise<ProbeResult> {
     response = await fetch(health.url, { signal: AbortSignal.timeout(2000), redirect: "manual" });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, reason: `GET ${health.url}: ${cause ?? (error as Error).message}` };
+    return {
+      ok: false,
+      reason: `GET ${health.url}: ${cause ?? (error as Error).message}`,
+      ...(cause === "ECONNREFUSED" ? { refused: true } : {}),
+    };
   }
   const body = await response.text().catch(() => "");
   if (response.status !== health.expectStatus) {
@@ -69,9 +73,17 @@ export async function botProbe(
     info?.Config.Healthcheck?.Test?.length && info.Config.Healthcheck.Test[0] !== "NONE",
   );
   return async () => {
+    if (health) {
+      // Both at once: the probe costs the slower of the two, not their sum, and every answer is
+      // still judged with the container's liveness of that moment.
+      const [alive, answer] = await Promise.all([
+        liveness(docker, containerId, restartsAtStart),
+        httpCheck(health),
+      ]);
+      return alive.ok ? answer : alive;
+    }
     const alive = await liveness(docker, containerId, restartsAtStart);
     if (!alive.ok) return alive;
-    if (health) return httpCheck(health);
     if (hasHealthcheck) {
       const state = (await docker.inspect(containerId))?.State.Health?.Status;
       if (state === "healthy") return { ok: true };

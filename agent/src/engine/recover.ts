@@ -74,9 +74,12 @@ export async function resumeFromJournal(
 ): Promise<UpdateOutcome> {
   switch (entry.phase) {
     case "pulling":
+    case "pre-copying":
     case "stopping":
     case "snapshotting": {
       // The old container was at most stopped: its volumes were never written by the new version.
+      // Level-0s without their level-1 go with the snapshots: a pair is complete or it is nothing.
+      const ids = [...entry.snapshots, ...entry.precopies].map((s) => s.id);
       try {
         await withEngine(o, `restarting the old container of ${entry.bot.id}`, async () => {
           await o.docker.start(entry.oldContainerId);
@@ -88,10 +91,7 @@ export async function resumeFromJournal(
         });
       } catch (error) {
         if (error instanceof EngineUnavailableError) throw error;
-        await o.snapshots.release(
-          entry.snapshots.map((s) => s.id),
-          0,
-        );
+        await o.snapshots.release(ids, 0);
         await o.journal.finish(entry.bot.id);
         return outcome(
           "rollback-failed",
@@ -99,10 +99,7 @@ export async function resumeFromJournal(
           `${interrupted}; restarting the old container failed: ${errorText(error)}`,
         );
       }
-      await o.snapshots.release(
-        entry.snapshots.map((s) => s.id),
-        0,
-      );
+      await o.snapshots.release(ids, 0);
       await o.journal.finish(entry.bot.id);
       return outcome(
         "failed",

@@ -44,10 +44,16 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     null;
   if (from === digest && !o.recreate) return outcome("skipped", from, `already on ${digest}`);
   let secrets: Record<string, string>;
+  let pairs: boolean;
   try {
     // A missing secret is found before anything is stopped: the bot keeps running as it is.
     secrets = await readBotSecrets(bot, o.secretsDir ?? DEFAULT_SECRETS_DIR);
-    await timer.time("preflight", () => o.snapshots.ensureSpace(bot.volumes.map((v) => v.name)));
+    pairs = await timer.time("preflight", () =>
+      o.snapshots.ensureSpace(
+        bot.volumes.map((v) => v.name),
+        (o.precopy ?? true) && bot.volumes.length > 0,
+      ),
+    );
   } catch (error) {
     return outcome("failed", from, `${errorText(error)}; the bot was not stopped`);
   }
@@ -67,15 +73,24 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     toDigest: digest,
     oldContainerId: current.Id,
     snapshots: [],
+    precopies: [],
     keepSnapshots: o.keepSnapshots,
-    phase: "stopping",
+    phase: pairs ? "pre-copying" : "stopping",
     startedAt: new Date().toISOString(),
-    steps: [{ phase: "stopping", at: new Date().toISOString() }],
+    steps: [{ phase: pairs ? "pre-copying" : "stopping", at: new Date().toISOString() }],
   };
   await o.journal.write(entry);
-  await o.onPhase?.("stopping", bot.id);
+  await o.onPhase?.(entry.phase, bot.id);
 
-  // 3. Stop, then snapshot every volume while nothing writes to it.
+  // 3. While the old container still serves: a level-0 of every volume (it may be torn; the
+  // level-1 after the stop completes it). One that fails only costs its volume the full snapshot.
+  if (pairs) {
+    const precopies = await timer.time("precopy", () => precopyVolumes(entry, o));
+    entry = await advance(o, entry, "stopping", { precopies });
+    faultPoint("after-precopy");
+  }
+
+  // 4. Stop, then snapshot every volume while nothing writes to it: the level-1 of its pair, or a full tar.
   const stoppedAt = performance.now();
   try {
     await timer.time("stop", () => o.docker.stop(current.Id, o.stopTimeoutSeconds ?? 10));
@@ -84,6 +99,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   } catch (error) {
     if (await isOutage(error, o)) return afterOutage(entry, error, o, timer, outcome);
     const restarted = await restartOld(entry, o);
+    await releaseAll(entry, o);
     await o.journal.finish(bot.id);
     const reason = `stopping the old container failed: ${errorText(error)}; ${restarted ?? "the old container was restarted"}`;
     return outcome(restarted ? "rollback-failed" : "failed", from, reason);
@@ -91,28 +107,30 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   try {
     await timer.time("snapshot", async () => {
       for (const volume of bot.volumes) {
-        const id = await o.snapshots.snapshot(volume.name, bot.id, from);
+        const level0 = entry.precopies.find((p) => p.volume === volume.name);
+        const taken = await o.snapshots.snapshot(volume.name, bot.id, from, level0?.id);
+        if (taken.fallback)
+          o.log?.info(
+            { bot: bot.id, step: "snapshot" },
+            `volume ${volume.name}: full snapshot, ${taken.fallback}`,
+          );
         entry = await o.journal.advance(entry, "snapshotting", {
-          snapshots: [...entry.snapshots, { id, volume: volume.name }],
+          snapshots: [...entry.snapshots, { id: taken.id, volume: volume.name }],
+          precopies: entry.precopies.filter((p) => p !== level0),
         });
       }
     });
   } catch (error) {
     if (await isOutage(error, o)) return afterOutage(entry, error, o, timer, outcome);
     const restarted = await restartOld(entry, o);
-    await o.snapshots
-      .release(
-        entry.snapshots.map((s) => s.id),
-        0,
-      )
-      .catch(() => undefined);
+    await releaseAll(entry, o);
     await o.journal.finish(bot.id);
     const reason = `snapshot failed: ${errorText(error)}; ${restarted ?? "the old container was restarted"}`;
     return outcome(restarted ? "rollback-failed" : "failed", from, reason);
   }
   faultPoint("after-snapshot");
 
-  // 4. Keep the old container aside (rollback needs no pull), create and start the new one.
+  // 5. Keep the old container aside (rollback needs no pull), create and start the new one.
   let gate: Awaited<ReturnType<typeof waitHealthy>>;
   try {
     entry = await advance(o, entry, "renaming");
@@ -128,7 +146,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     faultPoint("after-start");
     entry = await advance(o, entry, "health-gate");
 
-    // 5. Health gate.
+    // 6. Health gate.
     gate = await timer.time("health", async () =>
       waitHealthy(await botProbe(o.docker, newId, bot.health), {
         timeoutMs: o.healthCheckTimeoutSeconds * 1000,
@@ -143,7 +161,7 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
   if (!gate.healthy) return rollBack(entry, gate.reason, o, timer, outcome);
   const downtimeMs = Math.round(performance.now() - stoppedAt - (gate.elapsedMs - gate.firstOkAfterMs));
 
-  // 6. Confirmed: the new version stays whatever happens next. A failed clean-up is left in the
+  // 7. Confirmed: the new version stays whatever happens next. A failed clean-up is left in the
   // journal at "confirmed" for recover() to finish; it never turns into a rollback.
   faultPoint("after-confirm");
   const done = `updated ${short(from)} -> ${short(digest)} in ${(timer.elapsed() / 1000).toFixed(1)}s`;
@@ -157,6 +175,32 @@ export async function updateBot(bot: FleetBot, digest: string, o: EngineOptions)
     );
     return outcome("updated", from, `${done}; clean-up pending: ${errorText(error)}`, { downtimeMs });
   }
+}
+
+/** The level-0 of each volume; a volume whose level-0 failed is left out (it gets a full snapshot). */
+async function precopyVolumes(entry: JournalEntry, o: EngineOptions): Promise<JournalEntry["precopies"]> {
+  const { bot } = entry;
+  const precopies: JournalEntry["precopies"] = [];
+  for (const volume of bot.volumes) {
+    try {
+      precopies.push({
+        id: await o.snapshots.precopy(volume.name, bot.id, entry.fromDigest),
+        volume: volume.name,
+      });
+    } catch (error) {
+      o.log?.warn(
+        { bot: bot.id, step: "pre-copying" },
+        `volume ${volume.name}: no level-0, a full snapshot after the stop: ${errorText(error)}`,
+      );
+    }
+  }
+  return precopies;
+}
+
+/** Drops every snapshot and level-0 of an update that ends before the new version ran. */
+async function releaseAll(entry: JournalEntry, o: EngineOptions): Promise<void> {
+  const ids = [...entry.snapshots, ...entry.precopies].map((s) => s.id);
+  await o.snapshots.release(ids, 0).catch(() => undefined);
 }
 
 /** Removes the old container and drops the snapshots beyond the ones kept. Idempotent. */

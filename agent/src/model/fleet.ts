@@ -84,8 +84,14 @@ export const fleetSchema = z.strictObject({
         .min(0, { message: "keepAfterSuccess must be from 0 to 100" })
         .max(100, { message: "keepAfterSuccess must be from 0 to 100" })
         .default(0),
+      precopy: z
+        .boolean({ message: "precopy must be true or false" })
+        .default(true)
+        .describe(
+          "Two-phase snapshots on the direct path: a level-0 while the bot still runs, a level-1 of the changes after the stop. false: one full snapshot after the stop.",
+        ),
     })
-    .default({ keepAfterSuccess: 0 }),
+    .default({ keepAfterSuccess: 0, precopy: true }),
   /** Quarantined digests people cleared to be planned again (`fleetwave quarantine lift`). */
   quarantine: z
     .strictObject({

@@ -7,7 +7,14 @@ import type { StoreContext } from "./context.ts";
 import { SnapshotCorruptError, SnapshotNotFoundError } from "./errors.ts";
 import { fsyncPath } from "./exec.ts";
 import { assertValidSnapshotId } from "./id.ts";
-import { findLeftovers, isWriting, type Leftover, type LeftoverKind } from "./leftovers.ts";
+import {
+  findLeftovers,
+  isWriting,
+  LEVEL1_SUFFIX,
+  type Leftover,
+  type LeftoverKind,
+  LISTING_SUFFIX,
+} from "./leftovers.ts";
 import { type SnapshotManifest, snapshotManifestSchema } from "./manifest.ts";
 import { openSnapshotIds } from "./open-files.ts";
 
@@ -42,6 +49,26 @@ export class SnapshotCatalog {
   manifestPath(id: string): string {
     assertValidSnapshotId(id);
     return join(this.ctx.dir, `${id}.json`);
+  }
+
+  /** A pair's level-1 tar. */
+  level1Path(id: string): string {
+    assertValidSnapshotId(id);
+    return join(this.ctx.dir, `${id}${LEVEL1_SUFFIX}`);
+  }
+
+  /** GNU tar's listing (snapshot file) between a pair's level-0 and level-1. */
+  listingPath(id: string): string {
+    assertValidSnapshotId(id);
+    return join(this.ctx.dir, `${id}${LISTING_SUFFIX}`);
+  }
+
+  /** The tar files of a snapshot in restore order, each with what its manifest says of it. */
+  parts(manifest: SnapshotManifest): { path: string; bytes: number; sha256: string }[] {
+    const level0 = { path: this.tarPath(manifest.id), bytes: manifest.bytes, sha256: manifest.sha256 };
+    if (!manifest.level1) return [level0];
+    const { bytes, sha256 } = manifest.level1;
+    return [level0, { path: this.level1Path(manifest.id), bytes, sha256 }];
   }
 
   /** The manifest, or undefined when there is none; SnapshotCorruptError when it is unreadable. */
@@ -107,6 +134,8 @@ export class SnapshotCatalog {
       existed = false;
     });
     await rm(tarPath, { force: true });
+    await rm(this.level1Path(id), { force: true });
+    await rm(this.listingPath(id), { force: true });
     if (this.ctx.durable && existed) await fsyncPath(this.ctx.dir);
     return existed;
   }
@@ -173,30 +202,32 @@ export class SnapshotCatalog {
   }
 
   async checkSize(manifest: SnapshotManifest): Promise<void> {
-    const path = this.tarPath(manifest.id);
-    const info = await stat(path).catch(() => undefined);
-    if (!info) throw new SnapshotCorruptError(manifest.id, `its tar file ${path} is missing`);
-    if (info.size !== manifest.bytes) {
-      throw new SnapshotCorruptError(
-        manifest.id,
-        `${path} has ${info.size} bytes, its manifest says ${manifest.bytes}`,
-      );
+    for (const { path, bytes } of this.parts(manifest)) {
+      const info = await stat(path).catch(() => undefined);
+      if (!info) throw new SnapshotCorruptError(manifest.id, `its tar file ${path} is missing`);
+      if (info.size !== bytes) {
+        throw new SnapshotCorruptError(
+          manifest.id,
+          `${path} has ${info.size} bytes, its manifest says ${bytes}`,
+        );
+      }
     }
   }
 
-  /** Resolves true when the tar's sha256 matches the manifest; throws SnapshotCorruptError otherwise. */
+  /** Resolves true when every tar's sha256 matches the manifest; throws SnapshotCorruptError otherwise. */
   async hashTar(manifest: SnapshotManifest): Promise<true> {
-    const path = this.tarPath(manifest.id);
-    const hash = createHash("sha256");
-    await pipeline(createReadStream(path, { highWaterMark: 4 << 20 }), async (source) => {
-      for await (const chunk of source) hash.update(chunk as Buffer);
-    });
-    const actual = hash.digest("hex");
-    if (actual !== manifest.sha256) {
-      throw new SnapshotCorruptError(
-        manifest.id,
-        `sha256 of ${path} is ${actual}, its manifest says ${manifest.sha256}`,
-      );
+    for (const { path, sha256 } of this.parts(manifest)) {
+      const hash = createHash("sha256");
+      await pipeline(createReadStream(path, { highWaterMark: 4 << 20 }), async (source) => {
+        for await (const chunk of source) hash.update(chunk as Buffer);
+      });
+      const actual = hash.digest("hex");
+      if (actual !== sha256) {
+        throw new SnapshotCorruptError(
+          manifest.id,
+          `sha256 of ${path} is ${actual}, its manifest says ${sha256}`,
+        );
+      }
     }
     return true;
   }

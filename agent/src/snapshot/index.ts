@@ -14,6 +14,8 @@
  *   and labels, so the engine must first remove every container that references it (VolumeInUseError
  *   otherwise) and recreate the bot's container afterwards; the tar is PUT through a never-started
  *   carrier container from an image that is already local.
+ * - A pair (`precopyVolume` while the bot runs, `completeVolume` after the stop): a level-0 GNU tar with its
+ *   listing, then a level-1 of what changed since the level-0 began; both tars, one manifest, one id.
  * - Leftovers of interrupted snapshots (`*.tar.partial`, `*.json.tmp`, tars without a manifest) are removed
  *   before every space check and by `cleanIncomplete()`, which the agent calls when it starts; never the
  *   files of a snapshot this process is still writing.
@@ -53,3 +55,4 @@ export type {
   SnapshotRequest,
   SnapshotVia,
 } from "./types.ts";
+export { type Completed, DEFAULT_PAIR_LIMITS, type PairLimits } from "./writer.ts";

@@ -33,7 +33,31 @@ describe("findLeftovers", () => {
     expect(findLeftovers([])).toEqual([]);
   });
 
+  it("knows a pair's files: its level-1 belongs to the level-0's manifest, its listing is a leftover", () => {
+    const pair = "b--v--20260101T000000000Z-0006";
+    const lone = "b--v--20260101T000000000Z-0007";
+    const names = [
+      `${pair}.tar`,
+      `${pair}.l1.tar`,
+      `${pair}.json`,
+      `${lone}.tar`,
+      `${lone}.snar`,
+      `${lone}.l1.tar.partial`,
+    ];
+    expect(findLeftovers(names)).toEqual([
+      { name: `${lone}.l1.tar.partial`, id: lone, kind: "partial" },
+      { name: `${lone}.snar`, id: lone, kind: "listing" },
+      { name: `${lone}.tar`, id: lone, kind: "orphan-tar" },
+    ]);
+    expect(findLeftovers([`${lone}.l1.tar`])).toEqual([
+      { name: `${lone}.l1.tar`, id: lone, kind: "orphan-tar" },
+    ]);
+  });
+
   it("tells the snapshot id of the files a writer holds open", () => {
+    expect(leftoverId("a--b--t-00ff.l1.tar.partial")).toBe("a--b--t-00ff");
+    expect(leftoverId("a--b--t-00ff.l1.tar")).toBe("a--b--t-00ff");
+    expect(leftoverId("a--b--t-00ff.snar")).toBe("a--b--t-00ff");
     expect(leftoverId("a--b--t-00ff.tar.partial")).toBe("a--b--t-00ff");
     expect(leftoverId("a--b--t-00ff.tar")).toBe("a--b--t-00ff");
     expect(leftoverId("a--b--t-00ff.json")).toBeUndefined();

@@ -12,6 +12,19 @@ export const volumeSpecSchema = z
 
 export type VolumeSpec = z.infer<typeof volumeSpecSchema>;
 
+/** The second part of a pair: `<id>.l1.tar`, GNU tar's level-1 of what changed since the level-0 began. */
+export const level1Schema = z
+  .object({
+    bytes: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    entries: z.number().int().nonnegative(),
+    /** When the level-0 (`<id>.tar`, taken while the bot still ran) began; `createdAt` is the level-1's. */
+    level0At: z.iso.datetime(),
+  })
+  .strict();
+
+export type Level1Part = z.infer<typeof level1Schema>;
+
 /** What `<dataDir>/snapshots/<id>.json` holds. Its existence means `<id>.tar` was written completely. */
 export const snapshotManifestSchema = z
   .object({
@@ -22,7 +35,7 @@ export const snapshotManifestSchema = z
     /** The digest of the image the bot ran when the snapshot was taken. */
     imageDigest: z.string().min(1).nullable(),
     createdAt: z.iso.datetime(),
-    /** Size of the tar file. */
+    /** Size of the tar file (`<id>.tar`; of a pair, the level-0). */
     bytes: z.number().int().nonnegative(),
     /** sha256 of the tar file, lowercase hex. */
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -37,11 +50,20 @@ export const snapshotManifestSchema = z
      * interrupted after the volume was removed can still recreate it.
      */
     volumeSpec: volumeSpecSchema.optional(),
+    /**
+     * A pair (mountpoint only): `<id>.tar` is a level-0 taken while the bot ran, possibly torn, and this
+     * level-1 taken after the stop completes it; restoring both in order gives the stopped state.
+     */
+    level1: level1Schema.optional(),
   })
   .strict()
   .refine((m) => m.method !== "archive" || (m.mountPath !== undefined && m.mountPath !== "/"), {
     message: "an archive snapshot needs the mountPath (not /) it was read from",
     path: ["mountPath"],
+  })
+  .refine((m) => m.method === "mountpoint" || m.level1 === undefined, {
+    message: "only a mountpoint snapshot can be a pair",
+    path: ["level1"],
   });
 
 export type SnapshotManifest = z.infer<typeof snapshotManifestSchema>;

@@ -57,12 +57,22 @@ export class DirectRestorer {
     if (leftovers) this.purgeInBackground(...leftovers);
   }
 
-  /** GNU tar extraction of the snapshot into `dir`, optionally limited by extra arguments. */
-  private extract(manifest: SnapshotManifest, dir: string, extra: readonly string[]): Promise<void> {
+  /**
+   * GNU tar extraction of the snapshot into `dir`, optionally limited by extra arguments. A pair is
+   * extracted level-0 then level-1, both as incremental archives: the level-1's directory listings delete
+   * what was removed or renamed away after the level-0 read it.
+   */
+  private async extract(manifest: SnapshotManifest, dir: string, extra: readonly string[]): Promise<void> {
+    const parts = this.catalog.parts(manifest);
+    const incremental = parts.length > 1 ? ["--listed-incremental=/dev/null"] : [];
+    for (const { path } of parts) await this.extractOne(manifest, path, dir, [...incremental, ...extra]);
+  }
+
+  private extractOne(manifest: SnapshotManifest, tarPath: string, dir: string, extra: readonly string[]) {
     const tar = runTar(
-      [...EXTRACT_FLAGS, `--file=${this.catalog.tarPath(manifest.id)}`, "--directory", dir, ...extra],
+      [...EXTRACT_FLAGS, `--file=${tarPath}`, "--directory", dir, ...extra],
       `restore of snapshot ${manifest.id} into ${dir}`,
-      this.ctx.tarCommand,
+      { tarCommand: this.ctx.tarCommand },
     );
     tar.stdout.resume();
     return tar.done;
@@ -86,7 +96,8 @@ export class DirectRestorer {
         await run("rm", ["-rf", "--", ...leftovers.map((n) => join(area, n))], "cleanup");
     }
     const fs = await statfs(area, { bigint: true });
-    if (Number(fs.bavail * fs.bsize) < manifest.bytes + this.ctx.marginBytes) return undefined;
+    const bytes = manifest.bytes + (manifest.level1?.bytes ?? 0);
+    if (Number(fs.bavail * fs.bsize) < bytes + this.ctx.marginBytes) return undefined;
     await this.catalog.checkSize(manifest);
     const staging = await mkdtemp(join(area, `${RESTORE_PREFIX}${manifest.id}-stage-`));
     const [hashed, extracted] = await Promise.allSettled([
@@ -121,8 +132,10 @@ export class DirectRestorer {
       }
       moved += 1;
     }
-    // The volume root itself: only the `./` entry, which is the first.
-    await this.extract(manifest, path, ["--no-recursion", "--occurrence=1", "./"]);
+    // The volume root itself: only the `./` entry, which is the first, of the last part (the stopped
+    // state). Not as an incremental archive, whose listing of `./` would delete what was just moved in.
+    const last = this.catalog.parts(manifest).at(-1)!;
+    await this.extractOne(manifest, last.path, path, ["--no-recursion", "--occurrence=1", "./"]);
     return [staging, trash];
   }
 

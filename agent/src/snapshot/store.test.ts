@@ -1,7 +1,10 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { CHURN_SCRIPT } from "#test/support/churn.ts";
 import { createTrickyTree, treeManifest, vandalizeTree } from "#test/support/tree-manifest.ts";
 import {
   InsufficientSpaceError,
@@ -275,6 +278,95 @@ describe("SnapshotStore, direct path", () => {
       await store.restoreVolume(manifest.id, { kind: "mountpoint", path: volume });
       expect(await treeManifest(volume)).toEqual(before);
       expect(await store.incomplete()).toEqual([]);
+    },
+    SLOW,
+  );
+});
+
+/** Resolves once the churn writer finished round `n` (see CHURN_SCRIPT). */
+async function untilRound(volume: string, n: number): Promise<number> {
+  for (;;) {
+    const round = Number(await readFile(join(volume, "churn/round"), "utf8").catch(() => "0"));
+    if (round >= n) return round;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("SnapshotStore, pairs (level-0 while a writer churns, level-1 after the stop)", () => {
+  it(
+    "restores exactly the state at the stop, from a torn level-0 and its level-1",
+    async () => {
+      const { volume, store } = await setup();
+      const { xattr } = await createTrickyTree(volume);
+      const via = { kind: "mountpoint", path: volume } as const;
+      const writer = spawn("sh", ["-c", CHURN_SCRIPT, "churn", volume], { stdio: "ignore" });
+      const exited = once(writer, "exit");
+      const roundBefore = await untilRound(volume, 3);
+      // The writer rewrites parts of the 3 MiB big.bin, most of this small tree: no size limit here.
+      const limits = { maxLevel0AgeMs: 300_000, maxLevel1Fraction: 4 };
+      const request = { volume: "data", bot: "acme-main", imageDigest: DIGEST, via };
+      const id = await store.precopyVolume(request, limits);
+      // The writer kept going while the level-0 was read: the level-0 is torn.
+      const roundAfter = await untilRound(volume, roundBefore + 1);
+      expect(roundAfter).toBeGreaterThan(roundBefore);
+      writer.kill("SIGKILL");
+      await exited;
+      const atStop = await treeManifest(volume, { xattrs: xattr });
+
+      const { manifest, fallback } = await store.completeVolume(id, limits);
+      expect(fallback).toBeUndefined();
+      expect(manifest.id).toBe(id);
+      expect(manifest.level1?.entries).toBeGreaterThan(1);
+      expect(await store.verify(id)).toEqual(manifest);
+      expect(await store.incomplete()).toEqual([]);
+
+      await vandalizeTree(volume);
+      await rm(join(volume, "churn"), { recursive: true });
+      await store.restoreVolume(id, via);
+      expect(await treeManifest(volume, { xattrs: xattr })).toEqual(atStop);
+
+      // A damaged level-1 is caught before the volume is touched.
+      await writeFile(store.tarPath(id).replace(/\.tar$/, ".l1.tar"), "garbage");
+      await expect(store.restoreVolume(id, via)).rejects.toBeInstanceOf(SnapshotCorruptError);
+      expect(await treeManifest(volume, { xattrs: xattr })).toEqual(atStop);
+      await store.remove(id);
+      expect(await readdir(store.dir)).not.toContain(expect.stringContaining(id));
+    },
+    SLOW,
+  );
+
+  it(
+    "falls back to a full snapshot when the level-1 outgrows its limit or the level-0 is too old",
+    async () => {
+      const { volume, store } = await setup();
+      await createTrickyTree(volume);
+      const via = { kind: "mountpoint", path: volume } as const;
+      const request = { volume: "data", bot: "acme-main", imageDigest: DIGEST, via };
+
+      const large = await store.precopyVolume(request);
+      await writeFile(join(volume, "big.bin"), Buffer.alloc(2 << 20, 7));
+      const atStop = await treeManifest(volume);
+      const strict = { maxLevel0AgeMs: 300_000, maxLevel1Fraction: 0 };
+      const replaced = await store.completeVolume(large, strict);
+      expect(replaced.fallback).toMatch(/level-1 grew beyond/);
+      expect(replaced.manifest.level1).toBeUndefined();
+      expect(replaced.manifest.id).not.toBe(large);
+      expect(await store.incomplete()).toEqual([]);
+      expect((await store.list()).map((m) => m.id)).toEqual([replaced.manifest.id]);
+      await vandalizeTree(volume);
+      await store.restoreVolume(replaced.manifest.id, via);
+      expect(await treeManifest(volume)).toEqual(atStop);
+
+      const old = await store.precopyVolume(request);
+      const stale = await store.completeVolume(old, { maxLevel0AgeMs: -1, maxLevel1Fraction: 0.5 });
+      expect(stale.fallback).toMatch(/the level-0 finished/);
+      expect(stale.manifest.level1).toBeUndefined();
+
+      const dropped = await store.precopyVolume(request);
+      expect((await store.incomplete()).every((f) => f.inUse)).toBe(true);
+      await store.discardPrecopy(dropped);
+      expect(await store.incomplete()).toEqual([]);
+      expect(await store.list()).toHaveLength(2);
     },
     SLOW,
   );

@@ -6,7 +6,7 @@ import { DirectRestorer } from "./restore-direct.ts";
 import { restoreThroughEngine } from "./restore-engine.ts";
 import type { SpaceCheck } from "./space.ts";
 import type { RestoreVia, SnapshotRequest } from "./types.ts";
-import { SnapshotWriter } from "./writer.ts";
+import { type Completed, DEFAULT_PAIR_LIMITS, type PairLimits, SnapshotWriter } from "./writer.ts";
 
 /**
  * Volume snapshots in `<dataDir>/snapshots`: the one object callers hold. The work is done by the
@@ -54,8 +54,32 @@ export class SnapshotStore {
   }
 
   /**
+   * The level-0 of a pair (Mountpoint only), taken WHILE the bot runs, at low I/O and CPU priority; the
+   * space check reserves room for the level-1 too. Returns the id to pass to completeVolume after the
+   * stop, or to discard. The level-0 lives in this process only: a crash leaves leftovers, never a
+   * snapshot.
+   */
+  precopyVolume(request: SnapshotRequest, limits: PairLimits = DEFAULT_PAIR_LIMITS): Promise<string> {
+    return this.writer.precopyVolume(request, limits);
+  }
+
+  /**
+   * After the stop: the level-1 of the pair `id` and its manifest, or a full snapshot (with the reason in
+   * `fallback`) when the level-0 is too old, the level-1 too large, or it failed.
+   */
+  completeVolume(id: string, limits: PairLimits = DEFAULT_PAIR_LIMITS): Promise<Completed> {
+    return this.writer.completeVolume(id, limits);
+  }
+
+  /** Drops a level-0 that will not be completed. */
+  discardPrecopy(id: string): Promise<void> {
+    return this.writer.discard(id);
+  }
+
+  /**
    * Restores a volume exactly as it was snapshotted: verifies the tar's size and sha256 (throws
-   * SnapshotCorruptError, volume untouched), empties the volume completely, extracts.
+   * SnapshotCorruptError, volume untouched), empties the volume completely, extracts (a pair: level-0,
+   * then level-1, whose directory listings delete what was removed or renamed meanwhile).
    *
    * - mountpoint: deletes every entry inside the Mountpoint (dotfiles included) but keeps the directory,
    *   then GNU tar restores contents, owners, modes (the root's too, from `./`), xattrs and ACLs.

@@ -251,7 +251,13 @@ export async function checkDataDir(
   if (partial.length > 0) fail(`incomplete snapshot files left: ${partial.join(", ")}`);
   const staging = await readdir(join(dataDir, "snapshots", ".restore")).catch(() => [] as string[]);
   if (staging.length > 0) fail(`restore staging left: ${staging.join(", ")}`);
-  const tars = names.filter((n) => n.endsWith(".tar"));
+  const listings = names.filter((n) => n.endsWith(".snar"));
+  if (listings.length > 0) fail(`level-0 listings left (a pair never completed): ${listings.join(", ")}`);
+  // A pair's level-1 (<id>.l1.tar) belongs to the manifest of its level-0 (<id>.json).
+  const level1s = names.filter((n) => n.endsWith(".l1.tar"));
+  const unowned = level1s.filter((n) => !names.includes(`${n.slice(0, -".l1.tar".length)}.json`));
+  if (unowned.length > 0) fail(`level-1 tars without their pair's manifest: ${unowned.join(", ")}`);
+  const tars = names.filter((n) => n.endsWith(".tar") && !n.endsWith(".l1.tar"));
   const limit =
     keep * bots.reduce((sum, b) => sum + Object.keys(Object.values(b.allowed)[0] ?? {}).length, 0);
   if (tars.length > limit)

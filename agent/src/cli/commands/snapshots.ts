@@ -18,11 +18,13 @@ const usage = `Usage: fleetwave snapshots list    --data-dir DIR [--bot ID] [--f
        fleetwave snapshots restore ID --data-dir DIR
        fleetwave snapshots prune   --data-dir DIR [--bot ID] [--keep N]
 
-Volume snapshots live in DIR/snapshots as <id>.tar plus <id>.json. restore verifies the
-sha256, empties the volume and extracts the snapshot into it; every container using the
-volume must be stopped first (docker stop <bot>). prune removes the files that interrupted
-snapshots left (*.tar.partial, *.json.tmp, tars without a manifest; never one being
-written) and, with --bot, keeps the newest N snapshots per volume of that bot.`;
+Volume snapshots live in DIR/snapshots as <id>.tar plus <id>.json; a pair (PARTS 2: a
+level-0 taken while the bot ran and the level-1 after its stop) adds <id>.l1.tar. restore
+verifies the sha256 of every part, empties the volume and extracts the snapshot into it
+(a pair: level-0, then level-1); every container using the volume must be stopped first
+(docker stop <bot>). prune removes the files that interrupted snapshots left (*.tar.partial,
+*.json.tmp, *.snar, tars without a manifest; never one being written) and, with --bot,
+keeps the newest N snapshots per volume of that bot.`;
 
 function printIncomplete(io: CliIO, files: IncompleteFile[]): void {
   if (files.length === 0) return;
@@ -57,8 +59,19 @@ export const snapshotsCommand: Command = {
         }
         io.out(
           [
-            "ID\tBOT\tVOLUME\tCREATED\tBYTES\tENTRIES\tMETHOD",
-            ...list.map((m) => [m.id, m.bot, m.volume, m.createdAt, m.bytes, m.entries, m.method].join("\t")),
+            "ID\tBOT\tVOLUME\tCREATED\tBYTES\tENTRIES\tMETHOD\tPARTS",
+            ...list.map((m) =>
+              [
+                m.id,
+                m.bot,
+                m.volume,
+                m.createdAt,
+                m.bytes + (m.level1?.bytes ?? 0),
+                m.entries + (m.level1?.entries ?? 0),
+                m.method,
+                m.level1 ? 2 : 1,
+              ].join("\t"),
+            ),
           ].join("\n"),
         );
         printIncomplete(io, incomplete);
@@ -87,8 +100,11 @@ export const snapshotsCommand: Command = {
           kind: "mountpoint",
           path: await docker.volumeMountpoint(manifest.volume),
         });
+        const parts = manifest.level1
+          ? `level-0 ${manifest.sha256.slice(0, 12)} and level-1 ${manifest.level1.sha256.slice(0, 12)} verified`
+          : `sha256 ${manifest.sha256.slice(0, 12)} verified`;
         io.out(
-          `restored ${manifest.volume} from ${id} (${manifest.entries} entries, sha256 ${manifest.sha256.slice(0, 12)} verified)`,
+          `restored ${manifest.volume} from ${id} (${manifest.entries + (manifest.level1?.entries ?? 0)} entries, ${parts})`,
         );
         return 0;
       }
