@@ -1,4 +1,4 @@
-import { containerCreateOptions } from "../docker/container-spec.ts";
+import { containerCreateOptions, secretEnvNames } from "../docker/container-spec.ts";
 import { containerDrift } from "../docker/drift.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { updateBot } from "../engine/update-bot.ts";
@@ -34,7 +34,16 @@ export class DriftKeeper {
     const have = await docker.inspect(bot.id);
     if (!have) return undefined;
     const { repository } = splitImageRef(bot.image);
-    const want = containerCreateOptions(bot, repository, digest, { seedVolumes: false });
+    // Secret values are never read for a comparison: the container's own values stand in for
+    // them, so a secret is drift only when the container lacks the variable.
+    const running = new Map(
+      (have.Config.Env ?? []).map((line) => [
+        line.slice(0, line.indexOf("=")),
+        line.slice(line.indexOf("=") + 1),
+      ]),
+    );
+    const secrets = Object.fromEntries(secretEnvNames(bot).map((name) => [name, running.get(name) ?? ""]));
+    const want = containerCreateOptions(bot, repository, digest, { seedVolumes: false, secrets });
     const diffs = containerDrift(want, have, await docker.imageDefaults(have.Image));
     const key = diffs.join("; ");
     if (diffs.length === 0) {
