@@ -72,7 +72,10 @@ export class Agent implements AgentControl {
     await this.rt.ws.lock.run(async () => {
       await this.rt.ws.open();
       await this.rt.ws.sync();
-      const text = await this.rt.ws.read(this.rt.statusPath).catch(() => undefined);
+      // The status ref, or the file on the branch from before this host's agent moved to the ref.
+      const text =
+        (await this.rt.ws.statusRefs()).get(this.host)?.text ??
+        (await this.rt.ws.read(this.rt.statusPath).catch(() => undefined));
       if (text) {
         const parsed = statusSchema.safeParse(parseYaml(text));
         if (parsed.success) this.rt.book = new StatusBook(parsed.data);
@@ -336,8 +339,9 @@ export class Agent implements AgentControl {
     return this.rt.desired.current?.state;
   }
 
-  /** For tests and the status command: the raw status file text in the clone. */
+  /** For tests and the status command: the raw status file text as last committed. */
   async statusFileText(): Promise<string> {
-    return readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
+    const atRef = (await this.rt.ws.statusRefs()).get(this.host)?.text;
+    return atRef ?? readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
   }
 }
