@@ -7,6 +7,7 @@ import { access } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { FleetwaveError } from "#fleetwave/errors.ts";
 import { currentBranch, git, headCommit, pushWithRetry } from "#fleetwave/git/git.ts";
+import { checkoutStatusFiles, fetchStatusRefs } from "#fleetwave/git/status-refs.ts";
 import type { Problem } from "#fleetwave/model/problems.ts";
 import type { Rollout } from "#fleetwave/model/rollout.ts";
 import { strategyNames } from "#fleetwave/model/strategy.ts";
@@ -172,6 +173,14 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
     changelogPath = join(repo, "changelogs/user-facing/latest.json");
   }
 
+  // What already runs where lives on the hosts' status refs, not on the branch the job checked out.
+  const unfetched = await fetchStatusRefs(repo);
+  if (unfetched)
+    log(
+      `Could not fetch the hosts' status refs (${firstLine(unfetched)}); planning from the status files the checkout has`,
+    );
+  const statusFiles = await checkoutStatusFiles(repo);
+
   const strategyName = (strategy || (bot ? "single-bot" : "")) as (typeof strategyNames)[number] | "";
   let prepared: Awaited<ReturnType<typeof preparePlan>>;
   try {
@@ -186,6 +195,7 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
       now,
       basedOn,
       source: sourceOf(inputs, env),
+      statusFiles,
     });
   } catch (error) {
     // Re-running a workflow for a digest that is already planned is a no-op; an aborted digest

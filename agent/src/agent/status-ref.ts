@@ -117,7 +117,10 @@ export class StatusRef {
         return { ok: true, pushes: 1, rejected };
       }
       if (!/\[rejected\]|non-fast-forward|fetch first/.test(push.stdout + push.stderr))
-        return { ok: false, error: `cannot push ${statusBranch(this.o.host)}: ${(push.stderr || push.stdout).trim()}` };
+        return {
+          ok: false,
+          error: `cannot push ${statusBranch(this.o.host)}: ${(push.stderr || push.stdout).trim()}`,
+        };
       rejected += 1;
       try {
         await git(

@@ -177,7 +177,9 @@ describe("Workspace", { timeout: 60_000 }, () => {
     ]);
     expect(await remoteLog()).toEqual(mainBefore);
     expect(await refLog(bare, "host-b")).toEqual(["fleetwave(host-b): status 1"]);
-    const files = await git(["ls-tree", "-r", "--name-only", "refs/heads/fleetwave/status/host-b"], { cwd: bare });
+    const files = await git(["ls-tree", "-r", "--name-only", "refs/heads/fleetwave/status/host-b"], {
+      cwd: bare,
+    });
     expect(files.stdout.trim()).toBe("fleet-state/status/host-b.yaml");
 
     expect(await ws.sync()).toEqual({ ok: true });
@@ -198,7 +200,10 @@ describe("Workspace", { timeout: 60_000 }, () => {
     // The operator replaces the ref by a scrubbed root commit.
     const operator = agentFor(root, bare, "scrub");
     await operator.open();
-    await operator.status.commit("host: host-a\n", "scrubbed", { name: "Operator", email: "ops@acme.example" });
+    await operator.status.commit("host: host-a\n", "scrubbed", {
+      name: "Operator",
+      email: "ops@acme.example",
+    });
     const scrubbed = (await git(["rev-parse", operator.status.local], { cwd: operator.o.dir })).stdout.trim();
     await git(["push", "-q", "--force", "origin", `${scrubbed}:refs/heads/fleetwave/status/${HOST}`], {
       cwd: operator.o.dir,

@@ -20,7 +20,8 @@ export const statusBranch = (host: string): string => `${STATUS_BRANCH_PREFIX}${
 export const statusFilePath = (host: string): string => `fleet-state/status/${host}.yaml`;
 
 /** The refspec that brings every host's status branch to `localPrefix<host>` in one fetch. */
-export const statusRefspec = (localPrefix: string): string => `+refs/heads/${STATUS_BRANCH_PREFIX}*:${localPrefix}*`;
+export const statusRefspec = (localPrefix: string): string =>
+  `+refs/heads/${STATUS_BRANCH_PREFIX}*:${localPrefix}*`;
 
 /** One host's status as its ref holds it. */
 export interface StatusAtRef {
@@ -33,7 +34,10 @@ export interface StatusAtRef {
 }
 
 /** `ref -> commit` for every ref under the prefixes (e.g. `refs/remotes/origin/fleetwave/status/`). */
-export async function listRefs(options: GitOptions, prefixes: readonly string[]): Promise<Map<string, string>> {
+export async function listRefs(
+  options: GitOptions,
+  prefixes: readonly string[],
+): Promise<Map<string, string>> {
   const out = await git(["for-each-ref", "--format=%(objectname) %(refname)", ...prefixes], options);
   const refs = new Map<string, string>();
   for (const line of out.stdout.split("\n")) {
@@ -68,7 +72,8 @@ export async function readStatusRefs(
   const result = new Map<string, StatusAtRef>();
   hosts.forEach((host, i) => {
     const object = objects[i];
-    if (object) result.set(host, { host, commit: found.get(host)!.commit, blob: object.oid, text: object.text });
+    if (object)
+      result.set(host, { host, commit: found.get(host)!.commit, blob: object.oid, text: object.text });
   });
   return result;
 }
@@ -164,7 +169,14 @@ export async function commitStatusSnapshot(
 
 async function commitTree(
   options: GitOptions,
-  o: { index: string; blob: string; path: string; messageFile: string; parent?: string; author: StatusAuthor },
+  o: {
+    index: string;
+    blob: string;
+    path: string;
+    messageFile: string;
+    parent?: string;
+    author: StatusAuthor;
+  },
 ): Promise<string> {
   const indexEnv = { ...options, env: { ...options.env, GIT_INDEX_FILE: o.index } };
   await rm(o.index, { force: true });
@@ -231,4 +243,38 @@ export async function unpushedOf(
     options,
   );
   return out.stdout.split("\n").filter(Boolean);
+}
+
+/**
+ * Every host's status (host -> text) from the status refs of the repository that holds `dir`:
+ * in a checkout the remote-tracking refs `git fetch` writes (they win over local branches of the
+ * same name, which only a person makes), in a bare remote its branches. Empty outside git.
+ */
+export async function checkoutStatusFiles(dir: string): Promise<Map<string, string>> {
+  const inside = await tryGit(["rev-parse", "--git-dir"], { cwd: dir }).catch(() => undefined);
+  if (inside?.code !== 0) return new Map();
+  const refs = await readStatusRefs({ cwd: dir }, [
+    `refs/heads/${STATUS_BRANCH_PREFIX}`,
+    `refs/remotes/origin/${STATUS_BRANCH_PREFIX}`,
+  ]);
+  return new Map([...refs].map(([host, r]) => [host, r.text]));
+}
+
+/**
+ * Brings every host's status ref into a checkout (`origin/fleetwave/status/<host>`), e.g. in CI
+ * where the checkout has the one branch it builds. Returns git's error instead of throwing.
+ */
+export async function fetchStatusRefs(cwd: string): Promise<string | undefined> {
+  const result = await tryGit(
+    [
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--prune",
+      "origin",
+      statusRefspec(`refs/remotes/origin/${STATUS_BRANCH_PREFIX}`),
+    ],
+    { cwd },
+  ).catch((error: Error) => ({ code: -1, stdout: "", stderr: error.message }));
+  return result.code === 0 ? undefined : (result.stderr || result.stdout).trim() || `exit ${result.code}`;
 }
