@@ -23,6 +23,7 @@ import { auditRecord, BotUpdater } from "./bot-updater.ts";
 import { ControlAdapter } from "./control-adapter.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
+import { runPool } from "./pool.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
 import { StatusBook } from "./status-book.ts";
@@ -219,14 +220,14 @@ export class Agent implements AgentControl {
     const mine = state.bots.filter((b) => b.host === this.host);
     const records: AuditRecord[] = [];
     const notes: string[] = [];
+    const missing: FleetBot[] = [];
     for (const bot of mine) {
       if (this.rt.stopping) break;
       if (this.rt.updating.has(bot.id)) continue;
       const healed = await healBot(bot, this.rt.engineOptions(state.fleet, state.fleet.strategy));
       if (healed.action === "in-update") continue;
       if (healed.action === "missing") {
-        const outcome = await this.createMissing(bot, state);
-        if (outcome) records.push(auditRecord(outcome));
+        missing.push(bot);
         continue;
       }
       const up = await this.health.noteHealed(bot, healed, notes);
@@ -249,6 +250,17 @@ export class Agent implements AgentControl {
         if (outcome) records.push(auditRecord(outcome));
       }
     }
+    // New bots are created side by side (a host given 30 new bots must not take 30 pull-and-start
+    // times), at most maxParallel at once like the updates of a wave.
+    await runPool(
+      missing,
+      state.fleet.strategy.maxParallel,
+      async (bot) => {
+        const outcome = await this.createMissing(bot, state);
+        if (outcome) records.push(auditRecord(outcome));
+      },
+      () => !this.rt.stopping,
+    );
     const declared = new Set(mine.map((b) => b.id));
     this.rt.incidents.retain(declared);
     for (const id of Object.keys(this.rt.book.value.bots)) if (!declared.has(id)) this.rt.book.removeBot(id);
