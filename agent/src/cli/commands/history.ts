@@ -19,7 +19,9 @@ export const historyCommand: Command = {
   usage: `Usage: fleetwave history [--repo PATH] [--bot ID | --tenant ID | --rollout ID] [--format table|json]
 
 Reads the Fleetwave-* trailers of the commits in the GitOps repository (default: the current
-directory) and prints when, host, bot, from, to, result, actor and commit, newest first.`,
+directory): HEAD and every host's status ref (fleetwave/status/<host>; in a checkout the
+origin/fleetwave/status/* refs, so \`git fetch\` first), merged in commit-time order. Prints
+when, host, bot, from, to, result, actor and commit, newest first.`,
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     const repo = resolve(io.cwd, flags.repo);
