@@ -17,6 +17,7 @@ import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
+import type { FleetView } from "../plan/fleet-view.ts";
 import { isFleetPaused } from "../plan/gates.ts";
 import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
@@ -344,6 +345,10 @@ export class Agent implements AgentControl {
 
   metrics(): MetricsSnapshot {
     return this.control.metrics();
+  }
+
+  fleet(): FleetView {
+    return this.control.fleet();
   }
 
   /** For `--once` and tests: the last loaded, valid desired state. */

@@ -19,6 +19,7 @@ import type { ActionResult, AgentControl, RolloutControlState } from "./control.
 import { dashboardHeaders, fragmentHeaders, LIVE_PATH, renderDashboard, renderLive } from "./dashboard.tsx";
 import { HttpCounters, METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { type ApiToken, TokenVerifier } from "./tokens.ts";
+
 import {
   looksSigned,
   pushEventSchema,
@@ -27,6 +28,9 @@ import {
   WEBHOOK_SECRET_ENV,
   webhookPayloadText,
 } from "./webhook.ts";
+
+/** `GET /api/status?scope=host|fleet`: this host only (default), or with every host's view. */
+const statusScope = z.enum(["host", "fleet"]);
 
 export interface AppOptions {
   /** Parsed FLEETWAVE_API_TOKENS (see parseApiTokens). Empty: every mutating route answers 503. */
@@ -209,11 +213,16 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
 
   app.get("/", (c) => {
     const nonce = randomBytes(16).toString("base64");
-    const page = renderDashboard({ status: control.status(), branch: control.watchedBranch, nonce });
+    const page = renderDashboard({
+      status: control.status(),
+      fleet: control.fleet?.(),
+      branch: control.watchedBranch,
+      nonce,
+    });
     return c.html(page, 200, dashboardHeaders(nonce));
   });
 
-  app.get(LIVE_PATH, (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
+  app.get(LIVE_PATH, (c) => c.html(renderLive(control.status(), control.fleet?.()), 200, fragmentHeaders()));
 
   app.get("/metrics", (c) => {
     const text = renderMetrics({
@@ -226,7 +235,12 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
   });
 
-  app.get("/api/status", (c) => c.json(control.status()));
+  app.get("/api/status", (c) => {
+    const scope = statusScope.safeParse(c.req.query("scope") ?? "host");
+    if (!scope.success) return c.json({ error: "scope must be host or fleet" }, 400);
+    if (scope.data === "host") return c.json(control.status());
+    return c.json({ ...control.status(), fleet: control.fleet?.() ?? { hosts: [], rollouts: [] } });
+  });
 
   app.get("/api/rollouts", (c) => c.json({ rollouts: control.status().rollouts }));
 

@@ -5,6 +5,7 @@
  */
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import type { BotStatus, HostStatus, UpdateResult } from "../model/status.ts";
+import type { FleetView } from "../plan/fleet-view.ts";
 
 export type BotState = BotStatus["state"];
 export type RolloutControlState = Rollout["control"]["state"];
@@ -125,6 +126,8 @@ export interface AgentControl {
   /** Ask for a reconcile as soon as possible; fire-and-forget, must not throw. */
   requestReconcile(reason: string): void;
   metrics(): MetricsSnapshot;
+  /** Every host's bots and every rollout per wave and host, from the status refs (docs/contracts.md). */
+  fleet?(): FleetView;
 }
 
 /**
