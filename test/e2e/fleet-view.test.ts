@@ -94,9 +94,7 @@ describe("fleet-wide view (two agents, headless Chromium)", () => {
     page.on("pageerror", (e) => problems.push(e.message));
     await page.goto(`${hostA.server.url}/`);
     const otherBot = page.locator(`#fleet tr[data-fleet-bot="${b1!.id}"][data-host="host-b"]`);
-    await expect
-      .poll(() => otherBot.innerText())
-      .toMatch(/host-b's bot: act on host-b's dashboard, or in git/);
+    await expect.poll(() => text(otherBot)).toMatch(/host-b's bot: act on host-b's dashboard, or in git/);
     expect(await otherBot.getByRole("button").count()).toBe(0);
     const cell = (h: string, phase: string) =>
       page.locator(
