@@ -280,11 +280,15 @@ export async function showResults(ctx: Ctx, badRollout: string): Promise<void> {
     ),
   );
   const status = statusSchema.parse(
-    parseYaml(await git(ws.bare, "show", `main:fleet-state/status/${DEMO_HOST}.yaml`)),
+    parseYaml(
+      await git(ws.bare, "show", `fleetwave/status/${DEMO_HOST}:fleet-state/status/${DEMO_HOST}.yaml`),
+    ),
   );
   if (!status.quarantine.some((q) => q.digest === images.v120.digest && q.rollout === badRollout))
-    throw new DemoError(`v1.2.0 is not quarantined in the remote's status/${DEMO_HOST}.yaml`);
-  say.ok(`v1.2.0 is quarantined in status/${DEMO_HOST}.yaml: no new plan may target it`);
+    throw new DemoError(`v1.2.0 is not quarantined in the remote's status ref fleetwave/status/${DEMO_HOST}`);
+  say.ok(
+    `v1.2.0 is quarantined in status/${DEMO_HOST}.yaml (on the status ref fleetwave/status/${DEMO_HOST}): no new plan may target it`,
+  );
 
   await pull(ws);
   const history = await fleetwave(ws.operator, "history");
