@@ -169,7 +169,14 @@ export class Workspace {
       ],
       this.network,
     );
-    return (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+    const fetched = (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+    // Seen under heavy load (dozens of clients on two cores): an empty answer must fail this
+    // sync, not reach the replay as a revision.
+    if (!/^[0-9a-f]{40,64}$/.test(fetched))
+      throw new Error(
+        `git rev-parse ${FETCHED} gave no commit (${JSON.stringify(fetched)}); retrying next tick`,
+      );
+    return fetched;
   }
 
   /**
