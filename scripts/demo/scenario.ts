@@ -138,8 +138,11 @@ async function apiStatus(ctx: Ctx): Promise<AgentStatusView> {
   return (await response.json()) as AgentStatusView;
 }
 
+/** Subjects of main and of every host's status ref, where the agent's audit commits land. */
 async function remoteSubjects(ws: Workspace): Promise<string[]> {
-  return (await git(ws.bare, "log", "--format=%s", "main")).split("\n").filter(Boolean);
+  return (await git(ws.bare, "log", "--format=%s", "main", "--glob=refs/heads/fleetwave/status/*"))
+    .split("\n")
+    .filter(Boolean);
 }
 
 async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
@@ -308,11 +311,15 @@ export async function showResults(ctx: Ctx, badRollout: string): Promise<void> {
     ),
   );
   const status = statusSchema.parse(
-    parseYaml(await git(ws.bare, "show", `main:fleet-state/status/${DEMO_HOST}.yaml`)),
+    parseYaml(
+      await git(ws.bare, "show", `fleetwave/status/${DEMO_HOST}:fleet-state/status/${DEMO_HOST}.yaml`),
+    ),
   );
   if (!status.quarantine.some((q) => q.digest === images.v120.digest && q.rollout === badRollout))
-    throw new DemoError(`v1.2.0 is not quarantined in the remote's status/${DEMO_HOST}.yaml`);
-  say.ok(`v1.2.0 is quarantined in status/${DEMO_HOST}.yaml: no new plan may target it`);
+    throw new DemoError(`v1.2.0 is not quarantined in the remote's status ref fleetwave/status/${DEMO_HOST}`);
+  say.ok(
+    `v1.2.0 is quarantined in status/${DEMO_HOST}.yaml (on the status ref fleetwave/status/${DEMO_HOST}): no new plan may target it`,
+  );
 
   await pull(ws);
   const history = await fleetwave(ws.operator, "history");
@@ -324,6 +331,10 @@ export async function showResults(ctx: Ctx, badRollout: string): Promise<void> {
     if (!history.stdout.includes(needle)) throw new DemoError(`fleetwave history shows no "${needle}" row`);
 
   say.gap();
-  say.say(`$ git -C ${ws.bare} log --oneline      (the remote: every change, by people and by the agent)`);
-  say.block(await git(ws.bare, "log", "--oneline", "main"));
+  say.say(
+    `$ git -C ${ws.bare} log --oneline --date-order main --glob='refs/heads/fleetwave/status/*'      (the remote: every change, by people on main and by the agent on its status ref)`,
+  );
+  say.block(
+    await git(ws.bare, "log", "--oneline", "--date-order", "main", "--glob=refs/heads/fleetwave/status/*"),
+  );
 }

@@ -117,5 +117,7 @@ export async function push(ws: Workspace): Promise<string> {
 
 /** Brings the operator's clone up to date with the remote (the agent pushes status commits). */
 export async function pull(ws: Workspace): Promise<void> {
+  // A plain fetch also brings the hosts' status refs, which `fleetwave history` and `status` read.
+  await git(ws.operator, "fetch", "--quiet", "--prune", "origin");
   await git(ws.operator, "pull", "--quiet", "--rebase", "origin", "main");
 }

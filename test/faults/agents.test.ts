@@ -21,7 +21,7 @@ import {
   fleetRepo,
   git,
   openHour,
-  remoteFile,
+  remoteStatusFile,
   startAgent,
 } from "../support/agent-harness.ts";
 
@@ -102,7 +102,7 @@ async function daemon(dataDir: string) {
 }
 
 async function remoteStatus(): Promise<HostStatus | undefined> {
-  return remoteFile(repo.bare, "fleet-state/status/host-a.yaml").then(
+  return remoteStatusFile(repo.bare, "host-a").then(
     (text) => parse(text) as HostStatus,
     () => undefined,
   );
@@ -119,7 +119,7 @@ describe("two agents for one host", () => {
   it("same data dir: the second exits at once naming the first one's pid; the first goes on undisturbed", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "fleetwave-two-same-"));
     const first = await daemon(dataDir);
-    const statusBefore = await remoteFile(repo.bare, "fleet-state/status/host-a.yaml");
+    const statusBefore = await remoteStatusFile(repo.bare, "host-a");
     const headBefore = await remoteHead();
 
     const second = await once(dataDir);
@@ -134,7 +134,7 @@ describe("two agents for one host", () => {
     expect(first.child.exitCode).toBeNull();
     expect(await exists(join(dataDir, "repo", ".git", "index.lock"))).toBe(false);
     expect(await remoteHead()).toBe(headBefore);
-    expect(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")).toBe(statusBefore);
+    expect(await remoteStatusFile(repo.bare, "host-a")).toBe(statusBefore);
 
     // A killed -9 agent blocks nobody: the same data dir starts again (and is the same instance).
     first.child.kill("SIGKILL");
@@ -150,7 +150,7 @@ describe("two agents for one host", () => {
     const firstDir = await mkdtemp(join(tmpdir(), "fleetwave-two-first-"));
     const secondDir = await mkdtemp(join(tmpdir(), "fleetwave-two-second-"));
     const first = await daemon(firstDir);
-    const statusBefore = await remoteFile(repo.bare, "fleet-state/status/host-a.yaml");
+    const statusBefore = await remoteStatusFile(repo.bare, "host-a");
     const headBefore = await remoteHead();
     const held = new RegExp(
       `host host-a is held by another fleetwave agent, instance ${first.instance} on ${hostname()} \\(data dir ${firstDir}\\).*does nothing and commits nothing: stop that agent first`,
@@ -172,7 +172,7 @@ describe("two agents for one host", () => {
 
     expect(first.child.exitCode).toBeNull();
     expect(await remoteHead()).toBe(headBefore);
-    expect(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")).toBe(statusBefore);
+    expect(await remoteStatusFile(repo.bare, "host-a")).toBe(statusBefore);
     for (const dir of [firstDir, secondDir, inProcess.dataDir])
       expect(await exists(join(dir, "repo", ".git", "index.lock"))).toBe(false);
 

@@ -26,7 +26,7 @@ import { statusSchema } from "#fleetwave/model/status.ts";
 import { SnapshotStore } from "#fleetwave/snapshot/index.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
 import { freePort, registryHost } from "#scripts/local-env/engine.ts";
-import { type FleetRepo, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
+import { type FleetRepo, fleetRepo, openHour, remoteStatusFile } from "../support/agent-harness.ts";
 import { waitForHttp } from "../support/docker.ts";
 import { type PrivateEngine, startPrivateEngine } from "../support/private-engine.ts";
 import { createTrickyTree, type TreeManifest, treeManifest } from "../support/tree-manifest.ts";
@@ -305,9 +305,7 @@ function repoFor(bots: Tracked[]): Promise<FleetRepo> {
 
 /** The status file on the remote says each bot runs, on the digest it really runs. */
 async function expectTruthfulStatus(e: Engine, repo: FleetRepo, bots: Tracked[]): Promise<void> {
-  const status = statusSchema.parse(
-    parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
-  );
+  const status = statusSchema.parse(parseYaml(await remoteStatusFile(repo.bare, HOST)));
   expect(status.engine).toBeUndefined();
   for (const { bot } of bots) {
     const info = await e.docker.inspect(bot.id);
@@ -380,9 +378,7 @@ describe("the issue's leftovers, healed by agent --once", () => {
       new RegExp(`down: ${tracked.bot.id}: the container had exited .*not healthy`),
     );
     expect(once.output).toMatch(/1 bots down/);
-    const status = statusSchema.parse(
-      parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
-    );
+    const status = statusSchema.parse(parseYaml(await remoteStatusFile(repo.bare, HOST)));
     // It was started, but it does not answer where fleet-state says it must: not "running".
     expect(status.bots[tracked.bot.id]?.state).toBe("failed");
     await cleanUp(e, [tracked]);
@@ -399,9 +395,7 @@ describe("the Engine is away when the agent runs", () => {
       const once = await agentOnce(repo, e.dataDir);
       expect(once.code, once.output).toBe(1);
       expect(once.output).toMatch(/error: the Docker Engine is unavailable since \S+; no bot was touched/);
-      const status = statusSchema.parse(
-        parseYaml(await remoteFile(repo.bare, `fleet-state/status/${HOST}.yaml`)),
-      );
+      const status = statusSchema.parse(parseYaml(await remoteStatusFile(repo.bare, HOST)));
       expect(status.engine?.state).toBe("engine-unavailable");
       expect(Date.parse(status.engine!.since)).not.toBeNaN();
     } finally {

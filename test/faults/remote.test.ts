@@ -20,6 +20,7 @@ import {
   git,
   openHour,
   remoteFile,
+  remoteStatusFile,
   startAgent,
 } from "../support/agent-harness.ts";
 
@@ -58,12 +59,14 @@ async function setup(prefix: string) {
   return { repo: await fleetRepo(decl), bot };
 }
 
-const remoteStatus = async (bare: string) =>
-  parse(await remoteFile(bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+const remoteStatus = async (bare: string) => parse(await remoteStatusFile(bare, "host-a")) as HostStatus;
 
 /** Commits of HEAD in `cwd` that its origin/main does not have yet. */
+const STATUS_REF = "refs/heads/fleetwave/status/host-a";
+/** Commits the clone has not pushed: on main, and on the host's status ref. */
 const unpushed = async (cwd: string) =>
-  Number((await git(cwd, "rev-list", "--count", "origin/main..HEAD")).trim());
+  Number((await git(cwd, "rev-list", "--count", "origin/main..HEAD")).trim()) +
+  Number((await git(cwd, "rev-list", "--count", `origin/fleetwave/status/host-a..${STATUS_REF}`)).trim());
 
 /** A TCP server that accepts git connections and never answers. */
 async function silentRemote(): Promise<string> {
@@ -135,9 +138,7 @@ describe("a misbehaving remote", () => {
       expect(await git(repo.bare, "log", "-p", "main")).not.toContain("hunter2");
       // The agent's own queued work landed: the fleet pause by alice and the status it wrote offline.
       expect(await remoteFile(repo.bare, "fleet-state/fleet.yaml")).toMatch(/mode: paused/);
-      expect(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")).toBe(
-        await running.agent.statusFileText(),
-      );
+      expect(await remoteStatusFile(repo.bare, "host-a")).toBe(await running.agent.statusFileText());
       expect(running.logs.join("\n")).toMatch(/origin\/main was rewritten \(force-push\): following it/);
       expect(running.agent.status().lastError?.source ?? "none").not.toMatch(/^git-/);
     } finally {
@@ -151,21 +152,21 @@ describe("a misbehaving remote", () => {
     await running.agent.reconcile("create");
     await running.stop();
     const clone = join(running.dataDir, "repo");
-    const headBefore = (await git(repo.bare, "rev-parse", "main")).trim();
+    const headBefore = (await git(repo.bare, "rev-parse", STATUS_REF)).trim();
 
     await dockerClient().getContainer(bot).stop({ t: 1 });
     const silent = await once(await silentRemote(), running.dataDir, { FLEETWAVE_GIT_TIMEOUT: "2s" });
     expect(silent.stderr).toMatch(/timed out after 2 s \(the remote is slow or does not answer\)/);
     expect(silent.stdout).toMatch(/reconciled host-a/);
     expect(await unpushed(clone)).toBeGreaterThanOrEqual(1);
-    expect((await git(repo.bare, "rev-parse", "main")).trim()).toBe(headBefore);
+    expect((await git(repo.bare, "rev-parse", STATUS_REF)).trim()).toBe(headBefore);
 
     const back = await once(repo.bare, running.dataDir);
     expect(back.code).toBe(0);
     expect(await unpushed(clone)).toBe(0);
-    expect((await git(repo.bare, "rev-parse", "main")).trim()).not.toBe(headBefore);
-    expect(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")).toBe(
-      await git(clone, "show", "HEAD:fleet-state/status/host-a.yaml"),
+    expect((await git(repo.bare, "rev-parse", STATUS_REF)).trim()).not.toBe(headBefore);
+    expect(await remoteStatusFile(repo.bare, "host-a")).toBe(
+      await git(clone, "show", `${STATUS_REF}:fleet-state/status/host-a.yaml`),
     );
   });
 });

@@ -20,6 +20,7 @@ import {
   openHour,
   type RunningAgent,
   remoteFile,
+  remoteStatusFile,
   startAgent,
   TOKEN_HEADER,
   tenantYaml,
@@ -56,7 +57,7 @@ const digestOf = async (bot: string) => {
   return info ? containerDigest(info) : undefined;
 };
 const remoteStatus = async (bare: string, host: string) =>
-  parse(await remoteFile(bare, `fleet-state/status/${host}.yaml`)) as HostStatus;
+  parse(await remoteStatusFile(bare, host)) as HostStatus;
 
 async function started(bare: string, host: string, env: Record<string, string> = {}) {
   const a = await startAgent(bare, host, env);

@@ -13,6 +13,7 @@ import {
   type RunningAgent,
   remoteFile,
   remoteLog,
+  remoteStatusFile,
   startAgent,
   TOKEN_HEADER,
 } from "../support/agent-harness.ts";
@@ -57,7 +58,7 @@ async function digestOf(bot: string): Promise<string | undefined> {
 }
 
 async function remoteStatus(bare: string, host: string): Promise<HostStatus> {
-  return parse(await remoteFile(bare, `fleet-state/status/${host}.yaml`)) as HostStatus;
+  return parse(await remoteStatusFile(bare, host)) as HostStatus;
 }
 
 describe("agent: a full rollout", () => {

@@ -18,6 +18,7 @@ import {
   type RunningAgent,
   remoteFile,
   remoteLog,
+  remoteStatusFile,
   startAgent,
   type TenantDecl,
   tenantYaml,
@@ -73,7 +74,7 @@ async function digestOf(bot: string): Promise<string | undefined> {
 }
 
 async function remoteStatus(bare: string): Promise<HostStatus> {
-  return parse(await remoteFile(bare, `fleet-state/status/${HOST}.yaml`)) as HostStatus;
+  return parse(await remoteStatusFile(bare, HOST)) as HostStatus;
 }
 
 describe("agent: stories of a running rollout", () => {

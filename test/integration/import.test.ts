@@ -11,7 +11,7 @@ import { afterAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildTestImage } from "#scripts/local-env/bot-image.ts";
 import { dockerClient, freePort } from "#scripts/local-env/engine.ts";
-import { git, remoteFile } from "../support/agent-harness.ts";
+import { git, remoteStatusFile } from "../support/agent-harness.ts";
 import { removeContainersByLabel, waitForHttp } from "../support/docker.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -127,7 +127,7 @@ it("init + import + push + agent --once adopts running containers without recrea
     expect(info.Id, `${name} was recreated`).toBe(ids[i]);
     expect(info.State.Running).toBe(true);
   }
-  const status = parse(await remoteFile(bare, "fleet-state/status/host-a.yaml")) as {
+  const status = parse(await remoteStatusFile(bare, "host-a")) as {
     bots: Record<string, { digest: string; state: string }>;
   };
   for (const name of names)

@@ -15,7 +15,7 @@ import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker
 import type { HostStatus } from "#fleetwave/model/status.ts";
 import { buildTestImage } from "#scripts/local-env/bot-image.ts";
 import { dockerClient } from "#scripts/local-env/engine.ts";
-import { bots, type FleetDecl, fleetRepo, openHour, remoteFile } from "../support/agent-harness.ts";
+import { bots, type FleetDecl, fleetRepo, openHour, remoteStatusFile } from "../support/agent-harness.ts";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -160,7 +160,7 @@ describe("the packed release, installed with npm install -g", () => {
     const info = await new DockerAdapter(dockerFromEnv()).inspect(fleet[0]!.id);
     expect(info?.State.Running).toBe(true);
     expect(info && containerDigest(info)).toBe(image.digest);
-    const status = parse(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+    const status = parse(await remoteStatusFile(repo.bare, "host-a")) as HostStatus;
     expect(JSON.stringify(status)).toContain(fleet[0]!.id);
   });
 });

@@ -19,7 +19,7 @@ import {
   openHour,
   pushMain,
   type RunningAgent,
-  remoteFile,
+  remoteStatusFile,
   startAgent,
   TOKEN_HEADER,
 } from "../support/agent-harness.ts";
@@ -88,7 +88,7 @@ describe("fleetwave rollback", () => {
     await agent.agent.reconcile("rollback");
     expect(await digestOf(bot!.id)).toBe(v1.digest);
 
-    const status = parse(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+    const status = parse(await remoteStatusFile(repo.bare, "host-a")) as HostStatus;
     expect(status.bots[bot!.id]?.last).toMatchObject({ result: "updated", from: v2.digest, to: v1.digest });
     const mails = await smtp.waitFor(2, 10_000);
     expect(mails[1]!.to).toEqual(["owner@rb.example"]);

@@ -17,7 +17,7 @@ import {
   git,
   openHour,
   type RunningAgent,
-  remoteFile,
+  remoteStatusFile,
   startAgent,
   tenantYaml,
 } from "../support/agent-harness.ts";
@@ -106,7 +106,7 @@ describe("trust: verified commits and secrets out of git", () => {
     expect(created?.Config.Env).toContain(`API_KEY=${SECRET}`);
     expect(created?.Config.Labels?.["fleetwave.secret-env"]).toBe("API_KEY");
     expect(await docker.inspect(withoutSecret!.id)).toBeUndefined();
-    const first = parse(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+    const first = parse(await remoteStatusFile(repo.bare, "host-a")) as HostStatus;
     expect(first.bots[withoutSecret!.id]?.last?.reason).toContain(
       `secret file ${missingFile} does not exist`,
     );
@@ -154,7 +154,7 @@ describe("trust: verified commits and secrets out of git", () => {
     const error = a.agent.status().lastError;
     expect(error?.message).toContain(`commit ${planned.slice(0, 12)} is not verified`);
     expect(error?.message).toContain("not trusted");
-    const status = parse(await remoteFile(repo.bare, "fleet-state/status/host-a.yaml")) as HostStatus;
+    const status = parse(await remoteStatusFile(repo.bare, "host-a")) as HostStatus;
     expect(status.unverified?.commit).toBe(planned);
     const alerts = () => smtp.messages.filter((m) => m.envelopeTo.includes("trust-watch@acme.example"));
     await eventually(async () => (alerts().length > 0 ? true : undefined), 20_000, "the admin alert");

@@ -177,6 +177,8 @@ export async function fleetRepo(decl: FleetDecl, gitConfig: Record<string, strin
       return (await git(work, "rev-parse", "HEAD")).trim();
     },
     async pull() {
+      // A plain fetch also brings every host's status ref (origin/fleetwave/status/<host>).
+      await git(work, "fetch", "--quiet", "--prune", "origin");
       await git(work, "pull", "--quiet", "--rebase", "origin", "main");
     },
     async cli(...args) {
@@ -297,8 +299,25 @@ export async function remoteFile(bare: string, path: string): Promise<string> {
   return git(bare, "show", `main:${path}`);
 }
 
+/**
+ * A host's status file on the remote: its status ref `fleetwave/status/<host>`, or the file on
+ * main for a host that has not moved to its ref.
+ */
+export async function remoteStatusFile(bare: string, host: string): Promise<string> {
+  const path = `fleet-state/status/${host}.yaml`;
+  return git(bare, "show", `refs/heads/fleetwave/status/${host}:${path}`).catch(() => remoteFile(bare, path));
+}
+
+/** The log of main and of every host's status ref (the audit commits), newest first. */
 export async function remoteLog(bare: string): Promise<string> {
-  return git(bare, "log", "--format=%H%n%an%n%B%n----", "main");
+  return git(
+    bare,
+    "log",
+    "--date-order",
+    "--format=%H%n%an%n%B%n----",
+    "main",
+    "--glob=refs/heads/fleetwave/status/*",
+  );
 }
 
 export async function readJson<T>(path: string): Promise<T> {

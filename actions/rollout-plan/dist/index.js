@@ -58083,6 +58083,111 @@ function signingConfig(keyFile) {
   ];
 }
 
+// agent/src/git/status-refs.ts
+import { spawn as spawn2 } from "node:child_process";
+var STATUS_BRANCH_PREFIX = "fleetwave/status/";
+var statusFilePath = (host) => `fleet-state/status/${host}.yaml`;
+var statusRefspec = (localPrefix) => `+refs/heads/${STATUS_BRANCH_PREFIX}*:${localPrefix}*`;
+async function listRefs(options, prefixes) {
+  const out = await git(["for-each-ref", "--format=%(objectname) %(refname)", ...prefixes], options);
+  const refs = /* @__PURE__ */ new Map();
+  for (const line of out.stdout.split("\n")) {
+    const [sha, ref] = line.trim().split(" ");
+    if (sha && ref) refs.set(ref, sha);
+  }
+  return refs;
+}
+async function readStatusRefs(options, prefixes) {
+  const found = /* @__PURE__ */ new Map();
+  for (const prefix of prefixes) {
+    for (const [ref, commit] of await listRefs(options, [prefix])) {
+      found.set(ref.slice(ref.lastIndexOf("/") + 1), { commit });
+    }
+  }
+  if (found.size === 0) return /* @__PURE__ */ new Map();
+  const hosts = [...found.keys()];
+  const objects = await catFileBatch(
+    options.cwd,
+    hosts.map((host) => `${found.get(host).commit}:${statusFilePath(host)}`)
+  );
+  const result = /* @__PURE__ */ new Map();
+  hosts.forEach((host, i3) => {
+    const object2 = objects[i3];
+    if (object2)
+      result.set(host, { host, commit: found.get(host).commit, blob: object2.oid, text: object2.text });
+  });
+  return result;
+}
+function catFileBatch(cwd, specs) {
+  return new Promise((resolve2, reject) => {
+    const child = spawn2("git", ["cat-file", "--batch"], {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+      stdio: ["pipe", "pipe", "pipe"]
+    });
+    const chunks = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk) => chunks.push(chunk));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) {
+        reject(new Error(`git cat-file --batch failed (exit ${code}): ${stderr.trim()}`));
+        return;
+      }
+      resolve2(parseBatch(Buffer.concat(chunks), specs.length));
+    });
+    child.stdin.end(specs.map((s2) => `${s2}
+`).join(""));
+  });
+}
+function parseBatch(out, count2) {
+  const result = [];
+  let at3 = 0;
+  while (result.length < count2 && at3 < out.length) {
+    const eol = out.indexOf(10, at3);
+    if (eol < 0) break;
+    const header = out.subarray(at3, eol).toString("utf8");
+    at3 = eol + 1;
+    const match = /^([0-9a-f]{40,64}) (\w+) (\d+)$/.exec(header);
+    if (!match) {
+      result.push(void 0);
+      continue;
+    }
+    const size = Number(match[3]);
+    const text = out.subarray(at3, at3 + size).toString("utf8");
+    at3 += size + 1;
+    result.push(match[2] === "blob" ? { oid: match[1], text } : void 0);
+  }
+  while (result.length < count2) result.push(void 0);
+  return result;
+}
+async function checkoutStatusFiles(dir) {
+  const inside = await tryGit(["rev-parse", "--git-dir"], { cwd: dir }).catch(() => void 0);
+  if (inside?.code !== 0) return /* @__PURE__ */ new Map();
+  const refs = await readStatusRefs({ cwd: dir }, [
+    `refs/heads/${STATUS_BRANCH_PREFIX}`,
+    `refs/remotes/origin/${STATUS_BRANCH_PREFIX}`
+  ]);
+  return new Map([...refs].map(([host, r3]) => [host, r3.text]));
+}
+async function fetchStatusRefs(cwd) {
+  const result = await tryGit(
+    [
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--prune",
+      "origin",
+      statusRefspec(`refs/remotes/origin/${STATUS_BRANCH_PREFIX}`)
+    ],
+    { cwd }
+  ).catch((error63) => ({ code: -1, stdout: "", stderr: error63.message }));
+  return result.code === 0 ? void 0 : (result.stderr || result.stdout).trim() || `exit ${result.code}`;
+}
+
 // agent/src/plan/files.ts
 import { mkdir as mkdir2, readFile as readFile2, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join2 } from "node:path";
@@ -60779,7 +60884,7 @@ function checkRollouts(rollouts, botsById, fleet, report, allBotsKnown) {
 
 // agent/src/model/load.ts
 var SUBDIRS = ["tenants", "rollouts", "status"];
-async function loadFleetState(dir, cwd = process.cwd()) {
+async function loadFleetState(dir, cwd = process.cwd(), options = {}) {
   const files = [];
   const fleet = await readOptional(join(dir, "fleet.yaml"), "fleet.yaml");
   if (fleet) files.push(fleet);
@@ -60797,9 +60902,16 @@ async function loadFleetState(dir, cwd = process.cwd()) {
       if (file2) files.push(file2);
     }
   }
+  const overlay = options.statusFiles ?? /* @__PURE__ */ new Map();
+  const merged = files.filter((f2) => !overlay.has(/^status\/(.+)\.ya?ml$/.exec(f2.path)?.[1] ?? ""));
+  for (const [host, text] of overlay) {
+    const path = `status/${host}.yaml`;
+    const bytes = Buffer.byteLength(text);
+    merged.push(bytes > MAX_FILE_BYTES ? { path, bytes } : { path, text });
+  }
   const shown = relative(cwd, dir);
   const prefix = shown === "" ? "" : `${(shown.startsWith("..") ? dir : shown).split(sep2).join("/")}/`;
-  return buildFleetState(files, prefix);
+  return buildFleetState(merged, prefix);
 }
 async function readOptional(path, shown) {
   try {
@@ -60828,8 +60940,8 @@ ${problems.slice(0, 20).map((p3) => `  ${formatProblem(p3)}`).join(
   problems;
   name = "InvalidFleetStateError";
 };
-async function loadValidState(stateDir, cwd) {
-  const result = await loadFleetState(stateDir, cwd);
+async function loadValidState(stateDir, cwd, options = {}) {
+  const result = await loadFleetState(stateDir, cwd, options);
   if (!result.ok) throw new InvalidFleetStateError(result.problems);
   return result.state;
 }
@@ -60854,8 +60966,8 @@ async function readChangelog(path) {
   return result.data;
 }
 async function preparePlan(options) {
-  const { stateDir, cwd, changelogPath, ...input2 } = options;
-  const state = await loadValidState(stateDir, cwd);
+  const { stateDir, cwd, changelogPath, statusFiles, ...input2 } = options;
+  const state = await loadValidState(stateDir, cwd, statusFiles ? { statusFiles } : {});
   const changelog = changelogPath ? await readChangelog(changelogPath) : void 0;
   const result = planRollout({ ...input2, state, ...changelog ? { changelog } : {} });
   const yaml = renderRolloutYaml(result.plan);
@@ -60995,6 +61107,12 @@ async function runRolloutPlan(inputs, context3) {
   } else if (await exists3(join3(repo, "changelogs/user-facing/latest.json"))) {
     changelogPath = join3(repo, "changelogs/user-facing/latest.json");
   }
+  const unfetched = await fetchStatusRefs(repo);
+  if (unfetched)
+    log(
+      `Could not fetch the hosts' status refs (${firstLine(unfetched)}); planning from the status files the checkout has`
+    );
+  const statusFiles = await checkoutStatusFiles(repo);
   const strategyName = strategy || (bot ? "single-bot" : "");
   let prepared;
   try {
@@ -61008,7 +61126,8 @@ async function runRolloutPlan(inputs, context3) {
       ...bot ? { bot } : {},
       now,
       basedOn,
-      source: sourceOf(inputs, env)
+      source: sourceOf(inputs, env),
+      statusFiles
     });
   } catch (error63) {
     if (error63 instanceof DuplicatePlanError && error63.existing.control.state !== "aborted") {

@@ -356,4 +356,24 @@ git add -A && git ${ID.join(" ")} commit -q -m "globex: one contact" && git push
     expect(lenient.summary).toContain("Nothing to do");
     expect(await repo.main()).toBe(before);
   });
+
+  it("reads what runs where from the hosts' status refs, which the checkout does not have", async () => {
+    const repo = await fleetRepo();
+    // host-b's agent reports acme-support already on the digest, on its status ref only.
+    const agent = join(repo.root, "agent");
+    await git(["init", "-q", "--initial-branch=fleetwave/status/host-b", agent], { cwd: repo.root });
+    await mkdir(join(agent, "fleet-state/status"), { recursive: true });
+    await writeFile(
+      join(agent, "fleet-state/status/host-b.yaml"),
+      `host: host-b\nobservedCommit: none\nupdatedAt: 2026-11-27T05:00:00Z\nbots:\n  acme-support: { digest: "${DIGEST}", state: running }\nrollouts: {}\nquarantine: []\n`,
+    );
+    await git(["add", "."], { cwd: agent });
+    await git([...ID, "commit", "-q", "-m", "fleetwave(host-b): reconcile"], { cwd: agent });
+    await git(["push", "-q", repo.bare, "HEAD:refs/heads/fleetwave/status/host-b"], { cwd: agent });
+
+    const run = await runAction(repo, { image: IMAGE, digest: DIGEST, push: "false" });
+    expect(run.code, run.stdout).toBe(0);
+    // Five targets without the ref (the first test); acme-support is excluded as already there.
+    expect(run.outputs.targets).toBe("4");
+  });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { FleetwaveError } from "#fleetwave/errors.ts";
 import { currentBranch, git, headCommit, pushWithRetry } from "#fleetwave/git/git.ts";
+import { checkoutStatusFiles, fetchStatusRefs } from "#fleetwave/git/status-refs.ts";
 import { signingConfig } from "#fleetwave/git/verify.ts";
 import type { Problem } from "#fleetwave/model/problems.ts";
 import type { Rollout } from "#fleetwave/model/rollout.ts";
@@ -190,6 +191,14 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
     changelogPath = join(repo, "changelogs/user-facing/latest.json");
   }
 
+  // What already runs where lives on the hosts' status refs, not on the branch the job checked out.
+  const unfetched = await fetchStatusRefs(repo);
+  if (unfetched)
+    log(
+      `Could not fetch the hosts' status refs (${firstLine(unfetched)}); planning from the status files the checkout has`,
+    );
+  const statusFiles = await checkoutStatusFiles(repo);
+
   const strategyName = (strategy || (bot ? "single-bot" : "")) as (typeof strategyNames)[number] | "";
   let prepared: Awaited<ReturnType<typeof preparePlan>>;
   try {
@@ -204,6 +213,7 @@ export async function runRolloutPlan(inputs: Inputs, context: RunContext): Promi
       now,
       basedOn,
       source: sourceOf(inputs, env),
+      statusFiles,
     });
   } catch (error) {
     // Re-running a workflow for a digest that is already planned is a no-op; an aborted digest

@@ -19,6 +19,7 @@ import { splitImageRef } from "../model/primitives.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { statusSchema } from "../model/status.ts";
 import { chooseCreateDigest, tagChoice } from "../plan/create-digest.ts";
+import type { FleetView } from "../plan/fleet-view.ts";
 import { isFleetPaused } from "../plan/gates.ts";
 import { BotHealth } from "./bot-health.ts";
 import { auditRecord, BotUpdater } from "./bot-updater.ts";
@@ -27,6 +28,7 @@ import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Loaded } from "./desired-state.ts";
 import { DriftKeeper } from "./drift-keeper.ts";
 import { hostGuard, selfClaim } from "./host-claim.ts";
+import { runPool } from "./pool.ts";
 import { RolloutRunner } from "./rollout-runner.ts";
 import { type AgentOptions, AgentRuntime, emptyReport, type TickReport } from "./runtime.ts";
 import { StatusBook } from "./status-book.ts";
@@ -79,7 +81,10 @@ export class Agent implements AgentControl {
     await this.rt.ws.lock.run(async () => {
       await this.rt.ws.open();
       await this.rt.ws.sync();
-      const text = await this.rt.ws.read(this.rt.statusPath).catch(() => undefined);
+      // The status ref, or the file on the branch from before this host's agent moved to the ref.
+      const text =
+        (await this.rt.ws.statusRefs()).get(this.host)?.text ??
+        (await this.rt.ws.read(this.rt.statusPath).catch(() => undefined));
       if (text) {
         const parsed = statusSchema.safeParse(parseYaml(text));
         if (parsed.success) this.rt.book = new StatusBook(parsed.data);
@@ -245,6 +250,7 @@ export class Agent implements AgentControl {
     const notes: string[] = [];
     for (const q of this.rt.book.dropLifted(state.fleet.quarantine.lifted))
       notes.push(`quarantine lifted: ${q.digest} may be planned again for ${q.image}`);
+    const missing: FleetBot[] = [];
     for (const bot of mine) {
       if (this.rt.stopping) break;
       if (this.rt.updating.has(bot.id)) continue;
@@ -252,8 +258,7 @@ export class Agent implements AgentControl {
       const healed = await healBot(bot, this.rt.engineOptions(state.fleet, state.fleet.strategy));
       if (healed.action === "in-update") continue;
       if (healed.action === "missing") {
-        const outcome = await this.createMissing(bot, state);
-        if (outcome) records.push(auditRecord(outcome));
+        missing.push(bot);
         continue;
       }
       const up = await this.health.noteHealed(bot, healed, notes);
@@ -282,6 +287,17 @@ export class Agent implements AgentControl {
         if (outcome) records.push(auditRecord(outcome));
       }
     }
+    // New bots are created side by side (a host given 30 new bots must not take 30 pull-and-start
+    // times), at most maxParallel at once like the updates of a wave.
+    await runPool(
+      missing,
+      state.fleet.strategy.maxParallel,
+      async (bot) => {
+        const outcome = await this.createMissing(bot, state);
+        if (outcome) records.push(auditRecord(outcome));
+      },
+      () => !this.rt.stopping,
+    );
     const declared = new Set(mine.map((b) => b.id));
     this.rt.incidents.retain(declared);
     for (const id of Object.keys(this.rt.book.value.bots)) if (!declared.has(id)) this.rt.book.removeBot(id);
@@ -413,13 +429,18 @@ export class Agent implements AgentControl {
     return this.control.metrics();
   }
 
+  fleet(): FleetView {
+    return this.control.fleet();
+  }
+
   /** For `--once` and tests: the last loaded, valid desired state. */
   get desiredState(): FleetState | undefined {
     return this.rt.desired.current?.state;
   }
 
-  /** For tests and the status command: the raw status file text in the clone. */
+  /** For tests and the status command: the raw status file text as last committed. */
   async statusFileText(): Promise<string> {
-    return readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
+    const atRef = (await this.rt.ws.statusRefs()).get(this.host)?.text;
+    return atRef ?? readFile(join(this.rt.ws.o.dir, this.rt.statusPath), "utf8");
   }
 }

@@ -12,6 +12,7 @@ import {
 } from "../http/control.ts";
 import type { AgentMetrics } from "../http/metrics.ts";
 import type { Rollout } from "../model/rollout.ts";
+import { buildFleetView, type FleetView } from "../plan/fleet-view.ts";
 import { effectiveTenantMode, isFleetPaused, targetGate } from "../plan/gates.ts";
 import { shortDigest } from "../text/digest.ts";
 import { auditRecord, type BotUpdater } from "./bot-updater.ts";
@@ -67,6 +68,12 @@ export class ControlAdapter implements AgentControl {
       bots,
       rollouts: (state?.rollouts ?? []).map((r) => rolloutView(r, this.rt.host, this.rt.book.progress(r.id))),
     };
+  }
+
+  fleet(): FleetView {
+    const state = this.rt.desired.current?.state;
+    if (!state) return { hosts: [], rollouts: [] };
+    return buildFleetView(state, this.rt.book.value, this.rt.now());
   }
 
   rollout(id: string): RolloutDetailView | undefined {

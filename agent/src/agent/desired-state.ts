@@ -31,6 +31,7 @@ export type Loaded =
  */
 export class DesiredState {
   private lastValid?: { state: FleetState; commit: string };
+  private lastKey?: string;
   private readonly marker: string;
   private readonly verifiedMarker: string;
 
@@ -53,7 +54,14 @@ export class DesiredState {
       if (refused) return refused;
     }
     const commit = await this.ws.desiredStateCommit();
-    const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir);
+    const refs = await this.ws.statusRefs();
+    // Nothing moved since the last load (the usual idle tick): parsing every host's status again
+    // is the cost that grows with the fleet.
+    const key = `${await this.ws.head()} ${[...refs.values()].map((r) => `${r.host}:${r.blob}`).join(",")}`;
+    if (this.lastKey === key && this.lastValid?.commit === commit) return { ok: true, ...this.lastValid };
+    const statusFiles = new Map([...refs].map(([host, r]) => [host, r.text]));
+    const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir, { statusFiles });
+    this.lastKey = result.ok ? key : undefined;
     if (result.ok) {
       this.lastValid = { state: result.state, commit };
       await writeFile(this.marker, `${commit}\n`);

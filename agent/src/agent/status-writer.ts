@@ -8,8 +8,8 @@ import type { AgentRuntime } from "./runtime.ts";
 import { HostHeldError } from "./workspace.ts";
 
 /**
- * Everything the agent writes to git: this host's status commits, the queue of unpushed
- * commits, and edits of desired state (an API call, or a rollout stopped at its threshold).
+ * Everything the agent writes to git: this host's status commits (on its status ref), the queue
+ * of unpushed commits, and edits of desired state (an API call, or a rollout stopped at its threshold).
  */
 export class StatusWriter {
   /** The status last committed, without its timestamps: an unchanged status makes no commit. */
@@ -22,7 +22,7 @@ export class StatusWriter {
     return JSON.stringify(rest);
   }
 
-  /** Commits this host's status when it changed (one commit per wave or reconcile). */
+  /** Commits this host's status to its status ref when it changed (one commit per wave or reconcile). */
   async commitStatus(
     subject: string,
     records: AuditRecord[],
@@ -42,7 +42,7 @@ export class StatusWriter {
         ...(extra.rollout ? { rollout: extra.rollout } : {}),
         ...(extra.actor ? { actor: extra.actor } : {}),
       });
-      await this.rt.ws.commit({ [this.rt.statusPath]: this.rt.book.toYaml() }, message, extra.actor);
+      await this.rt.ws.commitStatus(this.rt.book.toYaml(), message, extra.actor);
       this.lastCommittedBody = body;
     });
   }

@@ -58,6 +58,25 @@ async function setup(guard?: Workspace["guard"]) {
   return { root, bare, work, ws, logs, remoteLog, statusCommit };
 }
 
+function agentFor(root: string, bare: string, host: string): Workspace {
+  return new Workspace({
+    repo: bare,
+    branch: "main",
+    dir: join(root, host, "repo"),
+    identity: { name: `Fleetwave Agent (${host})`, email: `fleetwave-agent@${host}.invalid` },
+    host,
+    log: () => undefined,
+    networkTimeoutMs: 3000,
+  });
+}
+
+const statusMessage = (host: string, n: number) =>
+  formatAuditCommit({ host, subject: `status ${n}`, records: [], notes: [] });
+const refLog = async (bare: string, host: string) =>
+  (await git(["log", "--format=%s", `refs/heads/fleetwave/status/${host}`], { cwd: bare })).stdout
+    .trim()
+    .split("\n");
+
 const servers: Server[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
@@ -133,6 +152,69 @@ describe("Workspace", { timeout: 60_000 }, () => {
     expect(await ws.sync()).toEqual({ ok: true });
     expect((await ws.push()).ok).toBe(true);
     expect((await remoteLog()).some((l) => l.includes("reconcile 1"))).toBe(true);
+  });
+
+  it("commits status to the host's own ref, never to main: two hosts push without a rejection and read every host's status, a host still on main included", async () => {
+    const { root, bare, work, ws, remoteLog } = await setup();
+    await operatorCommit(work, "fleet-state/status/host-c.yaml", "host: host-c\n", "a host not moved yet");
+    await git(["push", "-q", "origin", "main"], { cwd: work });
+    const mainBefore = await remoteLog();
+    const other = agentFor(root, bare, "host-b");
+    await other.open();
+    for (const [agent, host] of [
+      [ws, HOST],
+      [other, "host-b"],
+    ] as const) {
+      expect(await agent.sync()).toEqual({ ok: true });
+      await agent.commitStatus(`host: ${host}\nround: 1\n`, statusMessage(host, 1));
+    }
+    // Both pushes land on the first try although the two hosts finished "the same wave".
+    expect((await ws.push()).ok).toBe(true);
+    expect((await other.push()).ok).toBe(true);
+    expect([ws.pushes, other.pushes]).toEqual([
+      { ok: 1, rejected: 0 },
+      { ok: 1, rejected: 0 },
+    ]);
+    expect(await remoteLog()).toEqual(mainBefore);
+    expect(await refLog(bare, "host-b")).toEqual(["fleetwave(host-b): status 1"]);
+    const files = await git(["ls-tree", "-r", "--name-only", "refs/heads/fleetwave/status/host-b"], {
+      cwd: bare,
+    });
+    expect(files.stdout.trim()).toBe("fleet-state/status/host-b.yaml");
+
+    expect(await ws.sync()).toEqual({ ok: true });
+    const refs = await ws.statusRefs();
+    expect([...refs.keys()].sort()).toEqual(["host-a", "host-b"]);
+    expect(refs.get("host-b")?.text).toBe("host: host-b\nround: 1\n");
+    // The file of a host whose agent has not moved yet is still in the checkout of main.
+    expect(await ws.read("fleet-state/status/host-c.yaml")).toBe("host: host-c\n");
+    expect(await ws.unpushed()).toBe(0);
+  });
+
+  it("a rewritten status ref: unpushed status commits are replayed on it, the ones it removed stay removed", async () => {
+    const { root, bare, ws, logs } = await setup();
+    await ws.commitStatus("host: host-a\nsecret: hunter2\n", statusMessage(HOST, 1));
+    expect((await ws.push()).ok).toBe(true);
+    await ws.commitStatus("host: host-a\nround: 2\n", statusMessage(HOST, 2));
+
+    // The operator replaces the ref by a scrubbed root commit.
+    const operator = agentFor(root, bare, "scrub");
+    await operator.open();
+    await operator.status.commit("host: host-a\n", "scrubbed", {
+      name: "Operator",
+      email: "ops@acme.example",
+    });
+    const scrubbed = (await git(["rev-parse", operator.status.local], { cwd: operator.o.dir })).stdout.trim();
+    await git(["push", "-q", "--force", "origin", `${scrubbed}:refs/heads/fleetwave/status/${HOST}`], {
+      cwd: operator.o.dir,
+    });
+
+    expect((await ws.push()).ok).toBe(true);
+    expect(ws.pushes).toEqual({ ok: 2, rejected: 1 });
+    expect(await refLog(bare, HOST)).toEqual(["fleetwave(host-a): status 2", "scrubbed"]);
+    expect(logs.some((l) => /status\/host-a was rewritten \(force-push\)/.test(l))).toBe(true);
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect((await ws.statusRefs()).get(HOST)?.text).toBe("host: host-a\nround: 2\n");
   });
 
   it("gives up on a remote that never answers after its timeout and keeps committing locally", async () => {

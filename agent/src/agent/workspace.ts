@@ -3,7 +3,9 @@ import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
+import { resolveRef, type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
 import { signingConfig } from "../git/verify.ts";
+import { FETCHED_STATUS, StatusRef } from "./status-ref.ts";
 
 export type Identity = GitIdentity;
 
@@ -64,9 +66,14 @@ export class Workspace {
   guard?: (statusText: string | undefined) => Promise<string | undefined>;
   private held?: string;
   private readonly upstream: string;
+  /** This host's status branch; status and audit commits go there, never on `branch`. */
+  readonly status: StatusRef;
+  /** Pushes of the status branch and of `branch`, and how many a remote rejected (for the bench). */
+  readonly pushes = { ok: 0, rejected: 0 };
 
   constructor(readonly o: WorkspaceOptions) {
     this.upstream = `refs/remotes/origin/${o.branch}`;
+    this.status = new StatusRef({ host: o.host, git: this.gitOptions, network: this.network, log: o.log });
   }
 
   get stateDir(): string {
@@ -98,10 +105,24 @@ export class Workspace {
     if (!exists) {
       await mkdir(dirname(this.o.dir), { recursive: true });
       await rm(this.o.dir, { recursive: true, force: true });
-      await git(["clone", "--quiet", "--branch", this.o.branch, this.o.repo, this.o.dir], {
-        ...this.network,
-        cwd: dirname(this.o.dir),
-      });
+      // The repository is also the app's fork: the agent needs fleet-state/ only. A partial clone
+      // fetches blobs on demand and the sparse checkout asks for those of fleet-state/ alone (a
+      // local path clones in full: git ignores the filter there).
+      await git(
+        [
+          "clone",
+          "--quiet",
+          "--filter=blob:none",
+          "--no-checkout",
+          "--branch",
+          this.o.branch,
+          this.o.repo,
+          this.o.dir,
+        ],
+        { ...this.network, cwd: dirname(this.o.dir) },
+      );
+      await this.run(["sparse-checkout", "set", "fleet-state"]);
+      await git(["checkout", "--quiet", this.o.branch], this.network);
     } else {
       await this.run(["remote", "set-url", "origin", this.o.repo]);
     }
@@ -131,26 +152,61 @@ export class Workspace {
     const integrated = await this.integrate(fetched, true);
     if (!integrated.ok)
       return { ok: false, error: `cannot replay local commits on ${this.o.branch}: ${integrated.error}` };
+    await this.status.integrate();
     return { ok: true };
   }
 
+  /** One fetch of the branch and of every host's status ref. */
   private async fetch(): Promise<string> {
+    // In a partial clone, status files (at most 4 MiB each) come with the fetch instead of one
+    // round trip per file when they are read.
+    const promisor = await tryGit(["config", "--get", "remote.origin.promisor"], this.gitOptions);
+    const filter = promisor.stdout.trim() === "true" ? ["--filter=blob:limit=4m"] : [];
     await git(
-      ["fetch", "--quiet", "--no-tags", "--refmap=", "origin", `+refs/heads/${this.o.branch}:${FETCHED}`],
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--prune",
+        ...filter,
+        "--refmap=",
+        "origin",
+        `+refs/heads/${this.o.branch}:${FETCHED}`,
+        statusRefspec(FETCHED_STATUS),
+      ],
       this.network,
     );
-    return (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+    const fetched = (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+    // Seen under heavy load (dozens of clients on two cores): an empty answer must fail this
+    // sync, not reach the replay as a revision.
+    if (!/^[0-9a-f]{40,64}$/.test(fetched))
+      throw new Error(
+        `git rev-parse ${FETCHED} gave no commit (${JSON.stringify(fetched)}); retrying next tick`,
+      );
+    return fetched;
   }
 
-  /** Runs the guard on the host's status file as fetched; remembers the answer for commit(). */
+  /**
+   * This host's status as the remote has it: its status ref, or (before this host's agent moved
+   * to the ref) its file on the branch.
+   */
+  private async remoteStatusText(fetched: string): Promise<string | undefined> {
+    const atRef = await this.status.fetchedText();
+    if (atRef !== undefined) return atRef;
+    const shown = await tryGit(["show", `${fetched}:${statusFilePath(this.o.host)}`], this.gitOptions);
+    return shown.code === 0 ? shown.stdout : undefined;
+  }
+
+  /** Runs the guard on the host's status as fetched; remembers the answer for commit(). */
   private async check(fetched: string): Promise<string | undefined> {
     if (!this.guard) return undefined;
-    const shown = await tryGit(
-      ["show", `${fetched}:fleet-state/status/${this.o.host}.yaml`],
-      this.gitOptions,
-    );
-    this.held = await this.guard(shown.code === 0 ? shown.stdout : undefined);
+    this.held = await this.guard(await this.remoteStatusText(fetched));
     return this.held;
+  }
+
+  /** Every host's status from the status refs (this host's from its local branch). */
+  statusRefs(): Promise<Map<string, StatusAtRef>> {
+    return this.status.readAll();
   }
 
   /** Makes HEAD `fetched` plus this agent's own local commits; see the class comment. */
@@ -185,7 +241,12 @@ export class Workspace {
     return { ok: true };
   }
 
+  /** Commits not yet on the remote: on the branch and on this host's status ref. */
   async unpushed(): Promise<number> {
+    return (await this.unpushedOnBranch()) + (await this.status.unpushed());
+  }
+
+  private async unpushedOnBranch(): Promise<number> {
     const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], this.gitOptions);
     return count.code === 0 ? Number(count.stdout.trim()) : 0;
   }
@@ -217,7 +278,19 @@ export class Workspace {
   }
 
   /**
-   * Writes `files` and commits them; false when nothing changed. `message` must carry this
+   * Commits `text` as this host's status on its status ref (not on the branch), authored by
+   * `author` when an API call made it. Refused while another agent holds the host.
+   */
+  async commitStatus(text: string, message: string, author?: string): Promise<void> {
+    if (this.held) throw new HostHeldError(this.held);
+    await this.status.commit(text, message, {
+      name: author ?? this.o.identity.name,
+      email: this.o.identity.email,
+    });
+  }
+
+  /**
+   * Writes `files` and commits them on the branch (desired-state edits); false when nothing changed. `message` must carry this
    * host's `Fleetwave-Host` trailer (formatAuditCommit writes it), or the commit is not the
    * agent's own and is never pushed. Refused while another agent holds the host.
    */
@@ -256,7 +329,15 @@ export class Workspace {
   async push(
     reapply?: () => Promise<void>,
   ): Promise<{ ok: true; commit: string } | { ok: false; error: string; held?: true }> {
-    if ((await this.unpushed()) === 0 && !reapply) return { ok: true, commit: await this.head() };
+    const status = await this.status.push(async () =>
+      this.check((await resolveRef(this.gitOptions, FETCHED)) ?? (await this.head())),
+    );
+    if (status.ok) {
+      this.pushes.ok += status.pushes;
+      this.pushes.rejected += status.rejected;
+    }
+    if (!status.ok) return status;
+    if ((await this.unpushedOnBranch()) === 0 && !reapply) return { ok: true, commit: await this.head() };
     try {
       const result = await pushWithRetry({
         cwd: this.o.dir,
@@ -281,9 +362,12 @@ export class Workspace {
           if (!rest.ok) throw new Error(`local commits do not apply on ${upstream}: ${rest.error}`);
           await reapply();
         },
-        onRetry: ({ attempt, delayMs }) =>
-          this.o.log(`push rejected (attempt ${attempt}); retrying in ${delayMs} ms`),
+        onRetry: ({ attempt, delayMs }) => {
+          this.pushes.rejected += 1;
+          this.o.log(`push rejected (attempt ${attempt}); retrying in ${delayMs} ms`);
+        },
       });
+      this.pushes.ok += 1;
       return { ok: true, commit: result.commit };
     } catch (error) {
       if (error instanceof HostHeldError) return { ok: false, error: error.message, held: true };

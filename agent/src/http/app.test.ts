@@ -630,7 +630,14 @@ describe("token roles", () => {
     expect(status.bots.map((b) => b.id)).toEqual(["gamma-1"]);
     expect(status.rollouts).toEqual([]);
     expect(status).not.toHaveProperty("lastError");
-    for (const path of ["/", "/dashboard/live", "/api/rollouts", `/api/rollouts/${ROLLOUT_ID}`, "/metrics"])
+    for (const path of [
+      "/",
+      "/dashboard/live",
+      "/api/rollouts",
+      `/api/rollouts/${ROLLOUT_ID}`,
+      "/metrics",
+      "/api/status?scope=fleet",
+    ])
       expect((await get(path, GAMMA)).status, path).toBe(403);
     // Another tenant's bot and a bot that does not exist get the same answer.
     for (const bot of ["acme-main", "no-such-bot"]) {

@@ -32,6 +32,9 @@ import {
   webhookPayloadText,
 } from "./webhook.ts";
 
+/** `GET /api/status?scope=host|fleet`: this host only (default), or with every host's view. */
+const statusScope = z.enum(["host", "fleet"]);
+
 export interface AppOptions {
   /** Parsed FLEETWAVE_API_TOKENS (see parseApiTokens). Empty: every mutating route answers 503. */
   tokens: readonly ApiToken[];
@@ -249,11 +252,18 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
 
   app.get("/", authorize("read"), (c) => {
     const nonce = randomBytes(16).toString("base64");
-    const page = renderDashboard({ status: control.status(), branch: control.watchedBranch, nonce });
+    const page = renderDashboard({
+      status: control.status(),
+      fleet: control.fleet?.(),
+      branch: control.watchedBranch,
+      nonce,
+    });
     return c.html(page, 200, dashboardHeaders(nonce));
   });
 
-  app.get(LIVE_PATH, authorize("read"), (c) => c.html(renderLive(control.status()), 200, fragmentHeaders()));
+  app.get(LIVE_PATH, authorize("read"), (c) =>
+    c.html(renderLive(control.status(), control.fleet?.()), 200, fragmentHeaders()),
+  );
 
   app.get("/metrics", authorize("read"), async (c) => {
     const text = await renderMetrics({
@@ -265,8 +275,16 @@ export function createApp(control: AgentControl, options: AppOptions): Fleetwave
   });
 
   app.get("/api/status", authorize("status"), (c) => {
-    const scope = c.get("scope");
-    return c.json(scope === undefined ? control.status() : tenantStatus(control.status(), scope));
+    const scope = statusScope.safeParse(c.req.query("scope") ?? "host");
+    if (!scope.success) return c.json({ error: "scope must be host or fleet" }, 400);
+    const tenant = c.get("scope");
+    if (tenant !== undefined) {
+      // A tenant token sees its own bots, never the fleet.
+      if (scope.data === "fleet") return c.json({ error: `this token may only read tenant ${tenant}` }, 403);
+      return c.json(tenantStatus(control.status(), tenant));
+    }
+    if (scope.data === "host") return c.json(control.status());
+    return c.json({ ...control.status(), fleet: control.fleet?.() ?? { hosts: [], rollouts: [] } });
   });
 
   app.get("/api/rollouts", authorize("read"), (c) => c.json({ rollouts: control.status().rollouts }));

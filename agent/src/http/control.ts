@@ -5,6 +5,7 @@
  */
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import type { BotStatus, HostStatus } from "../model/status.ts";
+import type { FleetView } from "../plan/fleet-view.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export type BotState = BotStatus["state"];
@@ -122,6 +123,8 @@ export interface AgentControl {
   requestReconcile(reason: string): void;
   /** What the agent counts and times; GET /metrics adds the HTTP counters and status gauges. */
   metrics(): AgentMetrics;
+  /** Every host's bots and every rollout per wave and host, from the status refs (docs/contracts.md). */
+  fleet?(): FleetView;
 }
 
 /**

@@ -8,9 +8,11 @@
  * action. hono/jsx escapes every dynamic string in text and attributes.
  */
 import type { Child } from "hono/jsx";
+import type { FleetView } from "../plan/fleet-view.ts";
 import { digestCell } from "../text/digest.ts";
 import type { AgentStatusView, BotView, RolloutProgress, RolloutView } from "./control.ts";
 import { CLIENT_SCRIPT } from "./dashboard-client.ts";
+import { FleetSection } from "./dashboard-fleet.tsx";
 
 export const REFRESH_SECONDS = 5;
 /** Where the page fetches its live part from. */
@@ -273,20 +275,21 @@ const RolloutsTable = ({ status }: { status: AgentStatusView }) => (
   />
 );
 
-/** Everything under #live: what changes with the agent's status. */
-export const Live = ({ status }: { status: AgentStatusView }) => (
+/** Everything under #live: what changes with the agent's status, and the fleet-wide view. */
+export const Live = ({ status, fleet }: { status: AgentStatusView; fleet?: FleetView | undefined }) => (
   <>
     <ErrorBanner status={status} />
     <FleetBar status={status} />
     <WaitingTable status={status} />
     <BotsTable status={status} />
     <RolloutsTable status={status} />
+    {fleet ? <FleetSection fleet={fleet} self={status.host} /> : ""}
   </>
 );
 
 /** The body of `GET /dashboard/live`. */
-export function renderLive(status: AgentStatusView): string {
-  return (<Live status={status} />).toString();
+export function renderLive(status: AgentStatusView, fleet?: FleetView): string {
+  return (<Live status={status} fleet={fleet} />).toString();
 }
 
 const STYLE = `
@@ -317,12 +320,14 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 
 export interface DashboardInput {
   status: AgentStatusView;
+  /** Every host's bots and rollouts (from the status refs), when the agent offers it. */
+  fleet?: FleetView | undefined;
   branch: string;
   /** Per-response CSP nonce for the inline style and script. */
   nonce: string;
 }
 
-const Page = ({ status, branch, nonce }: DashboardInput) => (
+const Page = ({ status, fleet, branch, nonce }: DashboardInput) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -366,7 +371,7 @@ const Page = ({ status, branch, nonce }: DashboardInput) => (
       <main>
         <p id="message" role="status" aria-live="polite"></p>
         <div id="live">
-          <Live status={status} />
+          <Live status={status} fleet={fleet} />
         </div>
       </main>
       <script nonce={nonce} dangerouslySetInnerHTML={{ __html: CLIENT_SCRIPT }} />

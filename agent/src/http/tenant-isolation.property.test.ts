@@ -82,6 +82,7 @@ const requestArb = (fleet: Fleet) => {
         "/healthz",
         "/metrics",
         "/api/status",
+        "/api/status?scope=fleet",
         "/api/whoami",
         "/api/rollouts",
         `/api/rollouts/${ROLLOUT_ID}`,

@@ -5,8 +5,22 @@ import { MAX_FILE_BYTES } from "./limits.ts";
 
 const SUBDIRS = ["tenants", "rollouts", "status"] as const;
 
+/** Where fleet-state files come from besides the directory. */
+export interface LoadOptions {
+  /**
+   * Host -> the text of its status file as its status ref holds it (docs/contracts.md). It
+   * replaces `status/<host>.yaml` of the directory: a repository that still has status files on
+   * its branch keeps them for the hosts whose agents have not moved to their ref yet.
+   */
+  statusFiles?: ReadonlyMap<string, string>;
+}
+
 /** Reads a fleet-state directory. Problems name files relative to `cwd` so they can be opened. */
-export async function loadFleetState(dir: string, cwd = process.cwd()): Promise<FleetStateResult> {
+export async function loadFleetState(
+  dir: string,
+  cwd = process.cwd(),
+  options: LoadOptions = {},
+): Promise<FleetStateResult> {
   const files: (StateFile | OversizedFile)[] = [];
   const fleet = await readOptional(join(dir, "fleet.yaml"), "fleet.yaml");
   if (fleet) files.push(fleet);
@@ -24,9 +38,16 @@ export async function loadFleetState(dir: string, cwd = process.cwd()): Promise<
       if (file) files.push(file);
     }
   }
+  const overlay = options.statusFiles ?? new Map<string, string>();
+  const merged = files.filter((f) => !overlay.has(/^status\/(.+)\.ya?ml$/.exec(f.path)?.[1] ?? ""));
+  for (const [host, text] of overlay) {
+    const path = `status/${host}.yaml`;
+    const bytes = Buffer.byteLength(text);
+    merged.push(bytes > MAX_FILE_BYTES ? { path, bytes } : { path, text });
+  }
   const shown = relative(cwd, dir);
   const prefix = shown === "" ? "" : `${(shown.startsWith("..") ? dir : shown).split(sep).join("/")}/`;
-  return buildFleetState(files, prefix);
+  return buildFleetState(merged, prefix);
 }
 
 /** A file too large for fleet-state is only measured: reading 50 MB to refuse it is the harm. */

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { FleetwaveError } from "../errors.ts";
 import type { FleetState } from "../model/fleet-state.ts";
-import { loadFleetState } from "../model/load.ts";
+import { type LoadOptions, loadFleetState } from "../model/load.ts";
 import { formatProblem, type Problem } from "../model/problems.ts";
 import { type Rollout, rolloutSchema, type UserChangelog, userChangelogSchema } from "../model/rollout.ts";
 import { parseYaml } from "../model/yaml-source.ts";
@@ -29,8 +29,12 @@ export class InvalidFleetStateError extends FleetwaveError {
   }
 }
 
-export async function loadValidState(stateDir: string, cwd: string): Promise<FleetState> {
-  const result = await loadFleetState(stateDir, cwd);
+export async function loadValidState(
+  stateDir: string,
+  cwd: string,
+  options: LoadOptions = {},
+): Promise<FleetState> {
+  const result = await loadFleetState(stateDir, cwd, options);
   if (!result.ok) throw new InvalidFleetStateError(result.problems);
   return result.state;
 }
@@ -67,10 +71,16 @@ export interface PreparedPlan extends PlanResult {
 
 /** Loads the state, reads the changelog, plans, and renders the file (nothing is written). */
 export async function preparePlan(
-  options: Omit<PlanInput, "state" | "changelog"> & { stateDir: string; cwd: string; changelogPath?: string },
+  options: Omit<PlanInput, "state" | "changelog"> & {
+    stateDir: string;
+    cwd: string;
+    changelogPath?: string;
+    /** Host -> status text from the status refs (what already runs where); see LoadOptions. */
+    statusFiles?: ReadonlyMap<string, string>;
+  },
 ): Promise<PreparedPlan> {
-  const { stateDir, cwd, changelogPath, ...input } = options;
-  const state = await loadValidState(stateDir, cwd);
+  const { stateDir, cwd, changelogPath, statusFiles, ...input } = options;
+  const state = await loadValidState(stateDir, cwd, statusFiles ? { statusFiles } : {});
   const changelog = changelogPath ? await readChangelog(changelogPath) : undefined;
   const result = planRollout({ ...input, state, ...(changelog ? { changelog } : {}) });
   const yaml = renderRolloutYaml(result.plan);

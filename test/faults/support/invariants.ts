@@ -61,7 +61,7 @@ export interface HostExpectations {
   dataDir?: string;
   /** Snapshots a volume may keep after a successful update (`snapshots.keepAfterSuccess`, default 0). */
   keepSnapshots?: number;
-  /** The status file is read from here (`fleet-state/status/<host>.yaml` on the branch). */
+  /** The status file is read from here (the host's status ref, else the file on the branch). */
   remote?: RemoteExpectations;
   /** How long a declared bot's health URL may take to answer (default 10 s). */
   healthTimeoutMs?: number;
@@ -280,7 +280,9 @@ async function readStatus(
   fail: Fail,
 ): Promise<HostStatus | undefined> {
   const path = `fleet-state/status/${host}.yaml`;
-  const text = await git(remote.url, "show", `${remote.branch ?? "main"}:${path}`).catch(() => undefined);
+  const text = await git(remote.url, "show", `refs/heads/fleetwave/status/${host}:${path}`).catch(() =>
+    git(remote.url, "show", `${remote.branch ?? "main"}:${path}`).catch(() => undefined),
+  );
   if (text === undefined) {
     fail(`the remote has no ${path}`);
     return undefined;

@@ -21,11 +21,12 @@ export const historyCommand: Command = {
                          [--format table|json]
 
 Reads the Fleetwave-* trailers of the commits in the GitOps repository (default: the current
-directory) and prints when, host, bot, from, to, result, actor, rollout and commit, newest
-first. Bots' updates (Fleetwave-Update) and control actions (Fleetwave-Action: pauses,
-resumes, aborts, rollbacks, lifted quarantines) share the table; an action's RESULT is its
-kind, e.g. rollout.abort. Filters combine: --actor is the name the table shows (a token's
-name, tenant:<id>, agent <host>).`,
+directory): HEAD and every host's status ref (fleetwave/status/<host>; in a checkout the
+origin/fleetwave/status/* refs, so \`git fetch\` first), merged in commit-time order. Prints
+when, host, bot, from, to, result, actor, rollout and commit, newest first. Bots' updates
+(Fleetwave-Update) and control actions (Fleetwave-Action: pauses, resumes, aborts, rollbacks,
+lifted quarantines) share the table; an action's RESULT is its kind, e.g. rollout.abort.
+Filters combine: --actor is the name the table shows (a token's name, tenant:<id>, agent <host>).`,
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     const repo = resolve(io.cwd, flags.repo);

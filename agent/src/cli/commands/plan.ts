@@ -1,6 +1,7 @@
 import { relative, sep } from "node:path";
 import { z } from "zod";
 import { headCommit } from "#fleetwave/git/git.ts";
+import { checkoutStatusFiles } from "#fleetwave/git/status-refs.ts";
 import { strategyNames } from "#fleetwave/model/strategy.ts";
 import { type PreparedPlan, preparePlan, writePlanFile } from "#fleetwave/plan/files.ts";
 import { formatPlanSummary } from "#fleetwave/plan/render.ts";
@@ -64,6 +65,7 @@ then writes rollouts/<id>.yaml (id = UTC minute + first 8 hex of the digest).
       ...(flags.bot !== undefined ? { bot: flags.bot } : {}),
       now: new Date(),
       basedOn,
+      statusFiles: await checkoutStatusFiles(stateDir),
     });
     const { plan, excluded, state } = prepared;
     const json = (result: PlanJson["result"], file: string | null = null) =>

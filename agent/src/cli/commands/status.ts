@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FleetwaveError } from "#fleetwave/errors.ts";
+import { checkoutStatusFiles } from "#fleetwave/git/status-refs.ts";
 import { loadFleetState } from "#fleetwave/model/load.ts";
 import { digestCell } from "#fleetwave/text/digest.ts";
 import { formatTable } from "#fleetwave/text/table.ts";
@@ -36,8 +37,10 @@ export const statusCommand: Command = {
   summary: "what runs where: from an agent's API, or from the status files in fleet-state/",
   usage: `Usage: fleetwave status [--api http://127.0.0.1:8787] [--state DIR] [--format table|json]
 
-With --api, asks one agent (GET /api/status). Without it, reads every host's
-fleet-state/status/<host>.yaml from the repository checkout.`,
+With --api, asks one agent (GET /api/status). Without it, reads every host's status from
+the checkout: its status ref fleetwave/status/<host> as the last \`git fetch\` brought it
+(origin/fleetwave/status/<host>), else fleet-state/status/<host>.yaml for a host whose
+agent has not moved to its ref yet.`,
   async run(argv, io) {
     const { flags } = parseFlags(argv, flagsSchema);
     if (flags.api) {
@@ -75,7 +78,7 @@ fleet-state/status/<host>.yaml from the repository checkout.`,
       return 0;
     }
     const dir = await resolveStateDir(flags.state, io.cwd);
-    const loaded = await loadFleetState(dir, io.cwd);
+    const loaded = await loadFleetState(dir, io.cwd, { statusFiles: await checkoutStatusFiles(dir) });
     if (!loaded.ok)
       throw new FleetwaveError(
         `fleet-state is invalid; run \`fleetwave validate\` for the ${loaded.problems.length} problems`,
