@@ -225,6 +225,8 @@ describe("volume snapshots on the real engine", () => {
       ids.push(
         (await f.store.snapshotVolume({ volume: f.volume, bot: "snap-bot", imageDigest: null, via })).id,
       );
+      // Not a wait for a result: snapshot times have millisecond resolution, and prune keeps the
+      // newest by time, so each snapshot gets a moment of its own.
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(await f.store.prune({ bot: "snap-bot", volume: f.volume, keep: 2 })).toEqual([ids[1], ids[0]]);
