@@ -162,7 +162,7 @@ describe("tenant link (agent, SMTP, Chromium)", () => {
     );
     const commit = await eventually(
       async () => {
-        const log = await git(repo.bare, "log", "--format=%an%n%B%n----", "main");
+        const log = await git(repo.bare, "log", "--all", "--format=%an%n%B%n----");
         return log.split("\n----\n").find((c) => c.includes("Fleetwave-Actor: tenant:links"));
       },
       30_000,

@@ -137,8 +137,10 @@ describe("trust: verified commits and secrets out of git", () => {
         () => true,
         () => false,
       );
-    expect(await git(repo.bare, "log", "-1", "--format=%ae", "main")).toContain("fleetwave-agent@host-a");
-    expect(await verify("main")).toBe(true);
+    expect(await git(repo.bare, "log", "-1", "--format=%ae", "fleetwave/status/host-a")).toContain(
+      "fleetwave-agent@host-a",
+    );
+    expect(await verify("fleetwave/status/host-a")).toBe(true);
 
     // A rollout plan signed by a key nobody trusts, then a trusted commit on top of it.
     await git(repo.work, "config", "user.signingkey", rogue);
@@ -167,6 +169,21 @@ describe("trust: verified commits and secrets out of git", () => {
     expect(a.agent.status().lastError).toBeUndefined();
     expect(a.agent.desiredState?.tenants[0]?.contacts).toEqual(["a@acme.example"]);
     expect(alerts()).toHaveLength(1);
+
+    // A host's status ref whose tip nobody trusted signed is not read: status steers agents too.
+    const forged = (await remoteStatusFile(repo.bare, "host-a")).replace(/^host: host-a$/m, "host: host-b");
+    expect(forged).toContain("host: host-b");
+    await git(repo.work, "checkout", "--quiet", "--orphan", "forged-status");
+    await git(repo.work, "rm", "-rfq", ".");
+    await mkdir(join(repo.work, "fleet-state", "status"), { recursive: true });
+    await writeFile(join(repo.work, "fleet-state", "status", "host-b.yaml"), forged);
+    await git(repo.work, "add", "-A");
+    await git(repo.work, "commit", "--quiet", "-m", "host-b status, unsigned");
+    await git(repo.work, "push", "--quiet", "origin", "HEAD:refs/heads/fleetwave/status/host-b");
+    await git(repo.work, "checkout", "--quiet", "-f", "main");
+    await a.agent.reconcile("forged status");
+    expect(a.agent.desiredState?.statuses.map((x) => x.host)).not.toContain("host-b");
+    expect(a.logs.join("\n")).toMatch(/status of host-b at [0-9a-f]{12}: it is not signed/);
 
     // An unsigned commit on top of a signed one is not acted on.
     await git(repo.work, "config", "commit.gpgsign", "false");

@@ -45,6 +45,7 @@ export class Agent implements AgentControl {
   readonly watchedBranch: string;
   private readonly rt: AgentRuntime;
   private readonly o: AgentOptions;
+  private reportedRefusedStatus = new Set<string>();
   private reportedInvalid?: string;
   private reportedOrphans = new Set<string>();
   private reportedStopped = new Set<string>();
@@ -176,6 +177,11 @@ export class Agent implements AgentControl {
         this.rt.notifier = await this.o.notifier(current.state);
       else if (current) this.rt.notifier?.updateConfig(current.state.fleet, current.state.tenants);
       this.noteUnverified(loaded);
+      for (const refused of this.rt.desired.refusedStatus) {
+        this.rt.setError("status-signature", `${refused}; the last verified status of that host is read`);
+        if (!this.reportedRefusedStatus.has(refused)) this.rt.log.warn(refused);
+      }
+      this.reportedRefusedStatus = new Set(this.rt.desired.refusedStatus);
       if (!loaded.ok) {
         const lines = loaded.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
         const what = loaded.unverified ? "is not verified" : "is invalid";

@@ -3,7 +3,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Git } from "../git/git.ts";
-import { type TrustOptions, verifiedTip } from "../git/verify.ts";
+import type { StatusAtRef } from "../git/status-refs.ts";
+import { commitUnverified, type TrustOptions, verifiedTip } from "../git/verify.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import { loadFleetState } from "../model/load.ts";
 import type { Problem } from "../model/problems.ts";
@@ -32,6 +33,9 @@ export type Loaded =
 export class DesiredState {
   private lastValid?: { state: FleetState; commit: string };
   private lastKey?: string;
+  private readonly trustedStatus = new Map<string, StatusAtRef>();
+  /** Hosts whose status tip did not verify at the last load, with why (empty without trust). */
+  refusedStatus: string[] = [];
   private readonly marker: string;
   private readonly verifiedMarker: string;
 
@@ -54,7 +58,8 @@ export class DesiredState {
       if (refused) return refused;
     }
     const commit = await this.ws.desiredStateCommit();
-    const refs = await this.ws.statusRefs();
+    const fetched = await this.ws.statusRefs();
+    const refs = this.trust ? await this.verifiedStatus(fetched, this.trust) : fetched;
     // Nothing moved since the last load (the usual idle tick): parsing every host's status again
     // is the cost that grows with the fleet.
     const key = `${await this.ws.head()} ${[...refs.values()].map((r) => `${r.host}:${r.blob}`).join(",")}`;
@@ -87,7 +92,8 @@ export class DesiredState {
       await writeFile(this.verifiedMarker, `${result.verified}\n`);
     if (result.ok) return undefined;
     if (result.verified && this.lastValid?.commit !== result.verified) {
-      const verified = await this.fromCommit(result.verified);
+      const refs = await this.verifiedStatus(await this.ws.statusRefs(), trust);
+      const verified = await this.fromCommit(result.verified, refs);
       if (verified) this.lastValid = verified;
     }
     // No fallback to last-valid-commit here: it may predate --verify-commits and never have verified.
@@ -109,13 +115,44 @@ export class DesiredState {
     };
   }
 
+  /**
+   * Every host's status as of its newest tip that verifies: status steers agents (the wave
+   * barrier, the threshold, a new bot's digest), so a tip nobody trusted signed is not read; the
+   * last verified one stands in (none before the first), and `refusedStatus` says why.
+   */
+  private async verifiedStatus(
+    refs: Map<string, StatusAtRef>,
+    trust: TrustOptions,
+  ): Promise<Map<string, StatusAtRef>> {
+    const out = new Map<string, StatusAtRef>();
+    const refused: string[] = [];
+    for (const [host, ref] of refs) {
+      const known = this.trustedStatus.get(host);
+      if (known?.commit !== ref.commit) {
+        const reason = await commitUnverified({ cwd: this.ws.o.dir }, trust, ref.commit);
+        if (reason) {
+          refused.push(`status of ${host} at ${ref.commit.slice(0, 12)}: ${reason}`);
+          if (known) out.set(host, known);
+          continue;
+        }
+        this.trustedStatus.set(host, ref);
+      }
+      out.set(host, ref);
+    }
+    this.refusedStatus = refused;
+    return out;
+  }
+
   private async fromMarker(): Promise<{ state: FleetState; commit: string } | undefined> {
     const commit = await readCommit(this.marker);
-    return commit ? this.fromCommit(commit) : undefined;
+    return commit ? this.fromCommit(commit, await this.ws.statusRefs()) : undefined;
   }
 
   /** fleet-state as of `commit`, extracted into the data dir (git archive), when it is valid. */
-  private async fromCommit(commit: string): Promise<{ state: FleetState; commit: string } | undefined> {
+  private async fromCommit(
+    commit: string,
+    refs: Map<string, StatusAtRef>,
+  ): Promise<{ state: FleetState; commit: string } | undefined> {
     const dir = join(this.dataDir, "last-valid");
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -128,7 +165,8 @@ export class DesiredState {
     } finally {
       await rm(tar, { force: true });
     }
-    const result = await loadFleetState(join(dir, "fleet-state"), dir);
+    const statusFiles = new Map([...refs].map(([host, r]) => [host, r.text]));
+    const result = await loadFleetState(join(dir, "fleet-state"), dir, { statusFiles });
     return result.ok ? { state: result.state, commit } : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { FleetwaveError } from "../errors.ts";
+import { checkoutStatusFiles } from "../git/status-refs.ts";
 import type { FleetState } from "../model/fleet-state.ts";
 import { loadFleetState } from "../model/load.ts";
 import { resolveStateDir } from "./state-dir.ts";
@@ -11,7 +12,8 @@ export async function loadFleetRepo(
 ): Promise<{ repo: string; state: FleetState }> {
   const repo = resolve(cwd, repoFlag);
   const dir = await resolveStateDir(resolve(repo, "fleet-state"), cwd);
-  const loaded = await loadFleetState(dir, cwd);
+  // Hosts' status lives on their status refs (fetched as origin/fleetwave/status/*), not on main.
+  const loaded = await loadFleetState(dir, cwd, { statusFiles: await checkoutStatusFiles(dir) });
   if (!loaded.ok)
     throw new FleetwaveError(
       `fleet-state in ${repo} is invalid; run \`fleetwave validate\` for the ${loaded.problems.length} problems and fix them first`,

@@ -147,6 +147,16 @@ export async function verifiedTip(
   return { ok: true, verified: walked.verified ?? tip };
 }
 
+/** Why `commit` (a host's status ref tip) does not verify, or undefined when it does. */
+export async function commitUnverified(
+  options: GitOptions,
+  trust: TrustOptions,
+  commit: string,
+): Promise<string | undefined> {
+  const [check] = await signatureLog(options, trust, ["-1", commit]);
+  return check ? unverifiedReason({ ...check, touchesFleetState: true }) : `commit ${commit} is missing`;
+}
+
 /** Git settings that make every commit in a clone SSH-signed with `keyFile` (a private key). */
 export function signingConfig(keyFile: string): [string, string][] {
   return [
