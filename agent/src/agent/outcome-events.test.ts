@@ -79,6 +79,29 @@ describe("outcomeEvent", () => {
     });
   });
 
+  it("an update outside any plan has no rollout and no changelog; a first install has no from", () => {
+    expect(outcomeEvent(bot, outcome("updated", null), undefined, 1)).toEqual({
+      type: "bot.updated",
+      bot: "bot-1",
+      tenant: "acme",
+      to: digestOf("b2"),
+      durationMs: 42,
+    });
+  });
+
+  it("a failed update names the digest the bot was on", () => {
+    expect(outcomeEvent(bot, outcome("failed"), plan, 2)).toEqual({
+      type: "bot.update_failed",
+      bot: "bot-1",
+      tenant: "acme",
+      rollout: "r-1",
+      from: digestOf("a1"),
+      to: digestOf("b2"),
+      reason: "why failed",
+      attempts: 2,
+    });
+  });
+
   it("a skipped bot tells nobody", () => {
     expect(outcomeEvent(bot, outcome("skipped"), plan, 0)).toBeUndefined();
   });
