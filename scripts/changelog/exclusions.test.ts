@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import {
+  describeExclusion,
   exclusionMatcher,
   HostedModeConfigError,
   keywordMatcher,
@@ -130,5 +131,51 @@ describe("parseHostedModeConfig", () => {
     expect(() => parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml")).toThrow(
       /^invalid hosted-mode file:\nh\.yaml:3: /,
     );
+  });
+});
+
+describe("exclusionMatcher: edge cases", () => {
+  const commit = (message: string, files = ["src/x.ts"]) =>
+    parseCommit({
+      sha: "b".repeat(40),
+      parents: [],
+      authorName: "a",
+      authorEmail: "a@b",
+      date: "",
+      message,
+      files,
+    });
+
+  it("hides a multi-scope commit when any one of its scopes is hidden, with ',' or '/' and spaces", () => {
+    const hide = exclusionMatcher({ scopes: ["cli"], paths: [], keywords: [] });
+    expect(hide(commit("feat(ui,cli): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui, CLI): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui/cli): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui,clients): add --json"))).toBeNull();
+  });
+
+  it("names the glob that matched the files, and hides nothing for a commit without files", () => {
+    const hide = exclusionMatcher({ scopes: [], paths: ["docs/**", "deploy/**"], keywords: [] });
+    expect(hide(commit("feat: chart", ["deploy/chart.yaml", "docs/chart.md"]))).toEqual({
+      kind: "path",
+      value: "deploy/**",
+    });
+    expect(hide(commit("feat: empty merge", []))).toBeNull();
+    expect(exclusionMatcher({ scopes: [], paths: [], keywords: [] })(commit("feat: x", []))).toBeNull();
+  });
+
+  it("finds a keyword in the scope as well as the subject, as a whole word on both sides", () => {
+    const hide = exclusionMatcher({ scopes: [], paths: [], keywords: ["cli", "heartbeat"] });
+    expect(hide(commit("fix(cli-output): wrap lines"))).toEqual({ kind: "keyword", value: "cli" });
+    expect(hide(commit("fix: tune heartbeat"))).toEqual({ kind: "keyword", value: "heartbeat" });
+    expect(hide(commit("fix: opencli wrapper"))).toBeNull();
+    expect(hide(commit("fix(ui): opencli wrapper"))).toBeNull();
+    expect(keywordMatcher("cli")("xcli")).toBe(false);
+    expect(keywordMatcher("cli")("clix")).toBe(false);
+    expect(keywordMatcher("  cli  ")("the cli")).toBe(true);
+  });
+
+  it("describes an exclusion by kind and value", () => {
+    expect(describeExclusion({ kind: "keyword", value: "heartbeat" })).toBe('keyword "heartbeat"');
   });
 });
