@@ -519,4 +519,14 @@ describe("planRollout: exclusion details and tie-breaks", () => {
       "a-z",
     ]);
   });
+
+  it("compares tenant ids, not their file names (tenants/a-b.yaml sorts before tenants/a.yaml)", () => {
+    const spec: FleetSpec = {
+      tenants: [
+        { tenant: "a", hour: 7, bots: [{ id: "z-1", host: "h" }] },
+        { tenant: "a-b", hour: 7, bots: [{ id: "a-1", host: "h" }] },
+      ],
+    };
+    expect(plan(spec).plan.targets.map((t) => t.bot)).toEqual(["z-1", "a-1"]);
+  });
 });
