@@ -9,6 +9,7 @@ import {
   hostProgress,
   markWavesDone,
   type RolloutProgress,
+  targetResults,
   thresholdHit,
 } from "./progress.ts";
 import { digestOf, IMAGE } from "./testing.ts";
@@ -254,5 +255,25 @@ describe("progress edge cases", () => {
   it("works on a plan with targets on this host among others", () => {
     const shared = plan({ id: "r-shared" });
     expect(choosePlans([shared], "host-b").map((c) => c.plan.id)).toEqual(["r-shared"]);
+  });
+});
+
+describe("targetResults", () => {
+  it("knows only the targets with a result: this host's from memory, the others' from git", () => {
+    const b = status("host-b", { "r-1": progress({ b1: ["updated", 1] }) });
+    const mine = status("host-a", { "r-1": progress({ a1: ["failed", 1] }) });
+    expect(Object.fromEntries(targetResults([b], plan(), "host-a", mine))).toEqual({
+      a1: "failed",
+      b1: "updated",
+    });
+  });
+
+  it("skips hosts without a status file or without the rollout, and bots without an entry", () => {
+    const other = plan({
+      targets: [...plan().targets, { bot: "c1", tenant: "t", host: "host-c", wave: 1 }],
+    });
+    const b = status("host-b", {});
+    const mine = status("host-a", { "r-1": progress({ a2: ["updated", 2] }) });
+    expect(Object.fromEntries(targetResults([b], other, "host-a", mine))).toEqual({ a2: "updated" });
   });
 });
