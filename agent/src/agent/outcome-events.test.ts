@@ -142,6 +142,22 @@ describe("rollout started and completed", () => {
   ];
   const p = { ...plan, targets };
 
+  it("has no reporter for a plan without targets", () => {
+    expect(isReporter({ targets: [] }, "host-a")).toBe(false);
+  });
+
+  it("counts skipped and waiting bots apart, and leaves out bots still pending", () => {
+    const results = new Map([
+      ["a", "skipped" as const],
+      ["b", "update-available" as const],
+      ["c", "pending" as const],
+      ["d", "rollback-failed" as const],
+    ]);
+    expect(completedEvent(p, results)).toMatchObject({
+      summary: { updated: 0, failed: 1, skipped: 1, waiting: 1 },
+    });
+  });
+
   it("is announced by the host of the first target only", () => {
     expect(isReporter(p, "host-a")).toBe(true);
     expect(isReporter(p, "host-b")).toBe(false);
