@@ -115,6 +115,12 @@ describe("token entry edge cases", () => {
     );
   });
 
+  it("reports an unknown role even when the name before '/' is missing", () => {
+    expect(() => parseApiTokens("/bogus:some-token-0123456789")).toThrow(
+      /entry 1: the role must be operator, read or tenant=<tenant id>/,
+    );
+  });
+
   it("reports an entry that starts with ':' as a missing name, not a missing colon", () => {
     expect(() => parseApiTokens(":nameless-token-0123456789")).toThrow(/entry 1: the name must be/);
   });
