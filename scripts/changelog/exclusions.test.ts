@@ -179,3 +179,64 @@ describe("exclusionMatcher: edge cases", () => {
     expect(describeExclusion({ kind: "keyword", value: "heartbeat" })).toBe('keyword "heartbeat"');
   });
 });
+
+describe("parseHostedModeConfig: where problems are reported", () => {
+  const problemsOf = (text: string): string[] => {
+    try {
+      parseHostedModeConfig(text, "h.yaml");
+    } catch (e) {
+      expect(e).toBeInstanceOf(HostedModeConfigError);
+      expect((e as Error).name).toBe("HostedModeConfigError");
+      expect((e as Error).message).toBe(
+        `invalid hosted-mode file:\n${(e as HostedModeConfigError).problems.join("\n")}`,
+      );
+      return (e as HostedModeConfigError).problems;
+    }
+    return [];
+  };
+
+  it("points into later list items and nested keys, at the item or key itself", () => {
+    const text = [
+      "infrastructure: [ok]", // 1
+      "guards:", // 2
+      "  - name: fine", // 3
+      "    paths: [src/**]", // 4
+      "    require: x", // 5
+      "  - name: second", // 6
+      "    paths:", // 7
+      "      - src/**", // 8
+      '      - "  "', // 9
+      "    require: y", // 10
+      "    colour: red", // 11
+      "exclude:", // 12
+      '  keywords: [a, ""]', // 13
+      "extra: 1", // 14
+    ].join("\n");
+    expect(problemsOf(text)).toEqual([
+      "h.yaml:9: guards[1].paths[1]: must not be empty",
+      "h.yaml:11: guards[1].colour: unknown key",
+      "h.yaml:13: exclude.keywords[1]: must not be empty",
+      "h.yaml:14: extra: unknown key",
+    ]);
+  });
+
+  it("names the root when the whole document has the wrong shape", () => {
+    expect(problemsOf("\n- a\n- b\n")).toEqual([expect.stringMatching(/^h\.yaml:2: \(root\): /)]);
+  });
+
+  it("lists every YAML error on its own line, duplicate keys included", () => {
+    const problems = problemsOf("exclude: {}\nguards: []\nexclude: {}\n");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^h\.yaml:3: /);
+    expect(problemsOf("a: [1\nb: {2\n").length).toBeGreaterThan(1);
+  });
+});
+
+describe("keywordMatcher: odd keywords", () => {
+  it("ignores separators around a keyword and treats regular-expression characters literally", () => {
+    expect(keywordMatcher("-cli_")("the cli flags")).toBe(true);
+    expect(keywordMatcher("c++")("c bindings")).toBe(false);
+    expect(keywordMatcher("v1.2")("v1x2 release")).toBe(false);
+    expect(keywordMatcher("v1.2")("v1.2 release")).toBe(true);
+  });
+});
