@@ -274,6 +274,6 @@ describe("targetResults", () => {
     });
     const b = status("host-b", {});
     const mine = status("host-a", { "r-1": progress({ a2: ["updated", 2] }) });
-    expect(Object.fromEntries(targetResults([b], other, "host-a", mine))).toEqual({ a2: "updated" });
+    expect([...targetResults([b], other, "host-a", mine)]).toEqual([["a2", "updated"]]);
   });
 });
