@@ -220,6 +220,18 @@ describe("parseHostedModeConfig: where problems are reported", () => {
     ]);
   });
 
+  it("reports an unknown key at the key even when its value starts on the next line", () => {
+    expect(problemsOf("exclude:\n  keywordz:\n    - x\n")).toEqual([
+      "h.yaml:2: exclude.keywordz: unknown key",
+    ]);
+  });
+
+  it("reports a missing field at the item that lacks it", () => {
+    expect(problemsOf("guards:\n  - name: g\n    paths: [a]\n")).toEqual([
+      expect.stringMatching(/^h\.yaml:2: guards\[0\]\.require: /),
+    ]);
+  });
+
   it("names the root when the whole document has the wrong shape", () => {
     expect(problemsOf("\n- a\n- b\n")).toEqual([expect.stringMatching(/^h\.yaml:2: \(root\): /)]);
   });
