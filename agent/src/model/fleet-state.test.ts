@@ -602,3 +602,31 @@ describe("the repository's own fleet-state", () => {
     }
   });
 });
+
+describe("fleet-state validation: a rollout with missing fields", () => {
+  it("reports only the missing fields, not comparisons with values that are not there", () => {
+    const rollout = edit(
+      edit(edit(ROLLOUT, "id: 2026-11-27T0612Z-3f2a9c1b\n", ""), "image: ghcr.io/acme/app:managed\n", ""),
+      "  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+      "  - { bot: acme-main, wave: 1 }\n  - { tenant: acme, host: host-a, wave: 1 }\n",
+    );
+    const problems = problemsOf({ [R]: rollout });
+    expect(problems.length).toBeGreaterThan(0);
+    expect(
+      problems.filter((p) => /must equal the file name|belongs to tenant|runs on host|no bot/.test(p)),
+    ).toEqual([]);
+    expect(problems).toContainEqual(expect.stringMatching(/targets\[0\]\.tenant: /));
+    expect(problems).toContainEqual(expect.stringMatching(/targets\[1\]\.bot: /));
+  });
+
+  it("points a twice-targeted bot at the line of the first one's bot field", () => {
+    const rollout = edit(
+      ROLLOUT,
+      "  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+      "  - tenant: acme\n    bot: acme-main\n    host: host-a\n    wave: 1\n  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+    );
+    expect(problemsOf({ [R]: rollout })).toContainEqual(
+      expect.stringContaining('bot "acme-main" is targeted twice (first at line 19, targets[0])'),
+    );
+  });
+});
