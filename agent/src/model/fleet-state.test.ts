@@ -630,3 +630,25 @@ describe("fleet-state validation: a rollout with missing fields", () => {
     );
   });
 });
+
+describe("fleet-state validation: which files are read", () => {
+  it("ignores files outside tenants/, rollouts/ and status/, whatever their extension", () => {
+    expect(
+      problemsOf({ "README.md": "# fleet", "docs/notes.txt": "x", "schema/tenant.schema.json": "{}" }),
+    ).toEqual([]);
+  });
+
+  it("lists the whole allowlist when an image is outside it", () => {
+    const fleet = edit(FLEET, '["ghcr.io/acme/"]', '["ghcr.io/acme/", "ghcr.io/other/"]');
+    const tenant = edit(TENANT, "image: ghcr.io/acme/app:managed", "image: docker.io/evil/app:1");
+    expect(problemsOf({ "fleet.yaml": fleet, [T]: tenant, [R]: null, [S]: null })).toContainEqual(
+      expect.stringContaining("fleet.yaml images.allowlist has ghcr.io/acme/, ghcr.io/other/"),
+    );
+  });
+
+  it("refuses a file in tenants/ whose name only contains .yaml", () => {
+    expect(problemsOf({ "tenants/acme.yaml.orig": TENANT })).toEqual([
+      expect.stringMatching(/tenants\/acme\.yaml\.orig.*unexpected file; fleet-state files end in \.yaml/),
+    ]);
+  });
+});
