@@ -652,3 +652,54 @@ describe("fleet-state validation: which files are read", () => {
     ]);
   });
 });
+
+describe("fleet-state validation: rules between files still run over an invalid file", () => {
+  const beta = (extra: string) =>
+    [
+      "tenant: beta", // 1
+      "update:", // 2
+      "  mode: auto", // 3
+      "  preferredHourUtc: 99", // 4
+      "contacts: [x@beta.example]", // 5
+      "bots:", // 6
+      "  - id: acme-main", // 7
+      "    host: host-a", // 8
+      "    image: ghcr.io/acme/app:managed", // 9
+      "    volumes:", // 10
+      "      - { name: acme-main-data, path: /data }", // 11
+      "    health:", // 12
+      "      url: http://127.0.0.1:3102/health", // 13
+      extra,
+    ].join("\n");
+
+  it("finds a duplicate bot id in a tenant file with an invalid field", () => {
+    const problems = problemsOf({ "tenants/beta.yaml": beta("") });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/beta\.yaml:4: update\.preferredHourUtc: /),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^fleet-state\/tenants\/beta\.yaml:7: bots\[0\]\.id: "acme-main" is already declared at fleet-state\/tenants\/acme\.yaml:7/,
+      ),
+    );
+  });
+
+  it("checks images against the allowlist of an invalid fleet.yaml", () => {
+    const fleet = edit(FLEET, "windowMinutes: 60", "windowMinutes: 0");
+    const tenant = edit(TENANT, "image: ghcr.io/acme/app:managed", "image: docker.io/evil/app:1");
+    const problems = problemsOf({ "fleet.yaml": fleet, [T]: tenant, [R]: null, [S]: null });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/fleet\.yaml:3: updates\.windowMinutes: /),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/acme\.yaml:9: bots\[0\]\.image: .*not allowed/),
+    );
+  });
+
+  it("checks the tenant name of an invalid tenant file against its file name", () => {
+    const problems = problemsOf({ "tenants/gamma.yaml": beta("") });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/gamma\.yaml:1: tenant: must equal the file name/),
+    );
+  });
+});
