@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import {
+  describeExclusion,
   exclusionMatcher,
   HostedModeConfigError,
   keywordMatcher,
@@ -130,5 +131,124 @@ describe("parseHostedModeConfig", () => {
     expect(() => parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml")).toThrow(
       /^invalid hosted-mode file:\nh\.yaml:3: /,
     );
+  });
+});
+
+describe("exclusionMatcher: edge cases", () => {
+  const commit = (message: string, files = ["src/x.ts"]) =>
+    parseCommit({
+      sha: "b".repeat(40),
+      parents: [],
+      authorName: "a",
+      authorEmail: "a@b",
+      date: "",
+      message,
+      files,
+    });
+
+  it("hides a multi-scope commit when any one of its scopes is hidden, with ',' or '/' and spaces", () => {
+    const hide = exclusionMatcher({ scopes: ["cli"], paths: [], keywords: [] });
+    expect(hide(commit("feat(ui,cli): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui, CLI): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui/cli): add --json"))).toEqual({ kind: "scope", value: "cli" });
+    expect(hide(commit("feat(ui,clients): add --json"))).toBeNull();
+  });
+
+  it("names the glob that matched the files, and hides nothing for a commit without files", () => {
+    const hide = exclusionMatcher({ scopes: [], paths: ["docs/**", "deploy/**"], keywords: [] });
+    expect(hide(commit("feat: chart", ["deploy/chart.yaml", "docs/chart.md"]))).toEqual({
+      kind: "path",
+      value: "deploy/**",
+    });
+    expect(hide(commit("feat: empty merge", []))).toBeNull();
+    expect(exclusionMatcher({ scopes: [], paths: [], keywords: [] })(commit("feat: x", []))).toBeNull();
+  });
+
+  it("finds a keyword in the scope as well as the subject, as a whole word on both sides", () => {
+    const hide = exclusionMatcher({ scopes: [], paths: [], keywords: ["cli", "heartbeat"] });
+    expect(hide(commit("fix(cli-output): wrap lines"))).toEqual({ kind: "keyword", value: "cli" });
+    expect(hide(commit("fix: tune heartbeat"))).toEqual({ kind: "keyword", value: "heartbeat" });
+    expect(hide(commit("fix: opencli wrapper"))).toBeNull();
+    expect(hide(commit("fix(ui): opencli wrapper"))).toBeNull();
+    expect(keywordMatcher("cli")("xcli")).toBe(false);
+    expect(keywordMatcher("cli")("clix")).toBe(false);
+    expect(keywordMatcher("  cli  ")("the cli")).toBe(true);
+  });
+
+  it("describes an exclusion by kind and value", () => {
+    expect(describeExclusion({ kind: "keyword", value: "heartbeat" })).toBe('keyword "heartbeat"');
+  });
+});
+
+describe("parseHostedModeConfig: where problems are reported", () => {
+  const problemsOf = (text: string): string[] => {
+    try {
+      parseHostedModeConfig(text, "h.yaml");
+    } catch (e) {
+      expect(e).toBeInstanceOf(HostedModeConfigError);
+      expect((e as Error).name).toBe("HostedModeConfigError");
+      expect((e as Error).message).toBe(
+        `invalid hosted-mode file:\n${(e as HostedModeConfigError).problems.join("\n")}`,
+      );
+      return (e as HostedModeConfigError).problems;
+    }
+    return [];
+  };
+
+  it("points into later list items and nested keys, at the item or key itself", () => {
+    const text = [
+      "infrastructure: [ok]", // 1
+      "guards:", // 2
+      "  - name: fine", // 3
+      "    paths: [src/**]", // 4
+      "    require: x", // 5
+      "  - name: second", // 6
+      "    paths:", // 7
+      "      - src/**", // 8
+      '      - "  "', // 9
+      "    require: y", // 10
+      "    colour: red", // 11
+      "exclude:", // 12
+      '  keywords: [a, ""]', // 13
+      "extra: 1", // 14
+    ].join("\n");
+    expect(problemsOf(text)).toEqual([
+      "h.yaml:9: guards[1].paths[1]: must not be empty",
+      "h.yaml:11: guards[1].colour: unknown key",
+      "h.yaml:13: exclude.keywords[1]: must not be empty",
+      "h.yaml:14: extra: unknown key",
+    ]);
+  });
+
+  it("reports an unknown key at the key even when its value starts on the next line", () => {
+    expect(problemsOf("exclude:\n  keywordz:\n    - x\n")).toEqual([
+      "h.yaml:2: exclude.keywordz: unknown key",
+    ]);
+  });
+
+  it("reports a missing field at the item that lacks it", () => {
+    expect(problemsOf("guards:\n  - name: g\n    paths: [a]\n")).toEqual([
+      expect.stringMatching(/^h\.yaml:2: guards\[0\]\.require: /),
+    ]);
+  });
+
+  it("names the root when the whole document has the wrong shape", () => {
+    expect(problemsOf("\n- a\n- b\n")).toEqual([expect.stringMatching(/^h\.yaml:2: \(root\): /)]);
+  });
+
+  it("lists every YAML error on its own line, duplicate keys included", () => {
+    const problems = problemsOf("exclude: {}\nguards: []\nexclude: {}\n");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^h\.yaml:3: /);
+    expect(problemsOf("a: [1\nb: {2\n").length).toBeGreaterThan(1);
+  });
+});
+
+describe("keywordMatcher: odd keywords", () => {
+  it("ignores separators around a keyword and treats regular-expression characters literally", () => {
+    expect(keywordMatcher("-cli_")("the cli flags")).toBe(true);
+    expect(keywordMatcher("c++")("c bindings")).toBe(false);
+    expect(keywordMatcher("v1.2")("v1x2 release")).toBe(false);
+    expect(keywordMatcher("v1.2")("v1.2 release")).toBe(true);
   });
 });

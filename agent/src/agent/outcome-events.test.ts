@@ -79,6 +79,29 @@ describe("outcomeEvent", () => {
     });
   });
 
+  it("an update outside any plan has no rollout and no changelog; a first install has no from", () => {
+    expect(outcomeEvent(bot, outcome("updated", null), undefined, 1)).toEqual({
+      type: "bot.updated",
+      bot: "bot-1",
+      tenant: "acme",
+      to: digestOf("b2"),
+      durationMs: 42,
+    });
+  });
+
+  it("a failed update names the digest the bot was on", () => {
+    expect(outcomeEvent(bot, outcome("failed"), plan, 2)).toEqual({
+      type: "bot.update_failed",
+      bot: "bot-1",
+      tenant: "acme",
+      rollout: "r-1",
+      from: digestOf("a1"),
+      to: digestOf("b2"),
+      reason: "why failed",
+      attempts: 2,
+    });
+  });
+
   it("a skipped bot tells nobody", () => {
     expect(outcomeEvent(bot, outcome("skipped"), plan, 0)).toBeUndefined();
   });
@@ -118,6 +141,22 @@ describe("rollout started and completed", () => {
     { bot: "c", tenant: "t", host: "host-a", wave: 2 },
   ];
   const p = { ...plan, targets };
+
+  it("has no reporter for a plan without targets", () => {
+    expect(isReporter({ targets: [] }, "host-a")).toBe(false);
+  });
+
+  it("counts skipped and waiting bots apart, and leaves out bots still pending", () => {
+    const results = new Map([
+      ["a", "skipped" as const],
+      ["b", "update-available" as const],
+      ["c", "pending" as const],
+      ["d", "rollback-failed" as const],
+    ]);
+    expect(completedEvent(p, results)).toMatchObject({
+      summary: { updated: 0, failed: 1, skipped: 1, waiting: 1 },
+    });
+  });
 
   it("is announced by the host of the first target only", () => {
     expect(isReporter(p, "host-a")).toBe(true);

@@ -44,6 +44,7 @@ export function outcomeEvent(
         reason: outcome.reason,
         attempts,
       };
+    // Stryker disable next-line ConditionalExpression: without this case the switch falls out of the function, which returns undefined as well.
     default:
       return undefined;
   }

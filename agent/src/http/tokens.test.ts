@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiTokensError, parseApiTokens, TokenVerifier } from "./tokens.ts";
+import { ApiTokensError, formatRole, parseApiTokens, parseRole, TokenVerifier } from "./tokens.ts";
 
 describe("parseApiTokens", () => {
   it("parses name:token pairs, trimming spaces, skipping empty entries, allowing ':' in tokens", () => {
@@ -95,5 +95,52 @@ describe("TokenVerifier", () => {
   it("knows whether any token is configured", () => {
     expect(verifier.configured).toBe(true);
     expect(new TokenVerifier([]).configured).toBe(false);
+  });
+});
+
+describe("token entry edge cases", () => {
+  it("puts each problem on its own indented line under the variable's name, and names the error", () => {
+    let error: unknown;
+    try {
+      parseApiTokens("no-colon,also-none", "PORTAL_TOKENS");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ApiTokensError);
+    expect((error as Error).name).toBe("ApiTokensError");
+    expect((error as Error).message).toBe(
+      "PORTAL_TOKENS is malformed (expected name:token,name/role:token):\n" +
+        "  entry 1: expected name:token\n" +
+        "  entry 2: expected name:token",
+    );
+  });
+
+  it("reports an unknown role even when the name before '/' is missing", () => {
+    expect(() => parseApiTokens("/bogus:some-token-0123456789")).toThrow(
+      /entry 1: the role must be operator, read or tenant=<tenant id>/,
+    );
+  });
+
+  it("reports an entry that starts with ':' as a missing name, not a missing colon", () => {
+    expect(() => parseApiTokens(":nameless-token-0123456789")).toThrow(/entry 1: the name must be/);
+  });
+
+  it("gives a token held by two entries to the first one", () => {
+    const verifier = new TokenVerifier([
+      { name: "first", token: "shared-token-0123456789" },
+      { name: "second", token: "shared-token-0123456789", role: { kind: "read" } },
+    ]);
+    expect(verifier.verify("shared-token-0123456789")).toEqual({ name: "first", role: { kind: "operator" } });
+  });
+
+  it("parses and formats each role the same way", () => {
+    for (const text of ["operator", "read", "tenant=acme"]) {
+      const role = parseRole(text);
+      expect(role, text).toBeDefined();
+      expect(formatRole(role!)).toBe(text);
+    }
+    expect(parseRole("tenant=acme")).toEqual({ kind: "tenant", tenant: "acme" });
+    expect(parseRole("xtenant=acme")).toBeUndefined();
+    expect(parseRole("tenant=acme\nread")).toBeUndefined();
   });
 });

@@ -51,6 +51,11 @@ describe("repositoryOf", () => {
     expect(repositoryOf(`ghcr.io/acme/app:1@${DIGEST}`)).toBe("ghcr.io/acme/app");
     expect(repositoryOf("ghcr.io/acme/app")).toBe("ghcr.io/acme/app");
   });
+
+  it("keeps a bare name without tag, registry or path whole", () => {
+    expect(repositoryOf("busybox")).toBe("busybox");
+    expect(repositoryOf("busybox:1.36")).toBe("busybox");
+  });
 });
 
 describe("allowlistEntry", () => {

@@ -602,3 +602,104 @@ describe("the repository's own fleet-state", () => {
     }
   });
 });
+
+describe("fleet-state validation: a rollout with missing fields", () => {
+  it("reports only the missing fields, not comparisons with values that are not there", () => {
+    const rollout = edit(
+      edit(edit(ROLLOUT, "id: 2026-11-27T0612Z-3f2a9c1b\n", ""), "image: ghcr.io/acme/app:managed\n", ""),
+      "  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+      "  - { bot: acme-main, wave: 1 }\n  - { tenant: acme, host: host-a, wave: 1 }\n",
+    );
+    const problems = problemsOf({ [R]: rollout });
+    expect(problems.length).toBeGreaterThan(0);
+    expect(
+      problems.filter((p) => /must equal the file name|belongs to tenant|runs on host|no bot/.test(p)),
+    ).toEqual([]);
+    expect(problems).toContainEqual(expect.stringMatching(/targets\[0\]\.tenant: /));
+    expect(problems).toContainEqual(expect.stringMatching(/targets\[1\]\.bot: /));
+  });
+
+  it("points a twice-targeted bot at the line of the first one's bot field", () => {
+    const rollout = edit(
+      ROLLOUT,
+      "  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+      "  - tenant: acme\n    bot: acme-main\n    host: host-a\n    wave: 1\n  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n",
+    );
+    expect(problemsOf({ [R]: rollout })).toContainEqual(
+      expect.stringContaining('bot "acme-main" is targeted twice (first at line 19, targets[0])'),
+    );
+  });
+});
+
+describe("fleet-state validation: which files are read", () => {
+  it("ignores files outside tenants/, rollouts/ and status/, whatever their extension", () => {
+    expect(
+      problemsOf({ "README.md": "# fleet", "docs/notes.txt": "x", "schema/tenant.schema.json": "{}" }),
+    ).toEqual([]);
+  });
+
+  it("lists the whole allowlist when an image is outside it", () => {
+    const fleet = edit(FLEET, '["ghcr.io/acme/"]', '["ghcr.io/acme/", "ghcr.io/other/"]');
+    const tenant = edit(TENANT, "image: ghcr.io/acme/app:managed", "image: docker.io/evil/app:1");
+    expect(problemsOf({ "fleet.yaml": fleet, [T]: tenant, [R]: null, [S]: null })).toContainEqual(
+      expect.stringContaining("fleet.yaml images.allowlist has ghcr.io/acme/, ghcr.io/other/"),
+    );
+  });
+
+  it("refuses a file in tenants/ whose name only contains .yaml", () => {
+    expect(problemsOf({ "tenants/acme.yaml.orig": TENANT })).toEqual([
+      expect.stringMatching(/tenants\/acme\.yaml\.orig.*unexpected file; fleet-state files end in \.yaml/),
+    ]);
+  });
+});
+
+describe("fleet-state validation: rules between files still run over an invalid file", () => {
+  const beta = (extra: string) =>
+    [
+      "tenant: beta", // 1
+      "update:", // 2
+      "  mode: auto", // 3
+      "  preferredHourUtc: 99", // 4
+      "contacts: [x@beta.example]", // 5
+      "bots:", // 6
+      "  - id: acme-main", // 7
+      "    host: host-a", // 8
+      "    image: ghcr.io/acme/app:managed", // 9
+      "    volumes:", // 10
+      "      - { name: acme-main-data, path: /data }", // 11
+      "    health:", // 12
+      "      url: http://127.0.0.1:3102/health", // 13
+      extra,
+    ].join("\n");
+
+  it("finds a duplicate bot id in a tenant file with an invalid field", () => {
+    const problems = problemsOf({ "tenants/beta.yaml": beta("") });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/beta\.yaml:4: update\.preferredHourUtc: /),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^fleet-state\/tenants\/beta\.yaml:7: bots\[0\]\.id: "acme-main" is already declared at fleet-state\/tenants\/acme\.yaml:7/,
+      ),
+    );
+  });
+
+  it("checks images against the allowlist of an invalid fleet.yaml", () => {
+    const fleet = edit(FLEET, "windowMinutes: 60", "windowMinutes: 0");
+    const tenant = edit(TENANT, "image: ghcr.io/acme/app:managed", "image: docker.io/evil/app:1");
+    const problems = problemsOf({ "fleet.yaml": fleet, [T]: tenant, [R]: null, [S]: null });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/fleet\.yaml:3: updates\.windowMinutes: /),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/acme\.yaml:9: bots\[0\]\.image: .*not allowed/),
+    );
+  });
+
+  it("checks the tenant name of an invalid tenant file against its file name", () => {
+    const problems = problemsOf({ "tenants/gamma.yaml": beta("") });
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleet-state\/tenants\/gamma\.yaml:1: tenant: must equal the file name/),
+    );
+  });
+});

@@ -211,3 +211,115 @@ describe("targetGate", () => {
     expect(hold(targetGate(s, plan, { ...target, bot: "acme-pinned" }, open, true))).toBe("pinned");
   });
 });
+
+describe("gate details and edge cases", () => {
+  const plan: Pick<Rollout, "image" | "control"> = { image: IMAGE, control: { state: "active" } };
+  const twoTenants = (fleetMode: "auto" | "paused" = "auto") =>
+    fleetState({
+      mode: fleetMode,
+      windowMinutes: 60,
+      tenants: [
+        { tenant: "early", mode: "manual", hour: 5, bots: [{ id: "early-1", host: "host-a" }] },
+        {
+          tenant: "late",
+          hour: 22,
+          bots: [
+            { id: "late-1", host: "host-a" },
+            { id: "late-pinned", host: "host-a", pinnedDigest: `sha256:${"a".repeat(64)}` },
+            { id: "late-canary", host: "host-a", image: "ghcr.io/acme/app:canary" },
+          ],
+        },
+      ],
+    });
+  const target = (bot: string, tenant = "late") => ({ bot, tenant, host: "host-a", wave: 1 });
+  const detail = (gate: ReturnType<typeof targetGate>) => (gate.go ? "go" : `${gate.hold}: ${gate.detail}`);
+
+  it("says in each hold what changed, naming the bot, host, image or digest", () => {
+    const s = twoTenants();
+    const now = at("22:10");
+    expect(detail(targetGate(twoTenants("paused"), plan, target("late-1"), now))).toBe(
+      "fleet-paused: fleet.yaml updates.mode is paused",
+    );
+    expect(detail(targetGate(s, { ...plan, control: { state: "aborted" } }, target("late-1"), now))).toBe(
+      "rollout-aborted: the rollout's control.state is aborted",
+    );
+    expect(detail(targetGate(s, { ...plan, control: { state: "paused" } }, target("late-1"), now))).toBe(
+      "rollout-paused: the rollout's control.state is paused",
+    );
+    expect(detail(targetGate(s, plan, target("gone"), now))).toBe(
+      "bot-removed: bot gone is no longer declared",
+    );
+    expect(detail(targetGate(s, plan, { ...target("late-1"), host: "host-z" }, now))).toBe(
+      "bot-moved: bot late-1 now runs on host-a",
+    );
+    expect(detail(targetGate(s, plan, target("late-canary"), now))).toBe(
+      "image-changed: bot late-canary now follows ghcr.io/acme/app:canary",
+    );
+    expect(detail(targetGate(s, plan, target("late-pinned"), now))).toBe(
+      `pinned: bot late-pinned is pinned to sha256:${"a".repeat(64)}`,
+    );
+    expect(detail(targetGate(s, plan, target("early-1", "early"), at("05:10")))).toBe(
+      'manual: tenant early updates manually ("Update now")',
+    );
+  });
+
+  it("never lets Update now past a paused fleet or a paused rollout", () => {
+    expect(detail(targetGate(twoTenants("paused"), plan, target("late-1"), at("22:10"), true))).toMatch(
+      /^fleet-paused/,
+    );
+    const paused = { ...plan, control: { state: "paused" as const } };
+    expect(detail(targetGate(twoTenants(), paused, target("late-1"), at("22:10"), true))).toMatch(
+      /^rollout-paused/,
+    );
+  });
+
+  it("applies the mode and window of the bot's own tenant, not the first tenant's", () => {
+    const s = twoTenants();
+    expect(detail(targetGate(s, plan, target("late-1"), at("22:10")))).toBe("go");
+    expect(detail(targetGate(s, plan, target("late-1"), at("05:10")))).toMatch(
+      /^outside-window: tenant late's window opens at 22:00/,
+    );
+  });
+
+  it("writes a morning window's hour with two digits", () => {
+    const s = fleetState({
+      windowMinutes: 60,
+      tenants: [{ tenant: "dawn", hour: 5, bots: [{ id: "dawn-1", host: "host-a" }] }],
+    });
+    expect(detail(targetGate(s, plan, target("dawn-1", "dawn"), at("04:30")))).toBe(
+      "outside-window: tenant dawn's window opens at 05:00 UTC (in 30 min)",
+    );
+  });
+});
+
+describe("waveGate edge cases", () => {
+  const plan: Pick<Rollout, "targets" | "strategy"> = {
+    strategy: { ...defaultStrategy, pauseSeconds: 60 },
+    targets: [
+      { bot: "b1", tenant: "b", host: "host-b", wave: 1 },
+      { bot: "a1", tenant: "a", host: "host-a", wave: 1 },
+      { bot: "a2", tenant: "a", host: "host-a", wave: 2 },
+    ],
+  };
+  const now = new Date("2026-11-27T06:10:00Z");
+
+  it("lists the hosts it waits for in name order, whatever the plan order", () => {
+    expect(waveGate(plan, 2, new Map(), now)).toEqual({
+      open: false,
+      reason: "hosts-busy",
+      waitingFor: ["host-a", "host-b"],
+    });
+  });
+
+  it("counts the pause from the valid finish times only, ignoring an unreadable one", () => {
+    const progress = {
+      "host-a": { wavesDone: 1, finishedAt: "not a time" },
+      "host-b": { wavesDone: 1, finishedAt: "2026-11-27T06:09:30Z" },
+    };
+    expect(waveGate(plan, 2, progress, now)).toEqual({
+      open: false,
+      reason: "pausing",
+      until: new Date("2026-11-27T06:10:30Z"),
+    });
+  });
+});

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { buildFleetState } from "../model/fleet-state.ts";
+import { defaultStrategy, type Strategy } from "../model/strategy.ts";
 import {
   DuplicatePlanError,
   PlanError,
   planRollout,
   resolveStrategy,
   rolloutIdFor,
+  waveOf,
   waveSize,
 } from "./planner.ts";
 import {
@@ -371,5 +373,160 @@ describe("plan text", () => {
     expect(waveSize(4, 25)).toBe(1);
     expect(waveSize(5, 25)).toBe(2);
     expect(waveSize(100, 100)).toBe(100);
+  });
+});
+
+describe("resolveStrategy and waveOf", () => {
+  it("ignores override fields that are present but undefined, as parsed flags leave them", () => {
+    expect(resolveStrategy(defaultStrategy, { batchPercent: undefined, maxParallel: 8 })).toEqual({
+      ...defaultStrategy,
+      maxParallel: 8,
+    });
+  });
+
+  it("lists every invalid field in one message, and names the strategy for an issue without a field", () => {
+    expect(() => resolveStrategy(defaultStrategy, { batchPercent: 0, maxParallel: 0 })).toThrow(
+      "invalid strategy: batchPercent: batchPercent must be at least 1; maxParallel: maxParallel must be at least 1",
+    );
+    const unknownField = { speed: 9 } as unknown as Partial<Strategy>;
+    expect(() => resolveStrategy(defaultStrategy, unknownField)).toThrow(
+      /^invalid strategy: strategy: .*speed/,
+    );
+  });
+
+  it("puts every target of an immediate or single-bot plan in wave 1, whatever batchPercent says", () => {
+    expect(waveOf(5, 10, { name: "immediate", batchPercent: 25 })).toBe(1);
+    expect(waveOf(3, 10, { name: "single-bot", batchPercent: 10 })).toBe(1);
+    expect(waveOf(5, 10, { name: "rolling-wave", batchPercent: 25 })).toBe(2);
+  });
+});
+
+describe("planRollout: errors name themselves and say what to do", () => {
+  it("names its error classes", () => {
+    const first = plan(flatFleet(1)).plan;
+    expect(new PlanError("x").name).toBe("PlanError");
+    expect(new DuplicatePlanError(first).name).toBe("DuplicatePlanError");
+  });
+
+  it("tells an aborted duplicate (build a new image) from a live one (edit or abort it)", () => {
+    const first = plan(flatFleet(1)).plan;
+    expect(new DuplicatePlanError(first).message).toBe(
+      `rollout ${first.id} already plans ${IMAGE}@${DIGEST} (control.state: active); ` +
+        "edit or abort that plan instead of planning the same digest again",
+    );
+    const aborted = { ...first, control: { state: "aborted" as const } };
+    expect(new DuplicatePlanError(aborted).message).toBe(
+      `rollout ${first.id} already plans ${IMAGE}@${DIGEST} (control.state: aborted); ` +
+        "that digest was aborted: build and plan a new image instead",
+    );
+  });
+
+  it("lists the whole allowlist when an image is outside it", () => {
+    expect(() =>
+      plan(flatFleet(1, { allowlist: ["ghcr.io/acme/", "ghcr.io/other/"] }), {
+        image: "docker.io/evil/app:1",
+      }),
+    ).toThrow(
+      'image "docker.io/evil/app:1" is not allowed; fleet.yaml images.allowlist has ghcr.io/acme/, ghcr.io/other/',
+    );
+  });
+
+  it("rejects an invalid plan time and an empty basedOn", () => {
+    expect(() => plan(flatFleet(1), { now: new Date("not a date") })).toThrow(
+      "the plan time is not a valid date",
+    );
+    expect(() => plan(flatFleet(1), { basedOn: "" })).toThrow("basedOn must name the fleet-state commit");
+  });
+
+  it("counts as a duplicate only the same image AND the same digest", () => {
+    const canary = "ghcr.io/acme/app:canary";
+    const earlier = new Date("2026-11-26T06:00:00Z");
+    const otherImage = plan(flatFleet(1), { image: canary, now: earlier }).plan;
+    const otherDigest = plan(flatFleet(1), { digest: OLD, now: earlier }).plan;
+    const spec = flatFleet(1);
+    spec.tenants.push({ tenant: "c", bots: [{ id: "c-1", host: "host-a", image: canary }] });
+    const withBoth = {
+      ...spec,
+      extra: {
+        [`rollouts/${otherImage.id}.yaml`]: renderRolloutYaml(otherImage),
+        [`rollouts/${otherDigest.id}.yaml`]: renderRolloutYaml(otherDigest),
+      },
+    };
+    expect(plan(withBoth).plan.targets.map((t) => t.bot)).toEqual(["t01-bot"]);
+  });
+
+  it("refuses a plan whose file name is taken by another digest with the same prefix in the same minute", () => {
+    const samePrefix = plan(flatFleet(1), { digest: digestOf("3f2a9c1b") }).plan;
+    expect(samePrefix.id).toBe(rolloutIdFor(NOW, DIGEST));
+    const taken = flatFleet(1, {
+      extra: { [`rollouts/${samePrefix.id}.yaml`]: renderRolloutYaml(samePrefix) },
+    });
+    expect(() => plan(taken)).toThrow(
+      `rollouts/${samePrefix.id}.yaml already exists (same minute and digest prefix); plan again in a minute`,
+    );
+    // An empty plan is never written, so the same name is no collision.
+    const emptyTaken = {
+      ...taken,
+      tenants: [{ tenant: "t01", bots: [{ id: "t01-bot", host: "host-a", pinnedDigest: OLD }] }],
+    };
+    expect(plan(emptyTaken).plan.targets).toEqual([]);
+  });
+});
+
+describe("planRollout: exclusion details and tie-breaks", () => {
+  it("says which image a bot follows, which digest it already runs and which bot a single-bot plan chose", () => {
+    const spec: FleetSpec = {
+      tenants: [
+        {
+          tenant: "acme",
+          bots: [
+            { id: "acme-canary", host: "h", image: "ghcr.io/acme/app:canary" },
+            { id: "acme-current", host: "h" },
+            { id: "acme-main", host: "h" },
+            { id: "acme-second", host: "h" },
+          ],
+        },
+      ],
+      statuses: [{ host: "h", bots: { "acme-current": DIGEST } }],
+    };
+    const { excluded } = plan(spec, { strategy: { name: "single-bot" }, bot: "acme-main" });
+    expect(excluded.map((e) => [e.bot, e.reason, e.detail])).toEqual([
+      ["acme-canary", "other-image", "follows ghcr.io/acme/app:canary"],
+      ["acme-current", "up-to-date", "already runs sha256:3f2a9c1b7e4d"],
+      ["acme-second", "not-selected", "single-bot plan for acme-main"],
+    ]);
+  });
+
+  it("orders equal windows by tenant id, then by bot id, whatever the declaration order", () => {
+    const spec: FleetSpec = {
+      tenants: [
+        { tenant: "zeta", hour: 7, bots: [{ id: "a-z", host: "h" }] },
+        { tenant: "alpha", hour: 7, bots: [{ id: "z-a", host: "h" }] },
+        {
+          tenant: "mid",
+          hour: 7,
+          bots: ["m-3", "m-1", "m-5", "m-2", "m-4"].map((id) => ({ id, host: "h" })),
+        },
+      ],
+    };
+    expect(plan(spec).plan.targets.map((t) => t.bot)).toEqual([
+      "z-a",
+      "m-1",
+      "m-2",
+      "m-3",
+      "m-4",
+      "m-5",
+      "a-z",
+    ]);
+  });
+
+  it("compares tenant ids, not their file names (tenants/a-b.yaml sorts before tenants/a.yaml)", () => {
+    const spec: FleetSpec = {
+      tenants: [
+        { tenant: "a", hour: 7, bots: [{ id: "z-1", host: "h" }] },
+        { tenant: "a-b", hour: 7, bots: [{ id: "a-1", host: "h" }] },
+      ],
+    };
+    expect(plan(spec).plan.targets.map((t) => t.bot)).toEqual(["z-1", "a-1"]);
   });
 });

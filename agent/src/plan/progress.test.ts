@@ -9,6 +9,7 @@ import {
   hostProgress,
   markWavesDone,
   type RolloutProgress,
+  targetResults,
   thresholdHit,
 } from "./progress.ts";
 import { digestOf, IMAGE } from "./testing.ts";
@@ -201,5 +202,78 @@ describe("choosePlans", () => {
       ["r-a", "r-b"],
       ["r-b", undefined],
     ]);
+  });
+});
+
+describe("progress edge cases", () => {
+  it("leaves this host out when it has nothing in memory, even if its old status file in git has the rollout", () => {
+    const statuses = [
+      status("host-a", { "r-1": progress({}, 2) }),
+      status("host-b", { "r-1": progress({}, 1) }),
+    ];
+    expect(Object.fromEntries(hostProgress(statuses, "r-1", "host-a", undefined))).toEqual({
+      "host-b": { wavesDone: 1 },
+    });
+  });
+
+  it("carries this host's finishedAt from memory", () => {
+    const mine = { ...progress({}, 1), finishedAt: "2026-11-27T05:59:00.000Z" };
+    expect(hostProgress([], "r-1", "host-a", mine).get("host-a")).toEqual({
+      wavesDone: 1,
+      finishedAt: "2026-11-27T05:59:00.000Z",
+    });
+  });
+
+  it("skips hosts that have not reported the rollout and bots that never ran an update", () => {
+    const noRollout = status("host-c", {});
+    const mine = status("host-a", { "r-1": progress({ a1: ["failed", 1] }) });
+    delete mine.bots.a1;
+    const resumed = plan({ control: { state: "active", by: "ops", at: "2026-11-27T05:30:00Z" } });
+    expect(failedBots([noRollout], resumed, "host-a", mine).map((f) => f.bot)).toEqual(["a1"]);
+    const neverUpdated = status("host-a", { "r-1": progress({ a1: ["failed", 1] }) });
+    neverUpdated.bots.a1 = { digest: null, state: "running" };
+    expect(failedBots([noRollout], resumed, "host-a", neverUpdated).map((f) => f.bot)).toEqual(["a1"]);
+  });
+
+  it("counts a failure stamped at the very second of the resume", () => {
+    const at = "2026-11-27T05:30:00Z";
+    const mine = status("host-a", { "r-1": progress({ a1: ["failed", 1] }) }, { a1: at });
+    const resumed = plan({ control: { state: "active", by: "ops", at } });
+    expect(failedBots([], resumed, "host-a", mine).map((f) => f.bot)).toEqual(["a1"]);
+  });
+
+  it("reports a failure's reason, or its result when it has none", () => {
+    const withReason = progress({ a1: ["failed", 1], a2: ["rolled-back", 2] });
+    withReason.bots.a1!.reason = "health check timed out";
+    const failed = failedBots([], plan(), "host-a", status("host-a", { "r-1": withReason }));
+    expect(failed.map((f) => [f.bot, f.reason])).toEqual([
+      ["a1", "health check timed out"],
+      ["a2", "rolled-back"],
+    ]);
+  });
+
+  it("works on a plan with targets on this host among others", () => {
+    const shared = plan({ id: "r-shared" });
+    expect(choosePlans([shared], "host-b").map((c) => c.plan.id)).toEqual(["r-shared"]);
+  });
+});
+
+describe("targetResults", () => {
+  it("knows only the targets with a result: this host's from memory, the others' from git", () => {
+    const b = status("host-b", { "r-1": progress({ b1: ["updated", 1] }) });
+    const mine = status("host-a", { "r-1": progress({ a1: ["failed", 1] }) });
+    expect(Object.fromEntries(targetResults([b], plan(), "host-a", mine))).toEqual({
+      a1: "failed",
+      b1: "updated",
+    });
+  });
+
+  it("skips hosts without a status file or without the rollout, and bots without an entry", () => {
+    const other = plan({
+      targets: [...plan().targets, { bot: "c1", tenant: "t", host: "host-c", wave: 1 }],
+    });
+    const b = status("host-b", {});
+    const mine = status("host-a", { "r-1": progress({ a2: ["updated", 2] }) });
+    expect([...targetResults([b], other, "host-a", mine)]).toEqual([["a2", "updated"]]);
   });
 });
