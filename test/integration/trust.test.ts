@@ -178,7 +178,7 @@ describe("trust: verified commits and secrets out of git", () => {
     await mkdir(join(repo.work, "fleet-state", "status"), { recursive: true });
     await writeFile(join(repo.work, "fleet-state", "status", "host-b.yaml"), forged);
     await git(repo.work, "add", "-A");
-    await git(repo.work, "commit", "--quiet", "-m", "host-b status, unsigned");
+    await git(repo.work, "-c", "commit.gpgsign=false", "commit", "--quiet", "-m", "host-b status, unsigned");
     await git(repo.work, "push", "--quiet", "origin", "HEAD:refs/heads/fleetwave/status/host-b");
     await git(repo.work, "checkout", "--quiet", "-f", "main");
     await a.agent.reconcile("forged status");

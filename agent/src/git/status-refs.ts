@@ -192,7 +192,14 @@ async function commitTree(
     },
   };
   const parents = o.parent ? ["-p", o.parent] : [];
-  return (await git(["commit-tree", tree, ...parents, "-F", o.messageFile], authorEnv)).stdout.trim();
+  // commit-tree is plumbing and ignores commit.gpgsign: a clone set up to sign (--signing-key)
+  // signs its status commits too, or agents with --verify-commits would not read them.
+  const signed = await git(["config", "--bool", "commit.gpgsign"], options).then(
+    (out) => out.stdout.trim() === "true",
+    () => false,
+  );
+  const args = ["commit-tree", tree, ...parents, ...(signed ? ["-S"] : []), "-F", o.messageFile];
+  return (await git(args, authorEnv)).stdout.trim();
 }
 
 /**
