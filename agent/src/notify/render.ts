@@ -109,10 +109,17 @@ export function renderEmail(event: NotifyEvent, options: RenderOptions): Rendere
 // ---------------------------------------------------------------------------------------------
 // Tenant emails
 
+const BUTTON_STYLE =
+  "display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none";
+const SAFETY =
+  "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.";
+
+/** The offer email; only "how to update" differs between a signed link and the dashboard. */
 function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions): RenderedEmail {
   const version = versionFor(event.changelog, event.to);
-  if (options.updateLink) return updateAvailableWithLink(event, version, options.updateLink);
-  const url = safeHttpUrl(options.dashboardUrl, event.bot);
+  const how = options.updateLink
+    ? howWithLink(event, options.updateLink)
+    : howWithDashboard(event, safeHttpUrl(options.dashboardUrl, event.bot));
   const text = [
     "Hello,",
     "",
@@ -120,10 +127,7 @@ function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions)
     "Your bot updates only when you say so, so it keeps running its current version until then.",
     "",
     ...(event.changelog ? changelogText(event.changelog) : []),
-    "How to update:",
-    url
-      ? `Open ${url} and click "Update now" for ${event.bot}.`
-      : `Ask your administrator to click "Update now" for ${event.bot} in the Fleetwave dashboard.`,
+    ...how.text,
     "The update takes a minute or two. If the new version does not start correctly, your bot is",
     "put back on the current version automatically, with its data as it was.",
   ];
@@ -133,52 +137,37 @@ function updateAvailable(event: BotUpdateAvailableEvent, options: RenderOptions)
     p("Your bot updates only when you say so, so it keeps running its current version until then."),
     event.changelog ? changelogHtml(event.changelog) : "",
     '<h2 style="font-size:17px;margin:24px 0 8px">How to update</h2>',
-    url
-      ? `<p><a href="${escapeHtml(url)}" style="display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none">Update now</a></p><p>Or open ${escapeHtml(url)} and click “Update now” for ${escapeHtml(event.bot)}.</p>`
-      : `<p>Ask your administrator to click “Update now” for <strong>${escapeHtml(event.bot)}</strong> in the Fleetwave dashboard.</p>`,
-    p(
-      "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.",
-    ),
+    ...how.html,
+    p(SAFETY),
   ];
   return finish("tenant", `Update available for ${event.bot}: ${version}`, text, html);
 }
 
-const BUTTON_STYLE =
-  "display:inline-block;padding:8px 16px;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none";
+function howWithDashboard(event: BotUpdateAvailableEvent, url: string | undefined) {
+  if (!url)
+    return {
+      text: [
+        "How to update:",
+        `Ask your administrator to click "Update now" for ${event.bot} in the Fleetwave dashboard.`,
+      ],
+      html: [
+        `<p>Ask your administrator to click “Update now” for <strong>${escapeHtml(event.bot)}</strong> in the Fleetwave dashboard.</p>`,
+      ],
+    };
+  return {
+    text: ["How to update:", `Open ${url} and click "Update now" for ${event.bot}.`],
+    html: [
+      `<p><a href="${escapeHtml(url)}" style="${BUTTON_STYLE}">Update now</a></p><p>Or open ${escapeHtml(url)} and click “Update now” for ${escapeHtml(event.bot)}.</p>`,
+    ],
+  };
+}
 
-function updateAvailableWithLink(
-  event: BotUpdateAvailableEvent,
-  version: string,
-  link: { url: string; expires: string },
-): RenderedEmail {
+function howWithLink(event: BotUpdateAvailableEvent, link: { url: string; expires: string }) {
   const validity = `The link works once, until ${link.expires}. It opens a page that shows the change and asks you to confirm.`;
-  const text = [
-    "Hello,",
-    "",
-    `A new version of your bot ${event.bot} is ready: ${version}.`,
-    "Your bot updates only when you say so, so it keeps running its current version until then.",
-    "",
-    ...(event.changelog ? changelogText(event.changelog) : []),
-    `To update ${event.bot}, open:`,
-    link.url,
-    validity,
-    "",
-    "The update takes a minute or two. If the new version does not start correctly, your bot is",
-    "put back on the current version automatically, with its data as it was.",
-  ];
-  const html = [
-    p("Hello,"),
-    `<p>A new version of your bot <strong>${escapeHtml(event.bot)}</strong> is ready: <strong>${escapeHtml(version)}</strong>.</p>`,
-    p("Your bot updates only when you say so, so it keeps running its current version until then."),
-    event.changelog ? changelogHtml(event.changelog) : "",
-    '<h2 style="font-size:17px;margin:24px 0 8px">How to update</h2>',
-    `<p><a href="${escapeHtml(link.url)}" style="${BUTTON_STYLE}">Update now</a></p>`,
-    p(validity),
-    p(
-      "The update takes a minute or two. If the new version does not start correctly, your bot is put back on the current version automatically, with its data as it was.",
-    ),
-  ];
-  return finish("tenant", `Update available for ${event.bot}: ${version}`, text, html);
+  return {
+    text: [`To update ${event.bot}, open:`, link.url, validity, ""],
+    html: [`<p><a href="${escapeHtml(link.url)}" style="${BUTTON_STYLE}">Update now</a></p>`, p(validity)],
+  };
 }
 
 function updated(event: BotUpdatedEvent): RenderedEmail {
