@@ -233,16 +233,7 @@ export class SnapshotWriter {
       );
       const { request } = level0;
       const manifest: SnapshotManifest = {
-        version: 1,
-        id,
-        volume: request.volume,
-        bot: request.bot,
-        imageDigest: request.imageDigest,
-        createdAt: createdAt.toISOString(),
-        bytes: level0.written.bytes,
-        sha256: level0.written.sha256,
-        entries: level0.written.entries,
-        method: "mountpoint",
+        ...manifestOf(request, id, createdAt, level0.written, "mountpoint"),
         level1: {
           bytes: written.bytes,
           sha256: written.sha256,
@@ -282,16 +273,7 @@ export class SnapshotWriter {
         this.produce(request, partial, handle),
       );
       const manifest: SnapshotManifest = {
-        version: 1,
-        id,
-        volume: request.volume,
-        bot: request.bot,
-        imageDigest: request.imageDigest,
-        createdAt: createdAt.toISOString(),
-        bytes: written.bytes,
-        sha256: written.sha256,
-        entries: written.entries,
-        method: via.kind,
+        ...manifestOf(request, id, createdAt, written, via.kind),
         ...(via.kind === "archive" ? { mountPath: via.mountPath, volumeSpec: written.volumeSpec } : {}),
       };
       await this.putManifest(manifest, [this.catalog.tarPath(id)], written.bytes);
@@ -482,4 +464,26 @@ export class SnapshotWriter {
     }
     return written;
   }
+}
+
+/** What every manifest says: the request, and the tar (the only one, or a pair's level-0). */
+function manifestOf(
+  request: SnapshotRequest,
+  id: string,
+  createdAt: Date,
+  tar: { bytes: number; sha256: string; entries: number },
+  method: SnapshotManifest["method"],
+): SnapshotManifest {
+  return {
+    version: 1,
+    id,
+    volume: request.volume,
+    bot: request.bot,
+    imageDigest: request.imageDigest,
+    createdAt: createdAt.toISOString(),
+    bytes: tar.bytes,
+    sha256: tar.sha256,
+    entries: tar.entries,
+    method,
+  };
 }
