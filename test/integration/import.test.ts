@@ -92,12 +92,14 @@ it("init + import + push + agent --once adopts running containers without recrea
   expect(tenantText).toContain('restarts "always"');
   expect(tenantText).toContain("API_TOKEN looks like a secret");
   expect(tenantText).not.toContain("do-not-commit-me");
+  expect(tenantText).toContain(`runs ${image.digest} and stays on it until the first rollout plan`);
   const tenant = parse(tenantText) as {
-    bots: { image: string; pinnedDigest: string; volumes: unknown; env: unknown }[];
+    bots: { image: string; pinnedDigest: string | null; volumes: unknown; env: unknown }[];
   };
   expect(tenant.bots[0]).toMatchObject({
     image: image.ref,
-    pinnedDigest: image.digest,
+    // No pin (it would keep the bot out of every plan): the agent holds the digest it adopted.
+    pinnedDigest: null,
     volumes: [{ name: `${names[1]}-data`, path: "/data" }],
     env: { PORT: String(ports[1]) },
   });

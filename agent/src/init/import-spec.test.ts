@@ -65,11 +65,14 @@ describe("importContainer", () => {
       "host-a",
     );
     expect(result.problems).toEqual([]);
+    expect(result.notes).toContain(
+      `runs ${DIGEST} and stays on it until the first rollout plan of ghcr.io/acme/app:managed`,
+    );
     expect(result.bot).toEqual({
       id: "acme-main",
       host: "host-a",
       image: "ghcr.io/acme/app:managed",
-      pinnedDigest: DIGEST,
+      pinnedDigest: null,
       volumes: [{ name: "acme-data", path: "/data" }],
       env: { MODE: "prod" }, // PATH is the image's own
       command: null,

@@ -79,11 +79,14 @@ export function importContainer(
   const digest = image?.RepoDigests?.find((d) => d.startsWith(`${repository}@`))?.slice(
     repository.length + 1,
   );
+  // No pinnedDigest: a pin would keep the bot out of every plan for good. The agent adopts the
+  // container at the digest it runs and records it, so nothing moves the bot before the first
+  // plan of its image, and a lost container is recreated at that recorded digest.
   if (!digest)
     problems.push(
-      `pinnedDigest: the image ${ref} has no registry digest on this host (built locally, or pushed under another name); the agent can only recreate the bot from a registry`,
+      `image: ${ref} has no registry digest on this host (built locally, or pushed under another name); the agent can only recreate the bot from a registry`,
     );
-  else notes.push(`pinnedDigest: held at the digest it runs now; remove the line to let rollouts update it`);
+  else notes.push(`runs ${digest} and stays on it until the first rollout plan of ${ref}`);
 
   const volumes: ImportedBot["volumes"] = [];
   for (const mount of container.Mounts) {
@@ -175,7 +178,7 @@ export function importContainer(
       id,
       host,
       image: ref,
-      pinnedDigest: digest ?? null,
+      pinnedDigest: null,
       volumes,
       env,
       command,

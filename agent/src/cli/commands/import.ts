@@ -31,8 +31,9 @@ export class ImportError extends FleetwaveError {
 function tenantFile(tenant: string, host: string, results: ImportResult[]): string {
   const lines = [
     "# yaml-language-server: $schema=../schema/tenant.schema.json",
-    `# Imported by \`fleetwave import\` from the containers running on ${host}. The bots are held at`,
-    "# the digest they ran (pinnedDigest) and the tenant is manual: nothing updates until you say so.",
+    `# Imported by \`fleetwave import\` from the containers running on ${host}. The agent adopts each`,
+    "# bot at the digest it runs (noted below) and keeps it there until the first rollout plan of its",
+    "# image; the tenant is manual, so even then nothing updates until someone says so.",
   ];
   for (const { bot, problems, notes } of results) {
     if (problems.length > 0) {
@@ -56,8 +57,8 @@ export const importCommand: Command = {
 
 Reads the running containers of the Docker Engine at DOCKER_HOST (those Fleetwave already
 manages are left out) and writes fleet-state/tenants/<tenant>.yaml for them: image as
-repository:tag with the digest it runs held in pinnedDigest, named volumes, env, ports, network,
-command. Env that looks like a secret (TOKEN, KEY, SECRET, PASSWORD, …) is left out with a note;
+repository:tag, named volumes, env, ports, network, command. The agent keeps each bot on the
+digest it runs until the first rollout plan of its image. Env that looks like a secret (TOKEN, KEY, SECRET, PASSWORD, …) is left out with a note;
 bind mounts, a restart policy other than unless-stopped, a container-level health check and
 whatever else a tenant file cannot say are listed as problems in the file and here. An agent
 started for ID adopts the containers as they run: none is recreated.
