@@ -45,8 +45,9 @@ export interface TarRunOptions {
   /** Run under LOW_PRIORITY. */
   lowPriority?: boolean;
   /**
-   * Exit code 1 ("some files differ": changed, shrunk or removed while read) is success. Only for a
-   * pair's level-0, which may be torn because its level-1 catches every such file.
+   * Exit code 1 ("some files differ": changed, shrunk or removed while read) is success, and files or
+   * directories that vanish while read are warnings (--ignore-failed-read). Only for a pair's
+   * level-0, which may be torn because its level-1 catches every such file.
    */
   changesExpected?: boolean;
 }
@@ -62,7 +63,10 @@ export interface TarProcess {
 export function runTar(args: readonly string[], what: string, options: TarRunOptions = {}): TarProcess {
   const tarCommand = options.tarCommand ?? "tar";
   const [command, ...prefix] = options.lowPriority ? [...LOW_PRIORITY, tarCommand] : [tarCommand];
-  const child = spawn(command!, [...prefix, ...args], {
+  // A directory the running bot removes while the level-0 lists it is a fatal "Cannot stat" (exit
+  // 2) without --ignore-failed-read; the level-1 after the stop records what is really there.
+  const tolerate = options.changesExpected ? ["--ignore-failed-read"] : [];
+  const child = spawn(command!, [...prefix, ...tolerate, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LC_ALL: "C" },
   });

@@ -299,7 +299,9 @@ describe("SnapshotStore, pairs (level-0 while a writer churns, level-1 after the
       const { volume, store } = await setup();
       const { xattr } = await createTrickyTree(volume);
       const via = { kind: "mountpoint", path: volume } as const;
-      const writer = spawn("sh", ["-c", CHURN_SCRIPT, "churn", volume], { stdio: "ignore" });
+      // A process group of its own: killing only the shell would leave the command it runs
+      // (an mv, an rm) changing the tree after the "stop".
+      const writer = spawn("sh", ["-c", CHURN_SCRIPT, "churn", volume], { stdio: "ignore", detached: true });
       const exited = once(writer, "exit");
       const roundBefore = await untilRound(volume, 3);
       // The writer rewrites parts of the 3 MiB big.bin, most of this small tree: no size limit here.
@@ -309,7 +311,7 @@ describe("SnapshotStore, pairs (level-0 while a writer churns, level-1 after the
       // The writer kept going while the level-0 was read: the level-0 is torn.
       const roundAfter = await untilRound(volume, roundBefore + 1);
       expect(roundAfter).toBeGreaterThan(roundBefore);
-      writer.kill("SIGKILL");
+      process.kill(-writer.pid!, "SIGKILL");
       await exited;
       const atStop = await treeManifest(volume, { xattrs: xattr });
 
