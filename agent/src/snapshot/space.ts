@@ -47,15 +47,27 @@ export async function estimateDirectoryTarBytes(root: string): Promise<number> {
  * costs its headers, every regular file its apparent size rounded to 512 bytes, hardlinked files once.
  * The apparent size over-estimates sparse files, which is the safe side.
  */
+function ifVanished<T>(value: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === "ENOENT" || error.code === "ENOTDIR") return value;
+    throw error;
+  };
+}
+
 export async function walkDirectoryTarBytes(root: string): Promise<number> {
   const seenInodes = new Set<string>();
   let total = ARCHIVE_TAIL + PER_ENTRY_OVERHEAD; // the root's own `./` entry
   const pending: string[] = [root];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    const names = await readdir(dir);
-    const stats = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
+    // The bot may still run (a pair's level-0 is estimated before the stop): what vanishes while
+    // this walks is simply not counted.
+    const names = await readdir(dir).catch(ifVanished([] as string[]));
+    const stats = await Promise.all(
+      names.map((name) => lstat(join(dir, name), { bigint: true }).catch(ifVanished(undefined))),
+    );
     stats.forEach((stat, i) => {
+      if (!stat) return;
       total += PER_ENTRY_OVERHEAD;
       if (stat.isDirectory()) pending.push(join(dir, names[i]!));
       else if (stat.isFile()) {
