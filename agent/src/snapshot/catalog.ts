@@ -186,6 +186,13 @@ export class SnapshotCatalog {
     for (const leftover of await this.leftovers()) {
       // Asked again at the last moment: this process may have begun writing it meanwhile.
       if (leftover.inUse || isWriting(this.ctx.dir, leftover.id)) continue;
+      // The listing is older than the open-file check: another process may have finished this
+      // snapshot (manifest in place, file closed) in between. Its tars are no leftovers then.
+      if (
+        leftover.kind === "orphan-tar" &&
+        (await stat(this.manifestPath(leftover.id)).catch(() => undefined))
+      )
+        continue;
       await rm(join(this.ctx.dir, leftover.name), { force: true });
       removed.push(leftover.name);
     }
