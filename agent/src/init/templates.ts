@@ -71,6 +71,19 @@ ${email}
 `;
 }
 
+/** The step that tells whether the repository has an app (a Dockerfile); later steps check it. */
+function appPresentStep(notice: string): string {
+  return `      - name: Is there an app to build?
+        id: app
+        run: |
+          if [ -f Dockerfile ]; then
+            echo "present=true" >> "$GITHUB_OUTPUT"
+          else
+            echo "::notice::no Dockerfile at the repository root: ${notice}"
+            echo "present=false" >> "$GITHUB_OUTPUT"
+          fi`;
+}
+
 const INSTALL_FLEETWAVE = `      - uses: ${PINNED_ACTIONS.setupNode}
         with:
           node-version: 20
@@ -139,15 +152,7 @@ jobs:
     steps:
       - uses: ${PINNED_ACTIONS.checkout}
 
-      - name: Is there an app to build?
-        id: app
-        run: |
-          if [ -f Dockerfile ]; then
-            echo "present=true" >> "$GITHUB_OUTPUT"
-          else
-            echo "::notice::no Dockerfile at the repository root: nothing to build, no plan"
-            echo "present=false" >> "$GITHUB_OUTPUT"
-          fi
+${appPresentStep("nothing to build, no plan")}
 
       - if: steps.app.outputs.present == 'true'
         uses: ${PINNED_ACTIONS.setupBuildx}
@@ -362,15 +367,7 @@ ${INSTALL_FLEETWAVE}
       - name: fleetwave validate
         run: fleetwave validate --state fleet-state --format github
 
-      - name: Is there an app to build?
-        id: app
-        run: |
-          if [ -f Dockerfile ]; then
-            echo "present=true" >> "$GITHUB_OUTPUT"
-          else
-            echo "::notice::no Dockerfile at the repository root: no image to build"
-            echo "present=false" >> "$GITHUB_OUTPUT"
-          fi
+${appPresentStep("no image to build")}
 
       - if: steps.app.outputs.present == 'true'
         uses: ${PINNED_ACTIONS.setupBuildx}
