@@ -1,6 +1,12 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { buildFleetState, type FleetStateResult, type OversizedFile, type StateFile } from "./fleet-state.ts";
+import {
+  buildFleetState,
+  type FileReadCache,
+  type FleetStateResult,
+  type OversizedFile,
+  type StateFile,
+} from "./fleet-state.ts";
 import { MAX_FILE_BYTES } from "./limits.ts";
 
 const SUBDIRS = ["tenants", "rollouts", "status"] as const;
@@ -13,6 +19,8 @@ export interface LoadOptions {
    * its branch keeps them for the hosts whose agents have not moved to their ref yet.
    */
   statusFiles?: ReadonlyMap<string, string>;
+  /** Kept by a caller that loads the same directory again and again (the agent, every tick). */
+  cache?: FileReadCache;
 }
 
 /** Reads a fleet-state directory. Problems name files relative to `cwd` so they can be opened. */
@@ -47,7 +55,7 @@ export async function loadFleetState(
   }
   const shown = relative(cwd, dir);
   const prefix = shown === "" ? "" : `${(shown.startsWith("..") ? dir : shown).split(sep).join("/")}/`;
-  return buildFleetState(merged, prefix);
+  return buildFleetState(merged, prefix, options.cache);
 }
 
 /** A file too large for fleet-state is only measured: reading 50 MB to refuse it is the harm. */
