@@ -62,14 +62,14 @@ export function syntheticFleet(o: SyntheticFleetOptions = {}): StateFile[] {
 }
 
 /**
- * CPU seconds of this process and of its children it has waited for (git runs as a child), from
- * /proc/self/stat: utime, stime, cutime and cstime, in clock ticks of 10 ms.
+ * CPU seconds of this process and of the children it has waited for (git runs as a child), from
+ * /proc/self/stat: utime + stime and cutime + cstime, in clock ticks of 10 ms.
  */
-export function cpuSeconds(): number {
+export function cpuSeconds(): { self: number; children: number } {
   const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
   // utime, stime, cutime, cstime are fields 14–17 of stat(5); here offset by the two dropped.
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / 100;
+  const ticks = (i: number) => Number(fields[i]) / 100;
+  return { self: ticks(11) + ticks(12), children: ticks(13) + ticks(14) };
 }
 
 export const median = (xs: readonly number[]): number => {
