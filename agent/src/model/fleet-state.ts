@@ -141,9 +141,16 @@ function salvageItems<T>(schema: z.ZodType<T>, raw: unknown): (T | undefined)[] 
   });
 }
 
+/** A valid tenant's bots as the rules read them; a FileReadCache hands the same Tenant to each build. */
+const botViews = new WeakMap<Tenant, BotView[]>();
+
 function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined): TenantView {
   if (parsed) {
-    const bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
+    let bots = botViews.get(parsed);
+    if (!bots) {
+      bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
+      botViews.set(parsed, bots);
+    }
     return { source, stem, tenant: parsed.tenant, bots, allIdsKnown: true };
   }
   const raw = isRecord(source.data) ? source.data : {};
