@@ -10,45 +10,16 @@
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { parseDocument } from "yaml";
-import { buildFleetState, type StateFile } from "../agent/src/model/fleet-state.ts";
+import { buildFleetState } from "../agent/src/model/fleet-state.ts";
 import { planRollout } from "../agent/src/plan/planner.ts";
 import { formatPlanSummary, renderRolloutYaml } from "../agent/src/plan/render.ts";
-import { digestOf, fleetFiles, IMAGE, type StatusSpec, type TenantSpec } from "../agent/src/plan/testing.ts";
+import { digestOf, IMAGE } from "../agent/src/plan/testing.ts";
+import { BOTS_PER_TENANT, HOSTS, median, syntheticFleet, TENANTS } from "./synthetic-fleet.ts";
 
-const TENANTS = 2_000;
-const BOTS_PER_TENANT = 5;
-const HOSTS = 50;
 const GOAL_MS = 1_000;
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "7" } } });
 const runs = Math.max(1, Number(values.runs));
-
-function syntheticFleet(): StateFile[] {
-  const OLD = digestOf("aaaa");
-  const tenants: TenantSpec[] = [];
-  const statuses = new Map<string, StatusSpec>();
-  for (let t = 0; t < TENANTS; t += 1) {
-    const tenant = `tenant-${String(t).padStart(4, "0")}`;
-    const bots = [];
-    for (let b = 0; b < BOTS_PER_TENANT; b += 1) {
-      const n = t * BOTS_PER_TENANT + b;
-      const host = `host-${String(n % HOSTS).padStart(2, "0")}`;
-      const id = `${tenant}-bot-${b}`;
-      // A realistic mix: 2% on a canary channel, 1% pinned, the rest on the managed channel.
-      bots.push({
-        id,
-        host,
-        ...(n % 50 === 7 ? { image: "ghcr.io/acme/app:canary" } : {}),
-        ...(n % 100 === 3 ? { pinnedDigest: OLD } : {}),
-      });
-      const status = statuses.get(host) ?? { host, bots: {} };
-      status.bots![id] = OLD;
-      statuses.set(host, status);
-    }
-    tenants.push({ tenant, mode: t % 3 === 0 ? "manual" : "auto", hour: t % 24, bots });
-  }
-  return fleetFiles({ tenants, statuses: [...statuses.values()], windowMinutes: 120 });
-}
 
 /** Wall time, and CPU time of this process (less sensitive to other load on a shared machine). */
 function time<T>(fn: () => T): { ms: number; cpuMs: number; value: T } {
@@ -59,11 +30,6 @@ function time<T>(fn: () => T): { ms: number; cpuMs: number; value: T } {
   const used = process.cpuUsage(cpu);
   return { ms, cpuMs: (used.user + used.system) / 1e3, value };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 const files = syntheticFleet();
 const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.text), 0);

@@ -47,6 +47,8 @@ export const TEST_IMAGE_LABEL = "org.fleetwave.test-image";
  * - `flaky`: on start, GETs `/flaky` from `$FLAKY_ADDR` (`127.0.0.1:<port>`, served by the test)
  *   and is healthy only when it answers `ok`, else /health answers 500. The test decides which start fails: state
  *   kept in the bot's volume would not do, since a rollback restores the volume as it was.
+ * - `gated`: does not listen until `GET /gate/$GATE_ID` at `$GATE_ADDR` (asked every 0.2 s)
+ *   answers `ok`, then healthy: the test holds each bot running but unhealthy as long as it needs.
  * All listen on 127.0.0.1:$PORT (default 8080); DATA_DIR defaults to /data. GET /version → the
  * version as text/plain, and the image has a /version file.
  */
@@ -57,6 +59,7 @@ export type TestBotBehaviour =
   | "migrate"
   | "corrupt"
   | "flaky"
+  | "gated"
   | `slow-start ${number}`
   | `crash-after ${number}`;
 
@@ -136,7 +139,7 @@ function normalise(options: BuildTestImageOptions): Spec {
   const timed = kind === "slow-start" || kind === "crash-after";
   if (
     !timed &&
-    !["healthy", "unhealthy", "never-listens", "migrate", "corrupt", "flaky"].includes(kind ?? "")
+    !["healthy", "unhealthy", "never-listens", "migrate", "corrupt", "flaky", "gated"].includes(kind ?? "")
   ) {
     throw new Error(`unknown behaviour "${behaviour}"`);
   }

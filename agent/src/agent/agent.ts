@@ -275,7 +275,15 @@ export class Agent implements AgentControl {
         this.rt.log.warn({ bot: bot.id }, `drift: runs ${running}, the status said ${recorded}`);
       }
       const corrected =
-        up && running ? await this.drift.check(bot, state, recorded ?? running, notes) : undefined;
+        up && running
+          ? await this.drift.check(
+              bot,
+              state,
+              recorded ?? running,
+              notes,
+              healed.action === "running" ? healed.container : undefined,
+            )
+          : undefined;
       if (corrected) {
         records.push(auditRecord(corrected));
         continue;

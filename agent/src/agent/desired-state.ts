@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { Git } from "../git/git.ts";
 import type { StatusAtRef } from "../git/status-refs.ts";
 import { commitUnverified, type TrustOptions, verifiedTip } from "../git/verify.ts";
-import type { FleetState } from "../model/fleet-state.ts";
+import { FileReadCache, type FleetState } from "../model/fleet-state.ts";
 import { loadFleetState } from "../model/load.ts";
 import type { Problem } from "../model/problems.ts";
 import type { Workspace } from "./workspace.ts";
@@ -32,7 +32,10 @@ export type Loaded =
  */
 export class DesiredState {
   private lastValid?: { state: FleetState; commit: string };
-  private lastKey?: string;
+  /** What the last valid load read (HEAD and every status blob), and the state it gave. */
+  private lastKey?: { key: string; loaded: { state: FleetState; commit: string } };
+  /** Each file of the clone's fleet-state as last read: a tick re-reads only the files that changed. */
+  private readonly files = new FileReadCache();
   private readonly trustedStatus = new Map<string, StatusAtRef>();
   /** Hosts whose status tip did not verify at the last load, with why (empty without trust). */
   refusedStatus: string[] = [];
@@ -57,18 +60,21 @@ export class DesiredState {
       const refused = await this.refuseUnverified(this.trust);
       if (refused) return refused;
     }
-    const commit = await this.ws.desiredStateCommit();
     const fetched = await this.ws.statusRefs();
     const refs = this.trust ? await this.verifiedStatus(fetched, this.trust) : fetched;
     // Nothing moved since the last load (the usual idle tick): parsing every host's status again
-    // is the cost that grows with the fleet.
+    // is the cost that grows with the fleet, and even the walk to the last desired-state commit
+    // is not needed.
     const key = `${await this.ws.head()} ${[...refs.values()].map((r) => `${r.host}:${r.blob}`).join(",")}`;
-    if (this.lastKey === key && this.lastValid?.commit === commit) return { ok: true, ...this.lastValid };
+    if (this.lastKey?.key === key && this.lastKey.loaded === this.lastValid)
+      return { ok: true, ...this.lastValid };
+    const commit = await this.ws.desiredStateCommit();
     const statusFiles = new Map([...refs].map(([host, r]) => [host, r.text]));
-    const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir, { statusFiles });
-    this.lastKey = result.ok ? key : undefined;
+    const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir, { statusFiles, cache: this.files });
+    this.lastKey = undefined;
     if (result.ok) {
       this.lastValid = { state: result.state, commit };
+      this.lastKey = { key, loaded: this.lastValid };
       await writeFile(this.marker, `${commit}\n`);
       return { ok: true, state: result.state, commit };
     }

@@ -1,5 +1,6 @@
+import type { ContainerInspectInfo } from "dockerode";
 import { containerCreateOptions, secretEnvNames } from "../docker/container-spec.ts";
-import { containerDrift } from "../docker/drift.ts";
+import { containerDrift, type ImageDefaults } from "../docker/drift.ts";
 import type { UpdateOutcome } from "../engine/outcome.ts";
 import { updateBot } from "../engine/update-bot.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
@@ -17,21 +18,27 @@ import type { AgentRuntime } from "./runtime.ts";
 export class DriftKeeper {
   private readonly reported = new Map<string, string>();
   private readonly failed = new Map<string, string>();
+  /** By image id: an image's config never changes, and asking for it was one request per bot per tick. */
+  private readonly imageDefaults = new Map<string, ImageDefaults>();
 
   constructor(
     private readonly rt: AgentRuntime,
     private readonly updater: BotUpdater,
   ) {}
 
-  /** Returns the correction's outcome when one ran; notes go into the reconcile commit. */
+  /**
+   * Returns the correction's outcome when one ran; notes go into the reconcile commit. `seen` is
+   * the container as the caller inspected it a moment ago.
+   */
   async check(
     bot: FleetBot,
     state: FleetState,
     digest: string,
     notes: string[],
+    seen?: ContainerInspectInfo,
   ): Promise<UpdateOutcome | undefined> {
     const docker = this.rt.o.docker;
-    const have = await docker.inspect(bot.id);
+    const have = seen ?? (await docker.inspect(bot.id));
     if (!have) return undefined;
     const { repository } = splitImageRef(bot.image);
     // Secret values are never read for a comparison: the container's own values stand in for
@@ -44,7 +51,7 @@ export class DriftKeeper {
     );
     const secrets = Object.fromEntries(secretEnvNames(bot).map((name) => [name, running.get(name) ?? ""]));
     const want = containerCreateOptions(bot, repository, digest, { seedVolumes: false, secrets });
-    const diffs = containerDrift(want, have, await docker.imageDefaults(have.Image));
+    const diffs = containerDrift(want, have, await this.defaultsOf(have.Image));
     const key = diffs.join("; ");
     if (diffs.length === 0) {
       this.reported.delete(bot.id);
@@ -84,5 +91,15 @@ export class DriftKeeper {
       notes.push(`drift not corrected: ${bot.id}: ${key}; ${outcome.result}: ${outcome.reason}`);
     }
     return outcome;
+  }
+
+  private async defaultsOf(image: string): Promise<ImageDefaults> {
+    const known = this.imageDefaults.get(image);
+    if (known) return known;
+    const defaults = await this.rt.o.docker.imageDefaults(image);
+    // A host runs a handful of images at a time; the ones it ran before are forgotten now and then.
+    if (this.imageDefaults.size >= 64) this.imageDefaults.clear();
+    this.imageDefaults.set(image, defaults);
+    return defaults;
   }
 }

@@ -63,4 +63,16 @@ describe("host claim", () => {
     await lock.release();
     expect(await guard(text)).toBeUndefined();
   });
+
+  it("reads each new status text, not only the first it saw", async () => {
+    const me = { instance: "i-me", machine: "m1", dataDir: "/mine" };
+    const guard = hostGuard("host-a", me, () => now);
+    const other = `host: host-a\nobservedCommit: none\nupdatedAt: ${ago(1000)}\nagent:\n  instance: i-other\n  machine: m2\n  dataDir: /data\n`;
+    const mine = other.replace("i-other", "i-me").replace("m2", "m1");
+    expect(await guard(mine)).toBeUndefined();
+    expect(await guard(other)).toMatch(/instance i-other on m2/);
+    expect(await guard(mine)).toBeUndefined();
+    expect(await guard(undefined)).toBeUndefined();
+    expect(await guard(other)).toMatch(/instance i-other on m2/);
+  });
 });

@@ -145,6 +145,7 @@ export class StatusRef {
   }
 
   private async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (ancestor === descendant) return true;
     return (await tryGit(["merge-base", "--is-ancestor", ancestor, descendant], this.o.git)).code === 0;
   }
 }

@@ -10,8 +10,8 @@ import { DEFAULT_SECRETS_DIR, readBotSecrets } from "./secrets.ts";
 
 /** What reconcile found for a declared bot that no update owns, and what it did about it. */
 export type HealResult =
-  /** Runs under its name; nothing to do. */
-  | { action: "running"; digest: string | null }
+  /** Runs under its name; nothing to do. `container` is what the Engine said of it just now. */
+  | { action: "running"; digest: string | null; container: ContainerInspectInfo }
   /** Neither `<bot>` nor `<bot>.fleetwave-old` exists: the caller creates it. */
   | { action: "missing" }
   /** The journal holds an update of it: recover() owns the bot, reconcile does not touch it. */
@@ -52,7 +52,7 @@ export async function healBot(bot: FleetBot, o: EngineOptions): Promise<HealResu
     containerDigest(named) ??
     (await o.docker.runningDigest(named, splitImageRef(bot.image).repository)) ??
     null;
-  if (named.State.Running) return { action: "running", digest };
+  if (named.State.Running) return { action: "running", digest, container: named };
   const was = describeState(named);
   if (named.State.Status === "dead") {
     if (!digest) return failed("recreated", digest, `${was}, and it carries no digest to recreate it from`);

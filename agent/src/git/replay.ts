@@ -76,8 +76,9 @@ export async function planReplay(
   fetched: string,
   owner: CommitOwner,
 ): Promise<ReplayPlan> {
-  const ancestor = await tryGit(["merge-base", "--is-ancestor", base, fetched], options);
-  const rewritten = ancestor.code !== 0;
+  // The usual tick fetched nothing new: a commit is its own ancestor, no git process needed.
+  const rewritten =
+    base !== fetched && (await tryGit(["merge-base", "--is-ancestor", base, fetched], options)).code !== 0;
   const removed = rewritten
     ? Number((await git(["rev-list", "--count", base, `^${fetched}`], options)).stdout.trim())
     : 0;

@@ -40,6 +40,42 @@ export interface OversizedFile {
 
 export type FleetStateResult = { ok: true; state: FleetState } | { ok: false; problems: Problem[] };
 
+/** One file read on its own: parsed and checked against its schema, with the problems of that. */
+export interface FileRead<T = unknown> {
+  source?: YamlSource;
+  value?: T;
+  problems: readonly Problem[];
+}
+
+/**
+ * What each file gave on its own in the last build, by path and text: a build that finds a file
+ * with the same text takes that instead of parsing and validating it again. An agent reloads a
+ * 10,000-bot fleet whenever one status file or one tenant changed; the rules between files still
+ * run over every file each time. The values are shared between builds, as a FleetState is never
+ * changed after it was built.
+ */
+export class FileReadCache {
+  private entries = new Map<string, { text: string; read: FileRead }>();
+
+  get(path: string, text: string): FileRead | undefined {
+    const entry = this.entries.get(path);
+    return entry?.text === text ? entry.read : undefined;
+  }
+
+  set(path: string, text: string, read: FileRead): void {
+    this.entries.set(path, { text, read });
+  }
+
+  /** Forgets every file but `paths` (the files of the last build). */
+  retain(paths: ReadonlySet<string>): void {
+    for (const path of this.entries.keys()) if (!paths.has(path)) this.entries.delete(path);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 interface Parsed<T> {
   source: YamlSource;
   value: T;
@@ -105,9 +141,16 @@ function salvageItems<T>(schema: z.ZodType<T>, raw: unknown): (T | undefined)[] 
   });
 }
 
+/** A valid tenant's bots as the rules read them; a FileReadCache hands the same Tenant to each build. */
+const botViews = new WeakMap<Tenant, BotView[]>();
+
 function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined): TenantView {
   if (parsed) {
-    const bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
+    let bots = botViews.get(parsed);
+    if (!bots) {
+      bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
+      botViews.set(parsed, bots);
+    }
     return { source, stem, tenant: parsed.tenant, bots, allIdsKnown: true };
   }
   const raw = isRecord(source.data) ? source.data : {};
@@ -152,10 +195,12 @@ function fleetView(source: YamlSource | undefined, parsed: Fleet | undefined): F
  * Pure: the caller reads the files. `displayPrefix` is put in front of every file name in problems
  * (for example "fleet-state/") so messages point at paths the operator can open. Every problem of
  * every file is reported: the rules between files run over whatever parts of the files are valid.
+ * With `cache`, a file whose text did not change since the last build is not read again.
  */
 export function buildFleetState(
   files: readonly (StateFile | OversizedFile)[],
   displayPrefix = "",
+  cache?: FileReadCache,
 ): FleetStateResult {
   const problems: Problem[] = [];
   const shown = (path: string) => `${displayPrefix}${path}`;
@@ -197,9 +242,33 @@ export function buildFleetState(
   const report: Report = (source, path, message) =>
     problems.push({ file: source.file, line: source.lineOf(path), field: formatField(path), message });
 
+  const readPaths = new Set<string>();
+  /** The file parsed and checked against `schema`, from `cache` when its text is unchanged. */
+  function readValid<S extends z.ZodType>(file: StateFile | OversizedFile, schema: S): FileRead<z.output<S>> {
+    const path = shown(file.path);
+    const text = "text" in file ? file.text : undefined;
+    if (text !== undefined) readPaths.add(path);
+    const cached = text === undefined ? undefined : cache?.get(path, text);
+    if (cached) {
+      problems.push(...cached.problems);
+      return cached as FileRead<z.output<S>>;
+    }
+    const before = problems.length;
+    const source = read(file);
+    const value = source ? validate(source, schema) : undefined;
+    const result: FileRead<z.output<S>> = {
+      ...(source ? { source } : {}),
+      ...(value !== undefined ? { value } : {}),
+      problems: problems.slice(before),
+    };
+    if (text !== undefined) cache?.set(path, text, result);
+    return result;
+  }
+
   const fleetFile = files.find((f) => f.path === "fleet.yaml");
-  const fleetSource = fleetFile ? read(fleetFile) : undefined;
-  const fleet = fleetSource ? validate(fleetSource, fleetSchema) : undefined;
+  const fleetRead = fleetFile ? readValid(fleetFile, fleetSchema) : undefined;
+  const fleetSource = fleetRead?.source;
+  const fleet = fleetRead?.value;
   if (!fleetFile) fileProblem("fleet.yaml", "missing: every fleet-state needs fleet.yaml");
 
   const tenants: Parsed<Tenant>[] = [];
@@ -220,23 +289,22 @@ export function buildFleetState(
       continue;
     }
     const stem = base.replace(/\.ya?ml$/, "");
-    const source = read(file);
     if (dir === "tenants") {
+      const { source, value } = readValid(file, tenantSchema);
       if (!source) {
         tenantFilesUnread += 1;
         continue;
       }
-      const value = validate(source, tenantSchema);
       if (value) tenants.push({ source, value });
       tenantViews.push(tenantView(source, stem, value));
     } else if (dir === "rollouts") {
+      const { source, value } = readValid(file, rolloutSchema);
       if (!source) continue;
-      const value = validate(source, rolloutSchema);
       if (value) rollouts.push({ source, value });
       rolloutViews.push(rolloutView(source, stem, value));
     } else {
+      const { source, value } = readValid(file, statusSchema);
       if (!source) continue;
-      const value = validate(source, statusSchema);
       if (value) statuses.push({ source, value });
       const host = value?.host ?? salvage({ host: statusSchema.shape.host }, source.data).host;
       if (host !== undefined && host !== stem)
@@ -249,6 +317,7 @@ export function buildFleetState(
   // A bot in a tenant file that could not be read would look undeclared: do not pile that on.
   const allBotsKnown = tenantFilesUnread === 0 && tenantViews.every((t) => t.allIdsKnown);
   checkRollouts(rolloutViews, botsById, rules, report, allBotsKnown);
+  cache?.retain(readPaths);
 
   if (problems.length > 0 || !fleet) return { ok: false, problems: sortProblems(problems) };
   const bots = tenants.flatMap((t) => t.value.bots.map((bot) => ({ ...bot, tenant: t.value.tenant })));

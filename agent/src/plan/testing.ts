@@ -16,6 +16,8 @@ export interface BotSpec {
   host: string;
   image?: string;
   pinnedDigest?: string;
+  /** A bot that really runs (the test image): env PORT and its health check on that port. */
+  port?: number;
 }
 
 export interface TenantSpec {
@@ -66,7 +68,8 @@ export function fleetFiles(spec: FleetSpec): StateFile[] {
       text += `  - id: ${b.id}\n    host: ${b.host}\n    image: ${b.image ?? IMAGE}\n`;
       if (b.pinnedDigest) text += `    pinnedDigest: ${b.pinnedDigest}\n`;
       text += `    volumes:\n      - { name: ${b.id}-data, path: /data }\n`;
-      text += `    health:\n      url: http://127.0.0.1:3100/health\n`;
+      if (b.port) text += `    env: { PORT: "${b.port}" }\n`;
+      text += `    health:\n      url: http://127.0.0.1:${b.port ?? 3100}/health\n`;
     }
     if (t.bots.length === 0) text = text.replace("bots:\n", "bots: []\n");
     files.push({ path: `tenants/${t.tenant}.yaml`, text });

@@ -2,9 +2,10 @@
 # Entrypoint of the Fleetwave test bot. What it does is fixed at build time by /srv/behaviour
 # (not by env or args, so a container recreated with an older container's Env/Cmd still behaves
 # like its image):
-#   healthy | unhealthy | never-listens | slow-start N | crash-after N | migrate | corrupt | flaky
+#   healthy | unhealthy | never-listens | slow-start N | crash-after N | migrate | corrupt | flaky | gated
 # Runtime env: PORT (default 8080, bound on 127.0.0.1 only), DATA_DIR (default /data), FLAKY_ADDR
-# (flaky only: 127.0.0.1:<port> asked GET /flaky once at start; healthy only when it answers "ok").
+# (flaky only: 127.0.0.1:<port> asked GET /flaky once at start; healthy only when it answers "ok"),
+# GATE_ADDR and GATE_ID (gated only: 127.0.0.1:<port> asked GET /gate/<id> until it answers "ok").
 set -eu
 
 PORT="${PORT:-8080}"
@@ -74,6 +75,16 @@ flaky)
   answer="$(printf 'GET /flaky HTTP/1.0\r\nHost: %s\r\n\r\n' "$addr" | nc -w 5 "${addr%:*}" "${addr#*:}" | tail -n 1)" || true
   log "http://$addr/flaky answered: $answer"
   if [ "$answer" = ok ]; then serve ok; else serve error; fi
+  ;;
+gated)
+  # Not listening until the test releases this bot: it stays running and unhealthy for exactly
+  # as long as the test needs, without any timing of its own.
+  addr="${GATE_ADDR:-127.0.0.1:9}"
+  until [ "$(printf 'GET /gate/%s HTTP/1.0\r\nHost: %s\r\n\r\n' "${GATE_ID:-}" "$addr" | nc -w 5 "${addr%:*}" "${addr#*:}" | tail -n 1)" = ok ]; do
+    sleep 0.2
+  done
+  log "released by http://$addr/gate/${GATE_ID:-}"
+  serve ok
   ;;
 *)
   log "unknown behaviour"
