@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { SnapshotCatalog } from "./catalog.ts";
 import type { StoreContext } from "./context.ts";
 import { DataDiskFullError, SnapshotFailedError } from "./errors.ts";
+import { run } from "./exec.ts";
 import { CREATE_FLAGS, runTar, type TarRunOptions } from "./gnu-tar.ts";
 import { newSnapshotId } from "./id.ts";
 import { markWriting } from "./leftovers.ts";
@@ -138,6 +139,12 @@ export class SnapshotWriter {
           }),
         ),
       );
+      // Stopping a container syncs the Engine's filesystem (its rootfs overlay is unmounted), so whatever
+      // is dirty on it then is written back inside the downtime: here, while the bot still serves, the
+      // level-0's listing and rename and whatever the bot wrote during the level-0 go to disk instead.
+      await this.ctx.phase("snapshot.flush", () =>
+        run("sync", ["-f", via.path, this.ctx.dir], `flushing ${via.path} before the stop`),
+      );
       this.level0s.set(id, {
         request: { ...request, via },
         level0At,
@@ -149,7 +156,7 @@ export class SnapshotWriter {
       return id;
     } catch (error) {
       await handle?.close();
-      await rm(this.catalog.listingPath(id), { force: true });
+      await this.dropFiles(id);
       done();
       throw error;
     }
