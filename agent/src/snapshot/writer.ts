@@ -111,8 +111,9 @@ export class SnapshotWriter {
 
   /**
    * The first part of a pair: a level-0 of a Mountpoint volume WHILE the bot runs (it may be torn), read
-   * at low I/O and CPU priority, with GNU tar's listing of what it saw. Reserves room for the level-1 in
-   * the space check. Returns the pair's id for completeVolume or discard; on failure nothing is left.
+   * at low I/O and CPU priority, with GNU tar's listing of what it saw, then syncs the volume's and the
+   * store's filesystems. Reserves room for the level-1 in the space check. Returns the pair's id for
+   * completeVolume or discard; on failure nothing is left.
    */
   async precopyVolume(request: SnapshotRequest, limits = DEFAULT_PAIR_LIMITS): Promise<string> {
     const { via } = request;
@@ -400,11 +401,11 @@ export class SnapshotWriter {
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory this agent can read`);
     }
-    const { args = [], limit, ...run } = options;
+    const { args = [], limit, ...tarOptions } = options;
     const tar = runTar(
       [...CREATE_FLAGS, ...args, "--file=-", "--directory", path, "."],
       `snapshot of ${path}`,
-      { ...run, tarCommand: this.ctx.tarCommand },
+      { ...tarOptions, tarCommand: this.ctx.tarCommand },
     );
     let written: Written;
     try {
