@@ -5,7 +5,7 @@
  * late the health gate notices bots that become healthy 1, 3 and 10 s after their start. One run.
  *
  *   bash scripts/test-env.sh up && eval "$(bash scripts/test-env.sh env)"
- *   npx tsx bench/precopy.bench.ts [--rounds 3] [--health-only]
+ *   npx tsx bench/precopy.bench.ts [--rounds 3] [--health-only | --stop-only]
  *
  * Each round runs four arms in an order rotated from round to round; the bots flip between two
  * healthy images (bench-1, bench-2), minHealthySeconds 0, durable snapshot store (fsyncs on):
@@ -35,13 +35,20 @@ import type { FleetBot } from "../agent/src/model/fleet-state.ts";
 import { buildTestImage, type TestImage } from "../scripts/local-env/bot-image.ts";
 import { freePort } from "../scripts/local-env/engine.ts";
 import { engineFor, testBot } from "../test/support/engine-harness.ts";
-import { seededBytes } from "../test/support/tree-manifest.ts";
+import { seededBytes, writeSeededFile } from "../test/support/tree-manifest.ts";
 import { generate } from "./mixed-volume.ts";
 
 const roundsArg = process.argv.indexOf("--rounds");
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
 /** `--health-only`: only the slow-start detection delays (no 1 GiB volume). */
 const HEALTH_ONLY = process.argv.includes("--health-only");
+/**
+ * `--stop-only`: what data waiting for writeback on the Engine's disk costs a container's stop (the
+ * stop unmounts the container's rootfs overlay, which syncs that filesystem), and what a `sync -f`
+ * just before the stop saves: why a pair's level-0 ends with one.
+ */
+const STOP_ONLY = process.argv.includes("--stop-only");
+const DIRTY_BYTES = 512 << 20;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
@@ -57,18 +64,23 @@ const pct = (xs: number[], p: number) => {
 /** Probes a URL every `interval` ms; reports [start, latency ms, ok] of every probe. */
 const PROBER = `
 const { parentPort } = require("node:worker_threads");
-let timer; const log = [];
+let timer; let run = 0; const log = [];
 const now = () => performance.timeOrigin + performance.now();
 parentPort.on("message", async (m) => {
+  run += 1;
+  clearTimeout(timer);
   if (m.cmd === "start") {
+    // A probe still in flight when its run is stopped neither logs nor schedules the next one.
+    const mine = run;
     const tick = async () => {
       const t = now(); let ok = false;
       try { const r = await fetch(m.url, { signal: AbortSignal.timeout(2000) }); await r.text(); ok = r.status === 200; } catch {}
+      if (mine !== run) return;
       log.push([t, now() - t, ok]);
       timer = setTimeout(tick, m.interval);
     };
     tick();
-  } else { clearTimeout(timer); parentPort.postMessage(log.splice(0)); }
+  } else parentPort.postMessage(log.splice(0));
 });`;
 
 class Prober {
@@ -108,6 +120,8 @@ async function main(): Promise<void> {
   const phases: { phase: Phase; at: number }[] = [];
   let during: Promise<void> | undefined;
   let onPreCopy: (() => Promise<void>) | undefined;
+  /** Called at "stopping": the pair arm stops its prober there, so the downtime has no extra load. */
+  let onStopping: (() => Promise<void>) | undefined;
   const engine = await engineFor({
     healthCheckTimeoutSeconds: 60,
     minHealthySeconds: 0,
@@ -115,6 +129,7 @@ async function main(): Promise<void> {
       phases.push({ phase, at: now() });
       if (phase === "pre-copying" && onPreCopy) during = onPreCopy();
       if (phase === "stopping" && during) await during;
+      if (phase === "stopping" && onStopping) await onStopping();
     },
   });
   const images: TestImage[] = [
@@ -129,7 +144,35 @@ async function main(): Promise<void> {
   try {
     for (const bot of bots) await ensureBot(bot, images[0]!.digest, engine);
     const on = new Map<string, number>(bots.map((b) => [b.id, 0]));
+    if (STOP_ONLY) {
+      await stopRounds();
+      return;
+    }
     if (!HEALTH_ONLY) await volumeRounds();
+    async function stopRounds() {
+      const file = join(work, "dirty.bin");
+      const arms = ["clean", "512 MiB dirty", "512 MiB dirty, sync -f first"] as const;
+      const stops: Record<string, number[]> = Object.fromEntries(arms.map((a) => [a, []]));
+      const container = (await engine.docker.inspect(plain.id))!.Id;
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (let k = 0; k < arms.length; k += 1) {
+          const arm = arms[(k + round) % arms.length]!;
+          execFileSync("sync");
+          // Not in the bot's volume: any file on the filesystem of the Engine's data root will do.
+          if (arm !== "clean") await writeSeededFile(file, `dirty-${round}`, DIRTY_BYTES);
+          if (arm === "512 MiB dirty, sync -f first") execFileSync("sync", ["-f", file]);
+          const start = now();
+          await engine.docker.stop(container, 10);
+          stops[arm]!.push(now() - start);
+          await engine.docker.start(container);
+          await rm(file, { force: true });
+          console.log(`round ${round + 1} ${arm}: stop ${stops[arm]!.at(-1)!.toFixed(0)} ms`);
+        }
+      }
+      console.log(`\nstop of the bot without volumes, medians of ${ROUNDS} rounds:`);
+      for (const arm of arms)
+        console.log(`  ${arm.padEnd(30)} ${median(stops[arm]!).toFixed(0).padStart(6)} ms`);
+    }
     async function volumeRounds() {
       const mount = await engine.docker.volumeMountpoint(heavy.volumes[0]!.name);
       const t0 = now();
@@ -165,6 +208,11 @@ async function main(): Promise<void> {
           phases.length = 0;
           during = undefined;
           onPreCopy = undefined;
+          onStopping = undefined;
+          // Every arm starts with nothing of the earlier arms left to write back (the tar arm's 1 GiB
+          // file and its deletion, the full snapshot's tar, the generated volume), so no arm's downtime
+          // pays for another's I/O.
+          execFileSync("sync");
           if (arm === "no-volume") {
             results[arm]!.push(keep(arm, await flip(plain, true)).downtimeMs!);
           } else if (arm === "pair") {
@@ -172,8 +220,14 @@ async function main(): Promise<void> {
             const idleFrom = now();
             await sleep(3000);
             onPreCopy = () => changeOnePercent(mount, round, arm);
+            let log: [number, number, boolean][] = [];
+            // The latency is measured up to the stop; probing on through the downtime would load the
+            // two cores and the new container (one shell per answer) in this arm only.
+            onStopping = async () => {
+              log = await prober.stop();
+            };
             const outcome = keep(arm, await flip(heavy, true));
-            const log = await prober.stop();
+            onStopping = undefined;
             const from = phases.find((p) => p.phase === "pre-copying")!.at;
             const to = phases.find((p) => p.phase === "stopping")!.at;
             idleLatency.push(...log.filter(([t, , ok]) => ok && t >= idleFrom && t < from).map(([, l]) => l));

@@ -337,6 +337,17 @@ describe("SnapshotStore, pairs (level-0 while a writer churns, level-1 after the
     SLOW,
   );
 
+  it("writes back the level-0's filesystems as its last step, so the stop does not have to", async () => {
+    const { root, volume } = await setup();
+    await writeFile(join(volume, "a"), "a");
+    const phases: string[] = [];
+    const store = new SnapshotStore({ dataDir: join(root, "data"), onPhase: (phase) => phases.push(phase) });
+    const via = { kind: "mountpoint", path: volume } as const;
+    const id = await store.precopyVolume({ volume: "data", bot: "acme-main", imageDigest: DIGEST, via });
+    expect(phases).toEqual(["snapshot.estimate", "snapshot.level0", "snapshot.flush"]);
+    await store.discardPrecopy(id);
+  });
+
   it(
     "falls back to a full snapshot when the level-1 outgrows its limit or the level-0 is too old",
     async () => {

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { SnapshotCatalog } from "./catalog.ts";
 import type { StoreContext } from "./context.ts";
 import { DataDiskFullError, SnapshotFailedError } from "./errors.ts";
+import { run } from "./exec.ts";
 import { CREATE_FLAGS, runTar, type TarRunOptions } from "./gnu-tar.ts";
 import { newSnapshotId } from "./id.ts";
 import { markWriting } from "./leftovers.ts";
@@ -110,8 +111,9 @@ export class SnapshotWriter {
 
   /**
    * The first part of a pair: a level-0 of a Mountpoint volume WHILE the bot runs (it may be torn), read
-   * at low I/O and CPU priority, with GNU tar's listing of what it saw. Reserves room for the level-1 in
-   * the space check. Returns the pair's id for completeVolume or discard; on failure nothing is left.
+   * at low I/O and CPU priority, with GNU tar's listing of what it saw, then syncs the volume's and the
+   * store's filesystems. Reserves room for the level-1 in the space check. Returns the pair's id for
+   * completeVolume or discard; on failure nothing is left.
    */
   async precopyVolume(request: SnapshotRequest, limits = DEFAULT_PAIR_LIMITS): Promise<string> {
     const { via } = request;
@@ -138,6 +140,12 @@ export class SnapshotWriter {
           }),
         ),
       );
+      // Stopping a container syncs the Engine's filesystem (its rootfs overlay is unmounted), so whatever
+      // is dirty on it then is written back inside the downtime: here, while the bot still serves, the
+      // level-0's listing and rename and whatever the bot wrote during the level-0 go to disk instead.
+      await this.ctx.phase("snapshot.flush", () =>
+        run("sync", ["-f", via.path, this.ctx.dir], `flushing ${via.path} before the stop`),
+      );
       this.level0s.set(id, {
         request: { ...request, via },
         level0At,
@@ -149,7 +157,7 @@ export class SnapshotWriter {
       return id;
     } catch (error) {
       await handle?.close();
-      await rm(this.catalog.listingPath(id), { force: true });
+      await this.dropFiles(id);
       done();
       throw error;
     }
@@ -393,11 +401,11 @@ export class SnapshotWriter {
     if (!info?.isDirectory()) {
       throw new SnapshotFailedError(`volume Mountpoint ${path} is not a directory this agent can read`);
     }
-    const { args = [], limit, ...run } = options;
+    const { args = [], limit, ...tarOptions } = options;
     const tar = runTar(
       [...CREATE_FLAGS, ...args, "--file=-", "--directory", path, "."],
       `snapshot of ${path}`,
-      { ...run, tarCommand: this.ctx.tarCommand },
+      { ...tarOptions, tarCommand: this.ctx.tarCommand },
     );
     let written: Written;
     try {
