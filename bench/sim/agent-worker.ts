@@ -11,7 +11,13 @@ import type { AgentRuntime } from "../../agent/src/agent/runtime.ts";
 import { git } from "../../agent/src/git/git.ts";
 import { statusBranch } from "../../agent/src/git/status-refs.ts";
 import { createLogger } from "../../agent/src/log/logger.ts";
-import type { HostReport, ParentMessage, StartMessage, WorkerMessage } from "./protocol.ts";
+import {
+  type HostReport,
+  type ParentMessage,
+  type StartMessage,
+  slowRemote,
+  type WorkerMessage,
+} from "./protocol.ts";
 import { SimulatedEngine } from "./simulated-engine.ts";
 
 interface Running {
@@ -67,11 +73,7 @@ async function startHost(host: string, m: StartMessage): Promise<Running> {
     gitTimeoutMs: 300_000,
   });
   await agent.start();
-  if (m.latency) {
-    const repo = join(dir, "repo");
-    await git(["config", "remote.origin.uploadpack", m.latency.uploadPack], { cwd: repo });
-    await git(["config", "remote.origin.receivepack", m.latency.receivePack], { cwd: repo });
-  }
+  if (m.latency) await slowRemote(join(dir, "repo"), m.latency);
   const r: Running = { host, agent, engine, dir, at: { pushesOk: 0, pushesRejected: 0, reconciles: 0 } };
   // The schedule of `fleetwave agent` (agent/src/cli/commands/agent.ts): a reconcile at start, then
   // one every interval ± 10 %.

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { Workspace } from "../../agent/src/agent/workspace.ts";
 import { formatAuditCommit } from "../../agent/src/audit/commit-message.ts";
 import { git } from "../../agent/src/git/git.ts";
+import { slowRemote } from "./protocol.ts";
 
 export interface MainLayoutOptions {
   root: string;
@@ -81,10 +82,7 @@ export async function runMainLayout(o: MainLayoutOptions): Promise<MainLayoutRes
   );
   for (const ws of workspaces) {
     await ws.open();
-    if (o.latency) {
-      await git(["config", "remote.origin.uploadpack", o.latency.uploadPack], { cwd: ws.o.dir });
-      await git(["config", "remote.origin.receivepack", o.latency.receivePack], { cwd: ws.o.dir });
-    }
+    if (o.latency) await slowRemote(ws.o.dir, o.latency);
   }
   const cpuBefore = cpuSeconds();
   const started = performance.now();

@@ -35,3 +35,15 @@ export type WorkerMessage =
   | { kind: "marked"; cpuSeconds: number; reconciles: number }
   | { kind: "log"; line: string }
   | { kind: "stopped"; cpuSeconds: number; hosts: HostReport[] };
+
+/**
+ * Points a clone's fetches and pushes at the slow scripts. Plain git, not the agent's git adapter:
+ * that one refuses to set `remote.*.uploadpack`, as it should for anything but a bench.
+ */
+export async function slowRemote(clone: string, latency: { uploadPack: string; receivePack: string }) {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const run = promisify(execFile);
+  await run("git", ["-C", clone, "config", "remote.origin.uploadpack", latency.uploadPack]);
+  await run("git", ["-C", clone, "config", "remote.origin.receivepack", latency.receivePack]);
+}
