@@ -30,6 +30,8 @@ interface Running {
 }
 
 const send = (message: WorkerMessage) => process.send?.(message);
+// Every agent adds its own exit hook (its data-dir lock); dozens of agents in one process are the point.
+process.setMaxListeners(0);
 const running: Running[] = [];
 let stopping = false;
 let cpuAtMark = 0;
