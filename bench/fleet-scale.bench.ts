@@ -3,7 +3,8 @@
  * simulated container engine, for each status layout in the same run.
  *
  *   npx tsx bench/fleet-scale.bench.ts [--hosts 10,100] [--bots 10] [--waves 4] [--layouts main,refs]
- *       [--latency-ms 0,200] [--poll-ms 5000] [--pause-s 30] [--procs 2] [--time-limit-s 1200] [--setup-limit-s 1200] [--idle-s 15]
+ *       [--latency-ms 0,200] [--poll-ms 20000] [--pause-s 60] [--procs 2] [--idle-s 40]
+ *       [--time-limit-s 1200] [--setup-limit-s 1200]
  *
  * `refs` (status on a ref per host, what the agent writes): every host is the real agent — the
  * `Agent` class `fleetwave agent` runs, on the CLI's schedule (a reconcile every `--poll-ms` ±
@@ -51,12 +52,12 @@ const { values } = parseArgs({
     waves: { type: "string", default: "4" },
     layouts: { type: "string", default: "main,refs" },
     "latency-ms": { type: "string", default: "0" },
-    "poll-ms": { type: "string", default: "5000" },
-    "pause-s": { type: "string", default: "30" },
+    "poll-ms": { type: "string", default: "20000" },
+    "pause-s": { type: "string", default: "60" },
     procs: { type: "string", default: "2" },
     "time-limit-s": { type: "string", default: "1200" },
     "setup-limit-s": { type: "string", default: "1200" },
-    "idle-s": { type: "string", default: "" },
+    "idle-s": { type: "string", default: "40" },
   },
 });
 const BOTS = Number(values.bots);
@@ -67,8 +68,8 @@ const PROCS = Number(values.procs);
 const TIME_LIMIT_MS = Number(values["time-limit-s"]) * 1000;
 /** Starting the agents and creating their bots, before the plan; not part of the measurement. */
 const SETUP_LIMIT_MS = Number(values["setup-limit-s"]) * 1000;
-/** The idle stretch before the plan: three poll intervals unless told. */
-const IDLE_MS = values["idle-s"] ? Number(values["idle-s"]) * 1000 : 3 * POLL_MS;
+/** The idle stretch before the plan. */
+const IDLE_MS = Number(values["idle-s"]) * 1000;
 type Layout = "main" | "refs";
 
 const REPOSITORY = "registry.sim.invalid/fleet/bot";
