@@ -1,202 +1,406 @@
 /**
- * Status layouts at fleet scale: N hosts run a rolling-wave rollout of W waves against one bare
- * remote, once with every status on `main` (the old layout) and once with a status ref per host,
- * in the same run. Each host is the agent's real git layer (`Workspace`: one fetch of main and
- * every status ref, commit, push with the agent's replay and retry); the wave barrier reads every
- * host's `wavesDone` the way the agent does (status refs, else the files on main), and the bots'
- * updates are simulated by a fixed time per wave (`--step-ms`, the floor of each wave).
+ * Fleet scale: N whole agents run one rolling-wave rollout against one bare git remote, with a
+ * simulated container engine, for each status layout in the same run.
  *
- *   npx tsx bench/fleet-scale.bench.ts [--hosts 10,30] [--waves 4] [--bots 10] [--step-ms 2000]
- *                                       [--poll-ms 250] [--layouts main,refs]
+ *   npx tsx bench/fleet-scale.bench.ts [--hosts 10,100] [--bots 10] [--waves 4] [--layouts main,refs]
+ *       [--latency-ms 0,200] [--poll-ms 20000] [--pause-s 60] [--procs 2] [--idle-s 40]
+ *       [--time-limit-s 1200] [--setup-limit-s 1200]
  *
- * Prints per layout and N: completion time against the sum of the wave floors, pushes and
- * rejected pushes per host, commits lost (a host's status commits missing on the remote), the
- * CPU (this process and its git children) per host tick, and the remote's size. All hosts run as
- * concurrent tasks of this one process: every git call is its own process either way.
+ * `refs` (status on a ref per host, what the agent writes): every host is the real agent — the
+ * `Agent` class `fleetwave agent` runs, on the CLI's schedule (a reconcile every `--poll-ms` ±
+ * 10 %): reconcile, rollout runner, wave barrier, status refs, pushes, update engine and health
+ * gate — on its own `SimulatedEngine` (bench/sim/simulated-engine.ts: step timings of the update
+ * bench, no volumes, so no snapshot is taken). The agents run as instances inside `--procs` Node
+ * worker processes (bench/sim/agent-worker.ts), not one process each: a machine of 2 cores
+ * cannot start hundreds of Node processes. Fleet-state (10 tenants, tenant t<b> holding bot b
+ * of every host, so every wave spans every host) is written as YAML and the plan is made with
+ * the project's own `preparePlan` (as `fleetwave plan` does), committed and pushed; the agents
+ * first create their bots from the image's tag (the old digest) and push their status.
+ *
+ * `main` (status files on `main`, the layout before status refs): the agent has no switch to
+ * write it any more, so it runs on the agent's git layer only (bench/sim/main-layout.ts), with
+ * the same hosts, waves, pause and poll interval, and each wave's updates as the median update
+ * time of the simulated engine.
+ *
+ * `--latency-ms` adds a wait to every git connection (fetch, push) of every clone: each clone's
+ * `remote.origin.uploadpack` / `receivepack` is a script that sleeps, then execs the real git.
+ *
+ * Printed per layout, N and latency: completion (plan pushed → every host's status on the remote
+ * says completed) against the floor (sum over waves of the slowest bot's simulated update, plus
+ * the plan's pauses), pushes and rejected pushes per host, commits lost (a host's status commits
+ * missing on the remote at the end), CPU per reconcile (the worker processes and their git
+ * children, from /proc, divided by the reconciles the agents counted: over the rollout, and over
+ * an idle stretch of `--idle-s` before the plan), the remote's size, and the load average.
  */
-import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { type ChildProcess, fork } from "node:child_process";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Workspace } from "../agent/src/agent/workspace.ts";
-import { formatAuditCommit } from "../agent/src/audit/commit-message.ts";
+import { parse as parseYaml, stringify } from "yaml";
 import { git } from "../agent/src/git/git.ts";
+import { readStatusRefs, STATUS_BRANCH_PREFIX } from "../agent/src/git/status-refs.ts";
+import { preparePlan, writePlanFile } from "../agent/src/plan/files.ts";
+import { runMainLayout } from "./sim/main-layout.ts";
+import type { HostReport, ParentMessage, WorkerMessage } from "./sim/protocol.ts";
+import { UPDATE_BENCH_TIMINGS } from "./sim/simulated-engine.ts";
 
 const { values } = parseArgs({
   options: {
-    hosts: { type: "string", default: "10,30" },
-    waves: { type: "string", default: "4" },
+    hosts: { type: "string", default: "10,100" },
     bots: { type: "string", default: "10" },
-    "step-ms": { type: "string", default: "2000" },
-    "poll-ms": { type: "string", default: "250" },
+    waves: { type: "string", default: "4" },
     layouts: { type: "string", default: "main,refs" },
+    "latency-ms": { type: "string", default: "0" },
+    "poll-ms": { type: "string", default: "20000" },
+    "pause-s": { type: "string", default: "60" },
+    procs: { type: "string", default: "2" },
+    "time-limit-s": { type: "string", default: "1200" },
+    "setup-limit-s": { type: "string", default: "1200" },
+    "idle-s": { type: "string", default: "40" },
   },
 });
-const WAVES = Number(values.waves);
 const BOTS = Number(values.bots);
-const STEP_MS = Number(values["step-ms"]);
+const WAVES = Number(values.waves);
 const POLL_MS = Number(values["poll-ms"]);
+const PAUSE_S = Number(values["pause-s"]);
+const PROCS = Number(values.procs);
+const TIME_LIMIT_MS = Number(values["time-limit-s"]) * 1000;
+/** Starting the agents and creating their bots, before the plan; not part of the measurement. */
+const SETUP_LIMIT_MS = Number(values["setup-limit-s"]) * 1000;
+/** The idle stretch before the plan. */
+const IDLE_MS = Number(values["idle-s"]) * 1000;
 type Layout = "main" | "refs";
 
+const REPOSITORY = "registry.sim.invalid/fleet/bot";
+const OLD = `sha256:${"a".repeat(64)}`;
+const NEW = `sha256:${"b".repeat(64)}`;
+const ID = ["-c", "user.name=Operator", "-c", "user.email=ops@acme.example", "-c", "commit.gpgsign=false"];
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const hostId = (i: number) => `host-${String(i).padStart(3, "0")}`;
 
-/** CPU seconds of this process plus its reaped children (the git processes), from /proc. */
-function cpuSeconds(): number {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // utime, stime, cutime, cstime are fields 14–17 of stat(5); here offset by the two dropped.
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / 100;
+interface Row {
+  layout: Layout;
+  hosts: number;
+  latencyMs: number;
+  completionS?: number;
+  floorS: number;
+  pushesPerHost?: number;
+  rejectedPerHost?: number;
+  lost?: number;
+  cpuMsPerReconcile?: number;
+  /** Before the plan, when a reconcile has nothing to do. */
+  idleCpuMsPerReconcile?: number;
+  reconcilesPerHost?: number;
+  remoteKiB: number;
+  load: string;
+  note?: string;
 }
 
-function statusText(host: string, wavesDone: number): string {
-  const bots = Array.from(
-    { length: BOTS },
-    (_, b) =>
-      `  ${host}-bot-${b}:\n    digest: sha256:${(wavesDone > 0 ? "b" : "a").repeat(64)}\n    state: running\n`,
-  ).join("");
-  return `host: ${host}\nobservedCommit: none\nupdatedAt: ${new Date().toISOString()}\nbots:\n${bots}rollouts:\n  bench:\n    state: ${wavesDone === WAVES ? "completed" : "in-progress"}\n    wavesDone: ${wavesDone}\n    bots: {}\nquarantine: []\n`;
-}
-
-/** Every host's wavesDone as this clone sees it: status refs first, else the files on main. */
-async function wavesDoneOf(ws: Workspace): Promise<Map<string, number>> {
-  const done = new Map<string, number>();
-  const dir = join(ws.o.dir, "fleet-state", "status");
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const text = await readFile(join(dir, name), "utf8");
-    done.set(name.replace(/\.yaml$/, ""), Number(/wavesDone: (\d+)/.exec(text)?.[1] ?? 0));
+/** Samples the 1-minute load average while a run lasts. */
+class LoadSampler {
+  private readonly samples: number[] = [];
+  private readonly timer = setInterval(() => this.samples.push(loadavg()[0]!), 5000);
+  done(): string {
+    clearInterval(this.timer);
+    if (this.samples.length === 0) this.samples.push(loadavg()[0]!);
+    return `${Math.min(...this.samples).toFixed(1)}–${Math.max(...this.samples).toFixed(1)}`;
   }
-  for (const [host, r] of await ws.statusRefs())
-    done.set(host, Number(/wavesDone: (\d+)/.exec(r.text)?.[1] ?? 0));
-  return done;
 }
 
-interface HostResult {
-  pushesOk: number;
-  rejected: number;
-  ticks: number;
-  finishedAt: number;
+function fleetYaml(): string {
+  return stringify({
+    updates: { mode: "auto", defaultPreferredHourUtc: new Date().getUTCHours(), windowMinutes: 1440 },
+    strategy: {
+      name: "rolling-wave",
+      batchPercent: Math.ceil(100 / WAVES),
+      pauseSeconds: PAUSE_S,
+      // A host's bots of one wave update side by side, so a wave lasts its slowest bot.
+      maxParallel: BOTS,
+      maxRetries: 0,
+      failureThreshold: 1000,
+      onThreshold: "pause",
+      healthCheckTimeoutSeconds: 60,
+      minHealthySeconds: 0,
+    },
+    images: { allowlist: [`${REPOSITORY.split("/")[0]}/`], keepOnHost: 2 },
+    notifications: { email: { from: "fleet@acme.example", admins: ["ops@acme.example"] } },
+  });
 }
 
-async function runHost(
-  ws: Workspace,
-  layout: Layout,
-  hosts: readonly string[],
-  started: number,
-): Promise<HostResult> {
-  let ticks = 0;
-  const host = ws.o.host;
-  for (let wave = 1; wave <= WAVES; wave += 1) {
-    // The barrier: every host finished wave - 1 (one fetch of main and every status ref per tick).
-    for (;;) {
-      ticks += 1;
-      await ws.sync();
-      const done = await wavesDoneOf(ws);
-      if (hosts.every((h) => (done.get(h) ?? 0) >= wave - 1)) break;
-      await sleep(POLL_MS * (0.9 + Math.random() * 0.2));
-    }
-    await sleep(STEP_MS);
-    const message = formatAuditCommit({
+/** Tenant t<b> holds bot b of every host: plan order is by tenant, so each wave spans every host. */
+function tenantYaml(b: number, hosts: string[]): string {
+  return stringify({
+    tenant: `t${b}`,
+    update: { mode: "auto" },
+    contacts: [`owner${b}@acme.example`],
+    bots: hosts.map((host) => ({
+      id: `${host}-b${b}`,
       host,
-      subject: `rollout bench wave ${wave}`,
-      records: [],
-      notes: [],
-    });
-    const text = statusText(host, wave);
-    if (layout === "refs") await ws.commitStatus(text, message);
-    else await ws.commit({ [`fleet-state/status/${host}.yaml`]: text }, message);
-    for (;;) {
-      ticks += 1;
-      const pushed = await ws.push();
-      if (pushed.ok) break;
-      await sleep(POLL_MS * Math.random());
-    }
-  }
+      image: `${REPOSITORY}:stable`,
+      env: { PORT: "8080" },
+    })),
+  });
+}
+
+async function makeRemote(root: string, hosts: string[]): Promise<{ bare: string; seed: string }> {
+  const bare = join(root, "fleet.git");
+  const seed = join(root, "seed");
+  await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
+  await git(["clone", "-q", bare, seed], { cwd: root });
+  await git(["checkout", "-q", "-B", "main"], { cwd: seed });
+  await mkdir(join(seed, "fleet-state", "tenants"), { recursive: true });
+  await writeFile(join(seed, "fleet-state", "fleet.yaml"), fleetYaml());
+  for (let b = 0; b < BOTS; b += 1)
+    await writeFile(join(seed, "fleet-state", "tenants", `t${b}.yaml`), tenantYaml(b, hosts));
+  await git(["add", "-A"], { cwd: seed });
+  await git([...ID, "commit", "-q", "-m", "fleet-state: the simulated fleet"], { cwd: seed });
+  await git(["push", "-q", "origin", "main"], { cwd: seed });
+  return { bare, seed };
+}
+
+async function latencyScripts(root: string, ms: number) {
+  if (ms <= 0) return undefined;
+  const bin = join(root, "bin");
+  await mkdir(bin, { recursive: true });
+  const script = async (name: string, program: string) => {
+    const path = join(bin, name);
+    await writeFile(path, `#!/bin/sh\nsleep ${ms / 1000}\nexec ${program} "$@"\n`);
+    await chmod(path, 0o755);
+    return path;
+  };
   return {
-    pushesOk: ws.pushes.ok,
-    rejected: ws.pushes.rejected,
-    ticks,
-    finishedAt: performance.now() - started,
+    uploadPack: await script("slow-upload-pack", "git-upload-pack"),
+    receivePack: await script("slow-receive-pack", "git-receive-pack"),
   };
 }
 
-async function commitsOnRemote(bare: string, layout: Layout, host: string): Promise<number> {
-  const range = layout === "refs" ? [`refs/heads/fleetwave/status/${host}`] : ["main"];
-  const out = await git(
-    ["log", "--format=%s", "--fixed-strings", `--grep=Fleetwave-Host: ${host}`, ...range],
-    { cwd: bare },
-  ).catch(() => ({ stdout: "" }));
-  return out.stdout.split("\n").filter((l) => l.includes("rollout bench wave")).length;
-}
-
-async function duKiB(dir: string): Promise<number> {
-  const out = await git(["count-objects", "-v"], { cwd: dir });
+async function remoteKiB(bare: string): Promise<number> {
+  const out = await git(["count-objects", "-v"], { cwd: bare });
   const kib = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, "m").exec(out.stdout)?.[1] ?? 0);
   return kib("size") + kib("size-pack");
 }
 
-async function run(layout: Layout, n: number) {
-  const root = await mkdtemp(join(tmpdir(), `fleetwave-scale-${layout}-${n}-`));
-  const bare = join(root, "fleet.git");
-  const seed = join(root, "seed");
-  const id = ["-c", "user.name=Operator", "-c", "user.email=ops@acme.example", "-c", "commit.gpgsign=false"];
-  await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
-  await git(["init", "-q", "--initial-branch=main", seed], { cwd: root });
-  await git([...id, "-C", seed, "commit", "-q", "--allow-empty", "-m", "plan: rollout bench"], { cwd: root });
-  await git(["-C", seed, "push", "-q", bare, "main"], { cwd: root });
-  const hosts = Array.from({ length: n }, (_, i) => hostId(i));
-  const workspaces = hosts.map(
-    (host) =>
-      new Workspace({
-        repo: bare,
-        branch: "main",
-        dir: join(root, host, "repo"),
-        identity: { name: `Fleetwave Agent (${host})`, email: `fleetwave-agent@${host}.invalid` },
-        host,
-        log: () => undefined,
-        networkTimeoutMs: 120_000,
-      }),
-  );
-  for (const ws of workspaces) await ws.open();
-  const cpuBefore = cpuSeconds();
-  const started = performance.now();
-  const results = await Promise.all(workspaces.map((ws) => runHost(ws, layout, hosts, started)));
-  const completionMs = Math.max(...results.map((r) => r.finishedAt));
-  const cpu = cpuSeconds() - cpuBefore;
-  let lost = 0;
-  for (const host of hosts) lost += WAVES - (await commitsOnRemote(bare, layout, host));
-  const sizeKiB = await duKiB(bare);
-  await rm(root, { recursive: true, force: true });
-  const sum = (f: (r: HostResult) => number) => results.reduce((a, r) => a + f(r), 0);
-  return {
-    layout,
-    hosts: n,
-    completionS: completionMs / 1000,
-    floorS: (WAVES * STEP_MS) / 1000,
-    ratio: completionMs / (WAVES * STEP_MS),
-    pushesPerHost: sum((r) => r.pushesOk) / n,
-    rejectedPerHost: sum((r) => r.rejected) / n,
-    rejectedTotal: sum((r) => r.rejected),
-    lost,
-    cpuMsPerTick: (cpu * 1000) / sum((r) => r.ticks),
-    remoteKiB: sizeKiB,
-  };
+/** Every host's status on the remote, parsed (the status refs, read with one cat-file). */
+async function remoteStatuses(bare: string): Promise<Map<string, Record<string, unknown>>> {
+  const refs = await readStatusRefs({ cwd: bare }, [`refs/heads/${STATUS_BRANCH_PREFIX}`]);
+  return new Map([...refs].map(([host, r]) => [host, parseYaml(r.text) as Record<string, unknown>]));
 }
 
+class Worker {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, (m: WorkerMessage) => void>();
+  constructor() {
+    this.child = fork(join(import.meta.dirname, "sim", "agent-worker.ts"), [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (m: WorkerMessage) => {
+      if (m.kind === "log") console.error(`  [agent] ${m.line}`);
+      else this.waiting.get(m.kind)?.(m);
+    });
+  }
+  ask<K extends WorkerMessage["kind"]>(
+    message: ParentMessage,
+    answer: K,
+  ): Promise<Extract<WorkerMessage, { kind: K }>> {
+    return new Promise((done, fail) => {
+      this.waiting.set(answer, (m) => done(m as Extract<WorkerMessage, { kind: K }>));
+      this.child.once("exit", (code) => fail(new Error(`an agent worker exited with ${code}`)));
+      this.child.send(message);
+    });
+  }
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+}
+
+/** Waits until `check` holds, polling every `everyMs`; false at the deadline. */
+async function until(check: () => Promise<boolean>, deadline: number, everyMs = 500): Promise<boolean> {
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+async function runRefs(n: number, latencyMs: number): Promise<Row> {
+  const root = await mkdtemp(join(tmpdir(), `fleetwave-scale-refs-${n}-`));
+  const hosts = Array.from({ length: n }, (_, i) => hostId(i));
+  const { bare, seed } = await makeRemote(root, hosts);
+  const latency = await latencyScripts(root, latencyMs);
+  const workers = Array.from({ length: Math.min(PROCS, n) }, () => new Worker());
+  const load = new LoadSampler();
+  const row: Row = { layout: "refs", hosts: n, latencyMs, floorS: 0, remoteKiB: 0, load: "" };
+  try {
+    const setupDeadline = performance.now() + SETUP_LIMIT_MS;
+    await Promise.all(
+      workers.map((w, i) =>
+        w.ask(
+          {
+            kind: "start",
+            hosts: hosts.filter((_, h) => h % workers.length === i),
+            root,
+            bare,
+            tags: [[`${REPOSITORY}:stable`, OLD]],
+            timings: UPDATE_BENCH_TIMINGS,
+            pollMs: POLL_MS,
+            ...(latency ? { latency } : {}),
+          },
+          "started",
+        ),
+      ),
+    );
+    // Steady state before the plan: every host created its bots at the old digest and pushed its status.
+    const ready = await until(async () => {
+      const statuses = await remoteStatuses(bare);
+      return (
+        statuses.size === n &&
+        [...statuses.values()].every((s) => {
+          const bots = Object.values((s.bots ?? {}) as Record<string, { digest?: string; state?: string }>);
+          return bots.length === BOTS && bots.every((b) => b.digest === OLD && b.state === "running");
+        })
+      );
+    }, setupDeadline);
+    if (!ready) throw new Error(`the ${n} agents did not all create their bots within the time limit`);
+    // An idle stretch first (nothing to do but fetch, load and look at the bots): CPU per idle reconcile.
+    const idleFrom = await Promise.all(workers.map((w) => w.ask({ kind: "mark" }, "marked")));
+    await sleep(IDLE_MS);
+    const idleTo = await Promise.all(workers.map((w) => w.ask({ kind: "mark" }, "marked")));
+    const total = (marks: { cpuSeconds: number; reconciles: number }[], key: "cpuSeconds" | "reconciles") =>
+      marks.reduce((a, m) => a + m[key], 0);
+    const idleReconciles = total(idleTo, "reconciles") - total(idleFrom, "reconciles");
+    if (idleReconciles > 0)
+      row.idleCpuMsPerReconcile =
+        ((total(idleTo, "cpuSeconds") - total(idleFrom, "cpuSeconds")) * 1000) / idleReconciles;
+
+    await git(["pull", "-q", "origin", "main"], { cwd: seed });
+    const prepared = await preparePlan({
+      stateDir: join(seed, "fleet-state"),
+      cwd: seed,
+      image: `${REPOSITORY}:stable`,
+      digest: NEW,
+      now: new Date(),
+      basedOn: (await git(["rev-parse", "HEAD"], { cwd: seed })).stdout.trim(),
+    });
+    await writePlanFile(join(seed, "fleet-state"), prepared);
+    await git(["add", "-A"], { cwd: seed });
+    await git([...ID, "commit", "-q", "-m", `plan rollout ${prepared.plan.id}`], { cwd: seed });
+    await git(["push", "-q", "origin", "main"], { cwd: seed });
+    const planned = performance.now();
+    const id = prepared.plan.id;
+    let failed = 0;
+    const completed = await until(
+      async () => {
+        const statuses = await remoteStatuses(bare);
+        let done = 0;
+        failed = 0;
+        for (const s of statuses.values()) {
+          const progress = (
+            s.rollouts as Record<string, { state?: string; bots?: Record<string, { result?: string }> }>
+          )?.[id];
+          if (progress?.state === "completed") done += 1;
+          for (const b of Object.values(progress?.bots ?? {})) if (b.result === "failed") failed += 1;
+        }
+        return done === n;
+      },
+      planned + TIME_LIMIT_MS,
+      250,
+    );
+    const elapsed = performance.now() - planned;
+    const stopped = await Promise.all(workers.map((w) => w.ask({ kind: "stop" }, "stopped")));
+    const reports: HostReport[] = stopped.flatMap((s) => s.hosts);
+    const cpu = stopped.reduce((sum, s) => sum + s.cpuSeconds, 0);
+    const stepMs = new Map(reports.flatMap((r) => r.stepMs));
+    let floorMs = (WAVES - 1) * PAUSE_S * 1000;
+    const waves = Math.max(...prepared.plan.targets.map((t) => t.wave));
+    for (let w = 1; w <= waves; w += 1)
+      floorMs += Math.max(
+        ...prepared.plan.targets.filter((t) => t.wave === w).map((t) => stepMs.get(t.bot) ?? 0),
+      );
+    const sum = (f: (r: HostReport) => number) => reports.reduce((a, r) => a + f(r), 0);
+    const reconciles = sum((r) => r.reconciles);
+    Object.assign(row, {
+      ...(completed
+        ? { completionS: elapsed / 1000 }
+        : { note: `not completed after ${(elapsed / 1000).toFixed(0)} s` }),
+      floorS: floorMs / 1000,
+      pushesPerHost: sum((r) => r.pushesOk) / n,
+      rejectedPerHost: sum((r) => r.pushesRejected) / n,
+      lost: sum((r) => r.lost),
+      cpuMsPerReconcile: reconciles > 0 ? (cpu * 1000) / reconciles : undefined,
+      reconcilesPerHost: reconciles / n,
+      remoteKiB: await remoteKiB(bare),
+    });
+    if (failed > 0) row.note = `${row.note ?? ""} ${failed} bot updates failed`.trim();
+  } finally {
+    row.load = load.done();
+    for (const w of workers) w.kill();
+    await rm(root, { recursive: true, force: true });
+  }
+  return row;
+}
+
+async function runMain(n: number, latencyMs: number): Promise<Row> {
+  const root = await mkdtemp(join(tmpdir(), `fleetwave-scale-main-${n}-`));
+  const hosts = Array.from({ length: n }, (_, i) => hostId(i));
+  const { bare } = await makeRemote(root, hosts);
+  const latency = await latencyScripts(root, latencyMs);
+  const load = new LoadSampler();
+  const t = UPDATE_BENCH_TIMINGS;
+  try {
+    const result = await runMainLayout({
+      root,
+      bare,
+      hosts,
+      bots: BOTS,
+      waves: WAVES,
+      // The median update of the simulated engine, every step after the other.
+      stepMs: t.pull + t.stop + t.rename + t.create + t.start + t.healthy + t.remove,
+      pauseMs: PAUSE_S * 1000,
+      pollMs: POLL_MS,
+      timeLimitMs: TIME_LIMIT_MS,
+      ...(latency ? { latency } : {}),
+    });
+    const done = result.completionMs !== undefined;
+    return {
+      layout: "main",
+      hosts: n,
+      latencyMs,
+      ...(done ? { completionS: result.completionMs! / 1000, lost: result.lost } : {}),
+      ...(done ? {} : { note: `not completed within ${TIME_LIMIT_MS / 1000} s (git layer only)` }),
+      floorS: result.floorMs / 1000,
+      pushesPerHost: result.pushesOk / n,
+      rejectedPerHost: result.rejected / n,
+      // No reconcile here: CPU per host tick (one sync + barrier read, or one push attempt).
+      cpuMsPerReconcile: (result.cpuSeconds * 1000) / result.ticks,
+      reconcilesPerHost: result.ticks / n,
+      remoteKiB: await remoteKiB(bare),
+      load: load.done(),
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const f = (x: number | undefined, digits = 1) => (x === undefined ? "—" : x.toFixed(digits));
 console.log(
-  `fleet-scale: ${WAVES} waves × ${STEP_MS} ms floor, ${BOTS} bots per host; ${cpus().length} cores, load ${loadavg()
+  `fleet-scale: ${WAVES} waves, ${BOTS} bots per host, pause ${PAUSE_S} s, poll ${POLL_MS} ms, ${PROCS} worker processes; ${cpus().length} cores, load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")}`,
 );
-const rows = [];
+const rows: Row[] = [];
 for (const n of values.hosts.split(",").map(Number)) {
-  for (const layout of values.layouts.split(",") as Layout[]) {
-    const row = await run(layout, n);
-    rows.push(row);
-    console.log(
-      `${layout.padEnd(4)} N=${String(n).padStart(3)}: ${row.completionS.toFixed(1)} s = ${row.ratio.toFixed(2)}× floor (${row.floorS} s); pushes/host ${row.pushesPerHost.toFixed(1)}, rejected/host ${row.rejectedPerHost.toFixed(1)} (total ${row.rejectedTotal}); lost ${row.lost}; CPU ${row.cpuMsPerTick.toFixed(0)} ms per host tick; remote ${row.remoteKiB} KiB`,
-    );
+  for (const latencyMs of values["latency-ms"].split(",").map(Number)) {
+    for (const layout of values.layouts.split(",") as Layout[]) {
+      const row = layout === "refs" ? await runRefs(n, latencyMs) : await runMain(n, latencyMs);
+      rows.push(row);
+      const ratio = row.completionS === undefined ? "—" : (row.completionS / row.floorS).toFixed(2);
+      console.log(
+        `${layout.padEnd(4)} N=${String(n).padStart(3)} latency ${latencyMs} ms: ${f(row.completionS)} s = ${ratio}× floor (${f(row.floorS)} s); pushes/host ${f(row.pushesPerHost)}, rejected/host ${f(row.rejectedPerHost)}; lost ${row.lost ?? "—"}; CPU ${f(row.cpuMsPerReconcile, 0)} ms per ${layout === "refs" ? `reconcile (idle: ${f(row.idleCpuMsPerReconcile, 0)} ms)` : "host tick"} (${f(row.reconcilesPerHost)} per host); remote ${row.remoteKiB} KiB; load ${row.load}${row.note ? `; ${row.note}` : ""}`,
+      );
+    }
   }
 }
 console.log(JSON.stringify(rows));
+process.exit(0);

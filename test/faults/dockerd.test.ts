@@ -65,7 +65,7 @@ afterAll(async () => {
 
 type Engine = EngineOptions & { store: SnapshotStore; dataDir: string; docker: DockerAdapter };
 
-function engineOn(dataDir: string, extra: Partial<EngineOptions> = {}): Engine {
+function engineOn(dataDir: string, extra: Partial<Omit<EngineOptions, "docker">> = {}): Engine {
   const docker = engine.adapter();
   const store = new SnapshotStore({ dataDir });
   return {

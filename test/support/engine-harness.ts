@@ -12,8 +12,8 @@ export const TEST_REPOSITORY = () => `${process.env.FLEETWAVE_REGISTRY}/fleetwav
 
 /** The pieces of the update engine, wired to the test engine and a fresh data dir. */
 export async function engineFor(
-  options: Partial<EngineOptions> & { dataDir?: string } = {},
-): Promise<EngineOptions & { dataDir: string; store: SnapshotStore }> {
+  options: Partial<Omit<EngineOptions, "docker">> & { docker?: DockerAdapter; dataDir?: string } = {},
+): Promise<EngineOptions & { docker: DockerAdapter; dataDir: string; store: SnapshotStore }> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "fleetwave-engine-")));
   const docker = new DockerAdapter(dockerFromEnv());
   const store = new SnapshotStore({ dataDir });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { buildInfo } from "../build-info.ts";
-import type { DockerAdapter } from "../docker/docker.ts";
+import type { EnginePort } from "../docker/engine-port.ts";
 import { EngineAvailability } from "../engine/engine-wait.ts";
 import { IncidentBook } from "../engine/heal-bot.ts";
 import { Journal } from "../engine/journal.ts";
@@ -24,7 +24,8 @@ export interface AgentOptions {
   host: string;
   branch: string;
   dataDir: string;
-  docker: DockerAdapter;
+  /** The container engine: `DockerAdapter` in production. */
+  docker: EnginePort;
   identity?: Identity;
   /** Made once the first valid fleet-state is loaded (it carries the SMTP and webhook config). */
   notifier?: (state: FleetState) => Promise<Notifier>;

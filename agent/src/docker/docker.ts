@@ -6,6 +6,7 @@ import Docker, {
 import { FleetwaveError } from "../errors.ts";
 import { pinnedRef } from "./container-spec.ts";
 import type { ImageDefaults } from "./drift.ts";
+import type { ContainerSummary, EnginePort, LocalImage } from "./engine-port.ts";
 import { registryAuth } from "./registry-auth.ts";
 
 export class PullError extends FleetwaveError {
@@ -25,8 +26,10 @@ export function dockerFromEnv(env: NodeJS.ProcessEnv = process.env): Docker {
 
 const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 
-/** The thin adapter the update engine talks to; every call is one Engine request. */
-export class DockerAdapter {
+export type { ContainerSummary, EnginePort, LocalImage } from "./engine-port.ts";
+
+/** The engine port over the Docker Engine API (dockerode); every call is one Engine request. */
+export class DockerAdapter implements EnginePort {
   constructor(readonly docker: Docker) {}
 
   /** Whether the Engine answers `/_ping` within `timeoutMs`; never throws. */
@@ -230,23 +233,6 @@ export class DockerAdapter {
       image: c.Image,
     }));
   }
-}
-
-/** A local image as the clean-up sees it. */
-export interface LocalImage {
-  id: string;
-  /** Seconds since the epoch, as the Engine reports it. */
-  created: number;
-  /** Every `repository:tag` and `repository@digest` naming it. */
-  refs: string[];
-}
-
-export interface ContainerSummary {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  state: string;
-  image: string;
 }
 
 /** The digest a container was created from, when it was created by digest (as Fleetwave does). */

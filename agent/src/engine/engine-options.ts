@@ -1,11 +1,11 @@
-import type { DockerAdapter } from "../docker/docker.ts";
+import type { EnginePort } from "../docker/engine-port.ts";
 import type { Logger } from "../log/logger.ts";
 import { EngineAvailability, type EngineWaitOptions, untilEngineAnswers } from "./engine-wait.ts";
 import type { Journal, JournalEntry, Phase } from "./journal.ts";
 import type { VolumeSnapshotter } from "./snapshotter.ts";
 
 export interface EngineOptions {
-  docker: DockerAdapter;
+  docker: EnginePort;
   journal: Journal;
   snapshots: VolumeSnapshotter;
   allowlist: string[];

@@ -4,7 +4,7 @@
  * `.fleetwave-old` counts), not the image a kept snapshot would roll back to, and not among the
  * newest `images.keepOnHost`. `fleetwave images prune --dry-run` shows the same choice.
  */
-import type { DockerAdapter, LocalImage } from "../docker/docker.ts";
+import type { EnginePort, LocalImage } from "../docker/engine-port.ts";
 import type { SnapshotStore } from "../snapshot/index.ts";
 
 export interface ImageChoice {
@@ -57,7 +57,7 @@ export function chooseImages(
 
 /** Lists, decides and (unless `dryRun`) removes; a failed removal is reported, never thrown. */
 export async function pruneImages(
-  docker: DockerAdapter,
+  docker: EnginePort,
   store: Pick<SnapshotStore, "list">,
   repository: string,
   keepOnHost: number,

@@ -1,4 +1,4 @@
-import type { DockerAdapter } from "../docker/docker.ts";
+import type { EnginePort } from "../docker/engine-port.ts";
 import type { BotHealth } from "../model/tenant.ts";
 import { jsonMatches, type Probe, type ProbeResult } from "./health-gate.ts";
 
@@ -7,7 +7,7 @@ import { jsonMatches, type Probe, type ProbeResult } from "./health-gate.ts";
  * checked on every probe so a crash inside minHealthySeconds rolls back at once.
  */
 async function liveness(
-  docker: DockerAdapter,
+  docker: EnginePort,
   containerId: string,
   restartsAtStart: number,
 ): Promise<ProbeResult> {
@@ -63,7 +63,7 @@ async function httpCheck(health: BotHealth): Promise<ProbeResult> {
  * else "running without restarts" (the gate's minHealthy then decides).
  */
 export async function botProbe(
-  docker: DockerAdapter,
+  docker: EnginePort,
   containerId: string,
   health: BotHealth | null,
 ): Promise<Probe> {

@@ -1,4 +1,4 @@
-import type { DockerAdapter } from "../docker/docker.ts";
+import type { EnginePort } from "../docker/engine-port.ts";
 import { FleetwaveError } from "../errors.ts";
 import {
   DEFAULT_PAIR_LIMITS,
@@ -21,7 +21,7 @@ export class VolumeNotReachableError extends FleetwaveError {
  */
 export class MountpointSnapshotter implements VolumeSnapshotter {
   constructor(
-    private readonly docker: DockerAdapter,
+    private readonly docker: EnginePort,
     private readonly store: SnapshotStore,
     private readonly limits: PairLimits = DEFAULT_PAIR_LIMITS,
   ) {}
