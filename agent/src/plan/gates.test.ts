@@ -311,6 +311,48 @@ describe("waveGate edge cases", () => {
     });
   });
 
+  it("a host that already ran a later wave does not restart the pause for the hosts still waiting", () => {
+    const three: Pick<Rollout, "targets" | "strategy"> = {
+      strategy: { ...defaultStrategy, pauseSeconds: 60 },
+      targets: ["a", "b", "c"].flatMap((h) =>
+        [1, 2, 3].map((wave) => ({ bot: `${h}${wave}`, tenant: h, host: `host-${h}`, wave })),
+      ),
+    };
+    // host-a and host-b finished wave 1 at 06:00, ran wave 2 once its pause was over and finished
+    // it at 06:09:50; host-c also finished wave 1 at 06:00 but noticed the gate later.
+    const progress = {
+      "host-a": { wavesDone: 2, finishedAt: "2026-11-27T06:09:50Z" },
+      "host-b": { wavesDone: 2, finishedAt: "2026-11-27T06:09:50Z" },
+      "host-c": { wavesDone: 1, finishedAt: "2026-11-27T06:00:00Z" },
+    };
+    expect(waveGate(three, 2, progress, now)).toEqual({ open: true });
+    // Wave 3 waits for host-c's wave 2, then the pause after the last finish of wave 2.
+    expect(waveGate(three, 3, progress, now)).toMatchObject({ reason: "hosts-busy", waitingFor: ["host-c"] });
+    const cDone = { ...progress, "host-c": { wavesDone: 2, finishedAt: "2026-11-27T06:09:55Z" } };
+    expect(waveGate(three, 3, cDone, now)).toEqual({
+      open: false,
+      reason: "pausing",
+      until: new Date("2026-11-27T06:10:55Z"),
+    });
+  });
+
+  it("a host past wave k-1 only because it has nothing in the next waves still holds the pause", () => {
+    const sparse: Pick<Rollout, "targets" | "strategy"> = {
+      ...plan,
+      targets: [...plan.targets, { bot: "c3", tenant: "c", host: "host-c", wave: 3 }],
+    };
+    // host-b has only wave 1: finishing it at 06:09:30 made it report every wave done.
+    const progress = {
+      "host-a": { wavesDone: 1, finishedAt: "2026-11-27T06:00:00Z" },
+      "host-b": { wavesDone: 3, finishedAt: "2026-11-27T06:09:30Z" },
+    };
+    expect(waveGate(sparse, 2, progress, now)).toEqual({
+      open: false,
+      reason: "pausing",
+      until: new Date("2026-11-27T06:10:30Z"),
+    });
+  });
+
   it("counts the pause from the valid finish times only, ignoring an unreadable one", () => {
     const progress = {
       "host-a": { wavesDone: 1, finishedAt: "not a time" },

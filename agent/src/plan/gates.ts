@@ -76,7 +76,8 @@ export type WaveGate =
 /**
  * May wave `wave` of `plan` start? Wave 1 always may (the other gates still apply). Wave k > 1 may
  * start when every host that has targets in an earlier wave reports `wavesDone >= k - 1`, and
- * `strategy.pauseSeconds` have passed since the latest `finishedAt` among those hosts. A host
+ * `strategy.pauseSeconds` have passed since the latest `finishedAt` among those hosts that have
+ * not yet finished a target of wave k or later. A host
  * missing from `hostProgress` has finished nothing. Hosts without earlier targets are not waited
  * for: a host with nothing in waves 1..k-1 has nothing to finish.
  */
@@ -95,8 +96,19 @@ export function waveGate(
   const hosts = [...new Set(plan.targets.filter((t) => t.wave < wave).map((t) => t.host))].sort();
   const waitingFor = hosts.filter((host) => (progressOf(host)?.wavesDone ?? 0) < wave - 1);
   if (waitingFor.length > 0) return { open: false, reason: "hosts-busy", waitingFor };
+  const nextWaveOf = new Map<string, number>();
+  for (const t of plan.targets)
+    if (t.wave >= wave) nextWaveOf.set(t.host, Math.min(t.wave, nextWaveOf.get(t.host) ?? t.wave));
   let lastFinished = Number.NEGATIVE_INFINITY;
   for (const host of hosts) {
+    // finishedAt is one time per host, moved with each wave it finishes. A host that has already
+    // finished a target of this wave or a later one passed this gate: its finishedAt is later
+    // than its wave - 1, and counting it would restart the pause for the hosts still waiting
+    // (each late host's pause would begin again every time an early one finished a wave). A host
+    // whose wavesDone moved past wave - 1 only because it has nothing in those waves keeps its
+    // finish of wave - 1 as finishedAt, so it still counts.
+    const next = nextWaveOf.get(host);
+    if (next !== undefined && next <= (progressOf(host)?.wavesDone ?? 0)) continue;
     // Stryker disable next-line OptionalChaining: every host here reported wavesDone >= 1 above, so it has progress.
     const finishedAt = progressOf(host)?.finishedAt;
     // Stryker disable next-line ConditionalExpression: new Date(undefined) is NaN, which the check below skips as well.
