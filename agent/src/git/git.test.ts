@@ -6,6 +6,7 @@ import {
   currentBranch,
   GitConflictError,
   git,
+  gitValue,
   headCommit,
   PushFailedError,
   pushWithRetry,
@@ -53,6 +54,14 @@ describe("git", { timeout: 20_000 }, () => {
       /git rev-parse nope failed \(exit 128\)/,
     );
     expect((await tryGit(["rev-parse", "nope"], { cwd: a })).code).toBe(128);
+  });
+
+  it("gitValue returns the one value git printed, and refuses an empty answer from a git that exited 0", async () => {
+    const { a } = await setup();
+    expect(await gitValue(["rev-parse", "HEAD"], { cwd: a })).toMatch(/^[0-9a-f]{40}$/);
+    await expect(gitValue(["config", "--default", "", "fleetwave.none"], { cwd: a })).rejects.toThrow(
+      /git config --default {2}fleetwave.none failed \(exit 0\): printed nothing/,
+    );
   });
 });
 

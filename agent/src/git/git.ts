@@ -131,6 +131,24 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   return { stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * Runs git for the one value it prints (an id, a path) and returns it trimmed; an empty answer
+ * from a git that exited 0 is a GitError. Seen under heavy load (dozens of agents on two cores):
+ * taken as a value, it would name no object or make a path relative to the working directory.
+ */
+export async function gitValue(args: readonly string[], options: GitOptions): Promise<string> {
+  const out = await git(args, options);
+  const value = out.stdout.trim();
+  if (value === "")
+    throw new GitError(
+      args,
+      0,
+      "",
+      `printed nothing (${out.stderr.trim() || "no error either"}); the next attempt runs it again`,
+    );
+  return value;
+}
+
 /** Git in one directory with fixed options, for callers that make many calls. */
 export class Git {
   readonly cwd: string;

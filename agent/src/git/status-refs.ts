@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type GitOptions, git, tryGit } from "./git.ts";
+import { type GitOptions, git, gitValue, tryGit } from "./git.ts";
 
 /** The branch of a host's status, below refs/heads/. */
 export const STATUS_BRANCH_PREFIX = "fleetwave/status/";
@@ -146,14 +146,14 @@ export async function commitStatusSnapshot(
   options: GitOptions,
   o: { host: string; text: string; message: string; parent?: string; author: StatusAuthor },
 ): Promise<string> {
-  const gitDir = (await git(["rev-parse", "--absolute-git-dir"], options)).stdout.trim();
+  const gitDir = await gitValue(["rev-parse", "--absolute-git-dir"], options);
   const file = join(gitDir, "FLEETWAVE_STATUS_BLOB");
   const index = join(gitDir, "FLEETWAVE_STATUS_INDEX");
   const messageFile = join(gitDir, "FLEETWAVE_STATUS_MSG");
   try {
     await writeFile(file, o.text);
     await writeFile(messageFile, o.message);
-    const blob = (await git(["hash-object", "-w", "--", file], options)).stdout.trim();
+    const blob = await gitValue(["hash-object", "-w", "--", file], options);
     return await commitTree(options, {
       index,
       blob,
@@ -181,7 +181,7 @@ async function commitTree(
   const indexEnv = { ...options, env: { ...options.env, GIT_INDEX_FILE: o.index } };
   await rm(o.index, { force: true });
   await git(["update-index", "--add", "--cacheinfo", `100644,${o.blob},${o.path}`], indexEnv);
-  const tree = (await git(["write-tree"], indexEnv)).stdout.trim();
+  const tree = await gitValue(["write-tree"], indexEnv);
   const authorEnv = {
     ...options,
     env: {
@@ -199,7 +199,7 @@ async function commitTree(
     () => false,
   );
   const args = ["commit-tree", tree, ...parents, ...(signed ? ["-S"] : []), "-F", o.messageFile];
-  return (await git(args, authorEnv)).stdout.trim();
+  return await gitValue(args, authorEnv);
 }
 
 /**
@@ -213,7 +213,7 @@ export async function replayStatusCommits(
   onto: string | undefined,
 ): Promise<string | undefined> {
   let tip = onto;
-  const gitDir = (await git(["rev-parse", "--absolute-git-dir"], options)).stdout.trim();
+  const gitDir = await gitValue(["rev-parse", "--absolute-git-dir"], options);
   const messageFile = join(gitDir, "FLEETWAVE_STATUS_MSG");
   try {
     for (const sha of commits) {
@@ -225,7 +225,7 @@ export async function replayStatusCommits(
         env: { ...options.env, GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: date },
       };
       const parents = tip ? ["-p", tip] : [];
-      tip = (await git(["commit-tree", tree, ...parents, "-F", messageFile], env)).stdout.trim();
+      tip = await gitValue(["commit-tree", tree, ...parents, "-F", messageFile], env);
     }
   } finally {
     await rm(messageFile, { force: true });
