@@ -3,9 +3,12 @@
  * and file, and every surviving mutant with its place, so a reviewer reads what the suite misses
  * without opening the HTML report. Run by `npm run test:mutation` after Stryker.
  *
- *   tsx scripts/mutation-summary.ts [reports/mutation/mutation.json] [docs/mutation-report.md]
+ *   tsx scripts/mutation-summary.ts [--out docs/mutation-report.md] [report.json ...]
+ *
+ * Several reports (default: reports/mutation/mutation.json) are merged file by file, the newest
+ * report's result of a file winning: runs of one file at a time add up to the whole report.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
@@ -58,10 +61,11 @@ export function moduleOf(path: string): string | undefined {
   return MODULES.find(([prefix]) => path.startsWith(prefix))?.[1];
 }
 
+/** A report's absolute sandbox path as a path in the repository. */
+const relativePath = (path: string) => path.replace(/^.*?(agent\/src|scripts)\//, "$1/");
+
 export function renderSummary(files: Record<string, { mutants: Mutant[] }>, date: string): string {
-  const relative = Object.entries(files).map(
-    ([path, f]) => [path.replace(/^.*?(agent\/src|scripts)\//, "$1/"), f] as const,
-  );
+  const relative = Object.entries(files).map(([path, f]) => [relativePath(path), f] as const);
   const lines = [
     "# Mutation testing report",
     "",
@@ -97,12 +101,33 @@ export function renderSummary(files: Record<string, { mutants: Mutant[] }>, date
   return `${lines.join("\n")}\n`;
 }
 
+type Files = z.output<typeof reportSchema>["files"];
+
+/** One report of every file: a file's mutants come from the last report (in `reports` order) that has it. */
+export function mergeReports(reports: readonly Files[]): Files {
+  const merged: Files = {};
+  for (const files of reports) {
+    for (const [path, file] of Object.entries(files)) merged[relativePath(path)] = file;
+  }
+  return merged;
+}
+
 async function main(): Promise<void> {
-  const [input = "reports/mutation/mutation.json", output = "docs/mutation-report.md"] =
-    process.argv.slice(2);
-  const report = reportSchema.parse(JSON.parse(await readFile(input, "utf8")));
-  await writeFile(output, renderSummary(report.files, new Date().toISOString().slice(0, 10)));
-  process.stdout.write(`wrote ${output}\n`);
+  const args = process.argv.slice(2);
+  const outAt = args.indexOf("--out");
+  const output = outAt === -1 ? "docs/mutation-report.md" : args[outAt + 1];
+  const inputs = args.filter((_, i) => outAt === -1 || (i !== outAt && i !== outAt + 1));
+  if (!output) throw new Error("--out needs a file name");
+  if (inputs.length === 0) inputs.push("reports/mutation/mutation.json");
+  const dated = await Promise.all(
+    inputs.map(async (input) => ({ input, mtime: (await stat(input)).mtimeMs })),
+  );
+  dated.sort((a, b) => a.mtime - b.mtime);
+  const reports = await Promise.all(
+    dated.map(async ({ input }) => reportSchema.parse(JSON.parse(await readFile(input, "utf8"))).files),
+  );
+  await writeFile(output, renderSummary(mergeReports(reports), new Date().toISOString().slice(0, 10)));
+  process.stdout.write(`wrote ${output} from ${inputs.length} report(s)\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -127,10 +127,18 @@ describe("parseHostedModeConfig", () => {
     });
   });
 
-  it("reports YAML syntax errors with their line", () => {
+  it("reports YAML syntax errors with their line, once, without the parser's own position and excerpt", () => {
     expect(() => parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml")).toThrow(
       /^invalid hosted-mode file:\nh\.yaml:3: /,
     );
+    try {
+      parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml");
+    } catch (e) {
+      expect((e as HostedModeConfigError).problems).toEqual([
+        "h.yaml:3: Flow sequence in block collection must be sufficiently indented and end with a ]",
+      ]);
+    }
+    expect.assertions(2);
   });
 });
 

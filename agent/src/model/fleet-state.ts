@@ -204,7 +204,7 @@ export function buildFleetState(
 
   const tenants: Parsed<Tenant>[] = [];
   const tenantViews: TenantView[] = [];
-  let tenantFilesUnread = 0;
+  let tenantFileUnread = false;
   const rollouts: Parsed<Rollout>[] = [];
   const rolloutViews: RolloutView[] = [];
   const statuses: Parsed<HostStatus>[] = [];
@@ -223,7 +223,7 @@ export function buildFleetState(
     const source = read(file);
     if (dir === "tenants") {
       if (!source) {
-        tenantFilesUnread += 1;
+        tenantFileUnread = true;
         continue;
       }
       const value = validate(source, tenantSchema);
@@ -247,7 +247,7 @@ export function buildFleetState(
   const rules = fleetView(fleetSource, fleet);
   const botsById = checkBots(tenantViews, rules, report);
   // A bot in a tenant file that could not be read would look undeclared: do not pile that on.
-  const allBotsKnown = tenantFilesUnread === 0 && tenantViews.every((t) => t.allIdsKnown);
+  const allBotsKnown = !tenantFileUnread && tenantViews.every((t) => t.allIdsKnown);
   checkRollouts(rolloutViews, botsById, rules, report, allBotsKnown);
 
   if (problems.length > 0 || !fleet) return { ok: false, problems: sortProblems(problems) };
