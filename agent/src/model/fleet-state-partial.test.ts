@@ -280,8 +280,8 @@ describe("the built state", () => {
     const result = buildFleetState(
       files(
         base({
-          "tenants/beta.yaml": tenant("beta", bot("beta-1", { host: "host-c" })),
-          "tenants/alpha.yaml": tenant("alpha", bot("alpha-1", { host: "host-b" }), bot("alpha-2")),
+          "tenants/alpha.yaml": tenant("alpha", bot("alpha-1", { host: "host-c" }), bot("alpha-2")),
+          "tenants/beta.yaml": tenant("beta", bot("beta-1", { host: "host-b" })),
         }),
       ),
     );

