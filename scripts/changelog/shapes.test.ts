@@ -96,3 +96,41 @@ describe("reverts", () => {
     expect(unwrapReverts('Revert "Revert "Revert "feat: x"""')).toEqual({ depth: 3, inner: "feat: x" });
   });
 });
+
+describe("noiseShape: where it looks", () => {
+  it("finds work in progress in the subject after a type, and in any scope of several", () => {
+    expect(shape("feat: WIP router")).toBe("work-in-progress");
+    expect(shape("[WIP] x")).toBe("work-in-progress");
+    expect(shape("amend! x")).toBe("work-in-progress");
+    expect(shape("fix(ui, release): x")).toBe("release");
+    expect(shape("fix(ui/deps): x")).toBe("dependency");
+    expect(shape("fix(ui deps): x")).toBe("dependency");
+    expect(shape("fix(Deps): x")).toBe("dependency");
+  });
+
+  it("reads release and dependency types", () => {
+    expect(shape("publish: x")).toBe("release");
+    expect(shape("version: x")).toBe("release");
+    expect(shape("dep: x")).toBe("dependency");
+  });
+
+  it("takes a CI-skip marker as a release only with a release word", () => {
+    expect(shape("chore: publishing docs [skip ci]")).toBe("release");
+    expect(shape("chore: publishing docs")).toBeNull();
+    expect(shape("fix: x [skip ci]")).toBeNull();
+  });
+
+  it("takes a bare bump as a dependency only without a type", () => {
+    expect(shape("Bump x in /docs")).toBe("dependency");
+    expect(shape("Bump x in /docs now")).toBeNull();
+    expect(shape("chore: bump x")).toBeNull();
+    expect(shape("fix: bump x to 2.0.0")).toBe("dependency");
+  });
+
+  it("reads versions through code ticks and trailing pull request numbers", () => {
+    expect(shape("`4.1.0`")).toBe("release");
+    expect(shape("4.1.0 (#12) (#13)")).toBe("release");
+    expect(shape("v1.2.3 (#1, #2)")).toBe("release");
+    expect(shape("Merge commit from fork (#12)")).toBe("security-merge");
+  });
+});
