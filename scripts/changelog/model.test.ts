@@ -403,7 +403,7 @@ describe("globs and type order", () => {
 
 describe("prepareCommits: pairing reverts", () => {
   it("pairs by a sha of at least 7 characters in any case, and never a revert with itself", () => {
-    const feat = parseCommit(raw("feat: dark mode"));
+    const feat = parseCommit(raw("feat: dark mode", { sha: "abcdef0".padEnd(40, "1") }));
     const six = parseCommit(raw(`Revert "feat: x"\n\nThis reverts commit ${feat.sha.slice(0, 6)}.`));
     expect(prepareCommits([six, feat], { infrastructure: [] }).kept).toHaveLength(2);
     const upper = parseCommit(
@@ -421,5 +421,58 @@ describe("prepareCommits: pairing reverts", () => {
     const revert = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${"e".repeat(40)}.`));
     expect(prepareCommits([revert, feat], { infrastructure: [] }).kept).toEqual([]);
     expect(prepareCommits([feat, revert], { infrastructure: [] }).kept).toEqual([feat, revert]);
+  });
+});
+
+describe("parseCommit: what the header alone decides", () => {
+  it("trims the header and the scope", () => {
+    expect(parseCommit(raw("feat( ui ): x  \n\nbody"))).toMatchObject({
+      header: "feat( ui ): x",
+      scope: "ui",
+    });
+  });
+
+  it("reads git's revert footer under an unquoted header as a revert, but not a revert only mentioned", () => {
+    expect(parseCommit(raw("Revert foo bar\n\nThis reverts commit abc1234."))).toMatchObject({
+      type: "revert",
+      reverts: "abc1234",
+    });
+    expect(parseCommit(raw('Undo the revert of x\n\nRevert "x"\nThis reverts commit abc1234.')).type).toBe(
+      "other",
+    );
+  });
+
+  it("is breaking with a footer whose paragraph is empty, without an empty note", () => {
+    expect(parseCommit(raw("feat: x\n\nBREAKING CHANGE: - item"))).toMatchObject({
+      breaking: true,
+      breakingNotes: [],
+    });
+    expect(parseCommit(raw("feat: x\n\nBREAKING CHANGE: a\n\nBREAKING-CHANGE: b")).breakingNotes).toEqual([
+      "a",
+      "b",
+    ]);
+  });
+
+  it("ends a breaking paragraph only at a whole rule or a list item at the start of a line", () => {
+    expect(breakingParagraph("a\n---x")).toBe("a ---x");
+    expect(breakingParagraph("a\nb---")).toBe("a b---");
+    expect(breakingParagraph("a\nuse x - y now")).toBe("a use x - y now");
+  });
+});
+
+describe("prepareCommits: reasons", () => {
+  it("keeps a revert pair's reason when both halves touch only infrastructure", () => {
+    const feat = parseCommit(raw("feat: chart", { sha: "1234567".padEnd(40, "0"), files: ["deploy/a"] }));
+    const revert = parseCommit(
+      raw(`Revert "feat: chart"\n\nThis reverts commit ${feat.sha}.`, { files: ["deploy/a"] }),
+    );
+    const { dropped } = prepareCommits([revert, feat], { infrastructure: ["deploy/**"] });
+    expect(dropped.map((d) => d.reason)).toEqual(["revert-pair", "revert-pair"]);
+  });
+
+  it("does not pair headers that differ only by a space inside a word", () => {
+    const feat = parseCommit(raw("feat: a b"));
+    const revert = parseCommit(raw(`Revert "feat: ab"\n\nThis reverts commit ${"e".repeat(40)}.`));
+    expect(prepareCommits([revert, feat], { infrastructure: [] }).kept).toEqual([revert, feat]);
   });
 });
