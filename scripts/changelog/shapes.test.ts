@@ -134,3 +134,30 @@ describe("noiseShape: where it looks", () => {
     expect(shape("Merge commit from fork (#12)")).toBe("security-merge");
   });
 });
+
+describe("noiseShape: trailing pull request numbers and code ticks", () => {
+  it("reads a test-only subject however its pull request numbers are written at the end", () => {
+    for (const subject of [
+      "fix: add tests (#12)",
+      "fix: add tests (#1, #2)",
+      "fix: add tests (#1,#2)",
+      "fix: add tests (#1) (#2)",
+      "fix: add tests  (#12)",
+      "fix: add tests(#12)",
+    ])
+      expect(shape(subject), subject).toBe("test");
+    expect(shape("fix: add tests (#12)x")).toBeNull();
+    expect(shape("fix: add tests (#12) for x")).toBeNull();
+  });
+
+  it("reads a version in code ticks with a space inside, and a bump only at the start", () => {
+    expect(shape("`4.1.0 `")).toBe("release");
+    expect(shape("Please bump x")).toBeNull();
+  });
+
+  it("reads reverts around spaces", () => {
+    expect(revertedHeaderOf(' Revert "feat: x" ')).toBe("feat: x");
+    expect(revertedHeaderOf('Revert ""')).toBeNull();
+    expect(unwrapReverts(" feat: x ")).toEqual({ depth: 0, inner: "feat: x" });
+  });
+});
