@@ -26,6 +26,10 @@ describe("the item users read", () => {
     expect(item("revert: feat: dark mode")).toBe('Reverted "Dark mode"');
   });
 
+  it("names a change whose body quotes a revert by its own subject", () => {
+    expect(item('feat: x\n\nRevert "y"\nThis reverts commit abc1234.')).toBe("X");
+  });
+
   it("reads a subject that follows no convention whole, prefix included", () => {
     expect(item("lib: tidy the parser")).toBe("Lib: tidy the parser");
     expect(item("Polish the sidebar.")).toBe("Polish the sidebar");
@@ -41,29 +45,32 @@ describe("the item users read", () => {
 });
 
 describe("building the changelog", () => {
-  const changelog = buildChangelog({
-    commits: [
-      raw("1", "feat!: new layout"),
-      raw("2", "fix: ..."),
-      raw("3", "chore(deps): bump x to v2"),
-      raw("4", "feat(cli): add --json"),
-      raw("5", "ci: cache npm"),
-      raw("6", "Merge branch 'x'", { parents: ["f".repeat(40), "e".repeat(40)], files: [] }),
-    ],
-    config: hostedModeSchema.parse({ exclude: { scopes: ["cli"] } }),
-    date: "2026-11-27",
-    version: "v1",
-    range: { from: "a".repeat(40), to: "b".repeat(40) },
-  });
+  // Built inside each test, so that a change to the code under test is seen by the test.
+  const build = () =>
+    buildChangelog({
+      commits: [
+        raw("1", "feat!: new layout"),
+        raw("2", "fix: ..."),
+        raw("3", "chore(deps): bump x to v2"),
+        raw("4", "feat(cli): add --json"),
+        raw("5", "ci: cache npm"),
+        raw("6", "Merge branch 'x'", { parents: ["f".repeat(40), "e".repeat(40)], files: [] }),
+      ],
+      config: hostedModeSchema.parse({ exclude: { scopes: ["cli"] } }),
+      date: "2026-11-27",
+      version: "v1",
+      range: { from: "a".repeat(40), to: "b".repeat(40) },
+    });
 
   it("shows users no item for a subject with no words", () => {
+    const changelog = build();
     const dots = changelog.entries.find((e) => e.commit.sha === "2".repeat(40));
     expect(dots).toMatchObject({ section: "Fixed", item: null });
     expect(toUserFacing(changelog).sections).toEqual([{ title: "New", items: ["New layout"] }]);
   });
 
   it("counts what went where", () => {
-    expect(countChangelog(changelog)).toEqual({
+    expect(countChangelog(build())).toEqual({
       total: 6,
       listed: 5,
       dropped: 1,
