@@ -115,3 +115,21 @@ describe("area names and items", () => {
     expect(duplicateKey("Ünïcode 42 x")).toBe("42 x ünïcode");
   });
 });
+
+describe("wording: spaces and separators", () => {
+  it("drops gitmoji only at the start, after leading spaces, and spaces left by code ticks", () => {
+    expect(toSentence("  :bug: fix x")).toBe("Fix x");
+    expect(toSentence("fix :bug: thing")).toBe("Fix :bug: thing");
+    expect(toSentence("` x` done")).toBe("X done");
+  });
+
+  it("names areas around stray separators and spaces", () => {
+    expect(areaName("-cache", {})).toBe("Cache");
+    expect(areaName(" a,b ", { "a,b": "Both" })).toBe("Both");
+    expect(areaName("a, b", { b: "Bee" })).toBe("A, Bee");
+  });
+
+  it("lowers a one-word sentence after an area", () => {
+    expect(withArea("Cache", "Fix")).toBe("Cache: fix");
+  });
+});
