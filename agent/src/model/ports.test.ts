@@ -17,6 +17,7 @@ describe("ports entries", () => {
     });
     expect(parsePort("0.0.0.0:80:80/tcp")).toMatchObject({ ip: "0.0.0.0", protocol: "tcp" });
     expect(parsePort("1:65535")).toMatchObject({ hostPort: 1, containerPort: 65535 });
+    expect(parsePort("255.255.255.255:80:80")).toMatchObject({ ip: "255.255.255.255" });
   });
 
   it("refuse ports outside 1 to 65535, octets over 255 or with a leading zero, and other protocols", () => {
