@@ -58723,7 +58723,7 @@ function formatBytes(bytes) {
 }
 function utf8Bytes(value) {
   if (value.length * 3 <= MAX_VALUE_BYTES || value.length > MAX_VALUE_BYTES) return value.length;
-  return Buffer.byteLength(value, "utf8");
+  return Buffer.byteLength(value);
 }
 function pathOf(step) {
   const path = [];
@@ -58737,7 +58737,7 @@ function oversizedValues(data) {
     const { value } = step;
     if (typeof value === "string") {
       if (utf8Bytes(value) > MAX_VALUE_BYTES)
-        found.push({ path: pathOf(step), bytes: Buffer.byteLength(value, "utf8"), isKey: false });
+        found.push({ path: pathOf(step), bytes: Buffer.byteLength(value), isKey: false });
     } else if (Array.isArray(value)) {
       for (let i3 = value.length - 1; i3 >= 0; i3--) stack.push({ value: value[i3], key: i3, parent: step });
     } else if (value !== null && typeof value === "object") {
@@ -58745,7 +58745,7 @@ function oversizedValues(data) {
       for (let i3 = keys.length - 1; i3 >= 0; i3--) {
         const key = keys[i3];
         if (utf8Bytes(key) > MAX_VALUE_BYTES)
-          found.push({ path: pathOf(step), bytes: Buffer.byteLength(key, "utf8"), isKey: true });
+          found.push({ path: pathOf(step), bytes: Buffer.byteLength(key), isKey: true });
         else stack.push({ value: value[key], key, parent: step });
       }
     }
