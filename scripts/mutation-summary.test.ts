@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { moduleOf, renderSummary, score } from "./mutation-summary.ts";
+import { mergeReports, moduleOf, renderSummary, score } from "./mutation-summary.ts";
 
 const mutant = (status: "Killed" | "Survived" | "NoCoverage" | "Timeout" | "CompileError", line = 1) => ({
   mutatorName: "EqualityOperator",
@@ -38,5 +38,17 @@ describe("mutation summary", () => {
     expect(text).toContain("| API tokens | not measured in this run | | | |");
     expect(text).toContain("- `agent/src/plan/gates.ts:42` EqualityOperator: `a >= b`");
     expect(text).toContain("- `agent/src/http/webhook.ts:7` EqualityOperator: `a >= b` (no test runs it)");
+  });
+
+  it("merges runs of one file at a time, the later run of a file replacing the earlier", () => {
+    const older = {
+      "/a/agent/src/plan/gates.ts": { mutants: [mutant("Survived")] },
+      "/a/agent/src/model/ports.ts": { mutants: [mutant("Killed")] },
+    };
+    const newer = { "/b/agent/src/plan/gates.ts": { mutants: [mutant("Killed")] } };
+    expect(mergeReports([older, newer])).toEqual({
+      "agent/src/plan/gates.ts": { mutants: [mutant("Killed")] },
+      "agent/src/model/ports.ts": { mutants: [mutant("Killed")] },
+    });
   });
 });

@@ -93,7 +93,8 @@ export function buildChangelog(input: BuildInput): Changelog {
     const section = noise ? null : userSection(commit, input.config.unconventional);
     const hiddenBy = section ? hide(commit) : null;
     const item = section && !hiddenBy ? userItem(commit, input.config.scopeNames) : null;
-    return { commit, section, noise, hiddenBy, item: item && item.length > 0 ? item : null };
+    // An empty sentence (a subject of only punctuation or references) is no item.
+    return { commit, section, noise, hiddenBy, item: item || null };
   });
   return {
     date: input.date,

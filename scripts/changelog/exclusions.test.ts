@@ -1,10 +1,14 @@
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   describeExclusion,
+  EMPTY_HOSTED_MODE,
   exclusionMatcher,
   HostedModeConfigError,
   keywordMatcher,
+  loadHostedModeConfig,
   parseHostedModeConfig,
 } from "./exclusions.ts";
 import { parseCommit } from "./model.ts";
@@ -127,10 +131,18 @@ describe("parseHostedModeConfig", () => {
     });
   });
 
-  it("reports YAML syntax errors with their line", () => {
+  it("reports YAML syntax errors with their line, once, without the parser's own position and excerpt", () => {
     expect(() => parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml")).toThrow(
       /^invalid hosted-mode file:\nh\.yaml:3: /,
     );
+    try {
+      parseHostedModeConfig("exclude:\n  scopes: [a\n", "h.yaml");
+    } catch (e) {
+      expect((e as HostedModeConfigError).problems).toEqual([
+        "h.yaml:3: Flow sequence in block collection must be sufficiently indented and end with a ]",
+      ]);
+    }
+    expect.assertions(2);
   });
 });
 
@@ -250,5 +262,23 @@ describe("keywordMatcher: odd keywords", () => {
     expect(keywordMatcher("c++")("c bindings")).toBe(false);
     expect(keywordMatcher("v1.2")("v1x2 release")).toBe(false);
     expect(keywordMatcher("v1.2")("v1.2 release")).toBe(true);
+  });
+});
+
+describe("loadHostedModeConfig", () => {
+  it("takes a missing file as empty unless it is required, and refuses a file it cannot read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fleetwave-hosted-"));
+    try {
+      const missing = join(dir, "hosted-mode.yaml");
+      expect(await loadHostedModeConfig(missing, false)).toEqual(EMPTY_HOSTED_MODE);
+      await expect(loadHostedModeConfig(missing, true)).rejects.toThrow(
+        /^cannot read hosted-mode file .*hosted-mode\.yaml: ENOENT/,
+      );
+      await expect(loadHostedModeConfig(dir, false)).rejects.toThrow(
+        /^cannot read hosted-mode file .*: EISDIR/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,9 +4,10 @@
  * zod; every problem is reported as `file:line: field: message`.
  */
 import { readFile } from "node:fs/promises";
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { FleetwaveError } from "#fleetwave/errors.ts";
+import { offsetOf } from "#fleetwave/model/yaml-source.ts";
 import { type ChangelogCommit, globMatcher } from "./model.ts";
 
 export const DEFAULT_HOSTED_MODE_FILE = "scripts/hosted-mode.yaml";
@@ -84,39 +85,7 @@ export type GuardRule = z.output<typeof guardRuleSchema>;
 
 export const EMPTY_HOSTED_MODE: HostedModeConfig = hostedModeSchema.parse({});
 
-type PathKey = PropertyKey;
-
-/** Offset of the node (or map key) a zod issue path points at; walks up until something exists. */
-function offsetOf(root: Node | null, path: readonly PathKey[], unknownKey?: string): number {
-  let node: Node | null = root;
-  let best = root?.range?.[0] ?? 0;
-  const steps = unknownKey === undefined ? path : [...path, unknownKey];
-  for (const [i, step] of steps.entries()) {
-    if (!node || typeof step === "symbol") break;
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step),
-      );
-      if (!pair) break;
-      const last = i === steps.length - 1;
-      const keyNode = pair.key as Node;
-      if (last && unknownKey !== undefined) return keyNode.range?.[0] ?? best;
-      best = keyNode.range?.[0] ?? best;
-      node = (pair.value as Node | null) ?? null;
-      if (node?.range) best = node.range[0];
-    } else if ("items" in node && Array.isArray(node.items) && typeof step === "number") {
-      const item = node.items[step] as Node | undefined;
-      if (!item) break;
-      node = item;
-      if (item.range) best = item.range[0];
-    } else {
-      break;
-    }
-  }
-  return best;
-}
-
-function fieldName(path: readonly PathKey[]): string {
+function fieldName(path: readonly PropertyKey[]): string {
   let out = "";
   for (const step of path) {
     if (typeof step === "number") out += `[${step}]`;
@@ -135,7 +104,7 @@ export function parseHostedModeConfig(text: string, file: string): HostedModeCon
   if (doc.errors.length > 0) {
     throw new HostedModeConfigError(
       doc.errors.map((e) => {
-        const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
+        const line = lineCounter.linePos(e.pos[0]).line;
         return `${file}:${line}: ${e.message.split("\n")[0]}`;
       }),
     );
@@ -143,12 +112,11 @@ export function parseHostedModeConfig(text: string, file: string): HostedModeCon
   const data: unknown = doc.toJS() ?? {};
   const result = hostedModeSchema.safeParse(data);
   if (result.success) return result.data;
-  const root = doc.contents as Node | null;
   const problems = result.error.issues.flatMap((issue) => {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     return keys.map((key) => {
-      const line = lineCounter.linePos(offsetOf(root, issue.path, key)).line;
       const path = key === undefined ? issue.path : [...issue.path, key];
+      const line = lineCounter.linePos(offsetOf(doc, path)).line;
       const message = key === undefined ? issue.message : "unknown key";
       return { line, text: `${file}:${line}: ${fieldName(path)}: ${message}` };
     });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { buildChangelog, toUserFacing } from "./build.ts";
 import { EMPTY_HOSTED_MODE, type HostedModeConfig, hostedModeSchema } from "./exclusions.ts";
-import { parseCommit, prepareCommits, type RawCommit, userSection } from "./model.ts";
+import {
+  breakingParagraph,
+  compareTypes,
+  globMatcher,
+  parseCommit,
+  prepareCommits,
+  type RawCommit,
+  userSection,
+} from "./model.ts";
 import { renderInternalMarkdown } from "./render.ts";
 import { toSentence } from "./wording.ts";
 
@@ -302,5 +310,169 @@ describe("classification and the user-facing view", () => {
       range: { from: "a".repeat(40), to: "b".repeat(40) },
       sections: [{ title: "Fixed", items: ["Typo in the greeting"] }],
     });
+  });
+});
+
+describe("parseCommit: edge cases", () => {
+  it("reads an empty message as an empty non-conventional commit", () => {
+    for (const message of ["", "   \n  "]) {
+      expect(parseCommit(raw(message))).toMatchObject({
+        type: "other",
+        scope: null,
+        subject: "",
+        header: "",
+        body: null,
+        breaking: false,
+        breakingNotes: [],
+        reverts: null,
+        revertedHeader: null,
+      });
+    }
+  });
+
+  it("reads CRLF messages, blank scopes, upper-case types and an empty subject", () => {
+    expect(parseCommit(raw("feat(ui): x\r\n\r\nbody line\r\n"))).toMatchObject({
+      type: "feat",
+      scope: "ui",
+      header: "feat(ui): x",
+      body: "body line",
+    });
+    expect(parseCommit(raw("feat( ): x")).scope).toBeNull();
+    expect(parseCommit(raw("FEAT: Upper")).type).toBe("feat");
+    expect(parseCommit(raw("feat:   "))).toMatchObject({ type: "other", subject: "feat:" });
+  });
+
+  it("reads a quoted revert without git's footer as a revert, and a revert in prose as other", () => {
+    expect(parseCommit(raw('Revert "feat: a"'))).toMatchObject({
+      type: "revert",
+      revertedHeader: "feat: a",
+      reverts: null,
+    });
+    expect(parseCommit(raw("Revert the thing"))).toMatchObject({ type: "other", revertedHeader: null });
+    expect(parseCommit(raw('Reverted "feat: a"\n\nThis reverts commit abcdef1.'))).toMatchObject({
+      type: "other",
+      reverts: null,
+    });
+  });
+
+  it("reads an odd number of reverts as a revert and keeps what a revert of a revert undoes", () => {
+    const twice = parseCommit(raw('Revert "Revert "feat(x): y""\n\nThis reverts commit abc1234.'));
+    expect(twice).toMatchObject({ type: "feat", scope: "x", reverts: "abc1234", revertedHeader: null });
+    expect(twice.header).toBe('Revert "Revert "feat(x): y""');
+    expect(parseCommit(raw('Revert "Revert "feat(x): y""')).reverts).toBeNull();
+    expect(parseCommit(raw('Revert "Revert "Revert "feat: y"""'))).toMatchObject({
+      type: "revert",
+      revertedHeader: 'Revert "Revert "feat: y""',
+    });
+  });
+
+  it("takes a breaking note that starts on the next paragraph, and both a `!` and a footer once", () => {
+    expect(parseCommit(raw("feat: x\n\nBREAKING CHANGE:\n\nmore")).breakingNotes).toEqual(["more"]);
+    expect(parseCommit(raw("feat!: x\n\nBREAKING CHANGE: y")).breakingNotes).toEqual(["y"]);
+  });
+
+  it("ends a breaking paragraph at a blank line, a rule, a list item or a trailer", () => {
+    expect(breakingParagraph("  a  \r\n  b  ")).toBe("a b");
+    expect(breakingParagraph("a\nb\n---\nc")).toBe("a b");
+    expect(breakingParagraph("a\n* b")).toBe("a");
+    expect(breakingParagraph("a\n- b")).toBe("a");
+    expect(breakingParagraph("a\nCloses: #1")).toBe("a");
+    expect(breakingParagraph("a\n\nb")).toBe("a");
+  });
+});
+
+describe("globs and type order", () => {
+  it("matches dotfiles, and nothing without globs", () => {
+    expect(globMatcher([])("x")).toBe(false);
+    expect(globMatcher(["**/*.md"])(".github/a.md")).toBe(true);
+    expect(globMatcher(["src/*"])("src/a/b")).toBe(false);
+  });
+
+  it("orders the usual types first, unknown ones by name, and `other` last", () => {
+    expect(["other", "zzz", "feat", "chore", "aaa", "style", "fix"].sort(compareTypes)).toEqual([
+      "feat",
+      "fix",
+      "chore",
+      "style",
+      "aaa",
+      "zzz",
+      "other",
+    ]);
+  });
+});
+
+describe("prepareCommits: pairing reverts", () => {
+  it("pairs by a sha of at least 7 characters in any case, and never a revert with itself", () => {
+    const feat = parseCommit(raw("feat: dark mode", { sha: "abcdef0".padEnd(40, "1") }));
+    const six = parseCommit(raw(`Revert "feat: x"\n\nThis reverts commit ${feat.sha.slice(0, 6)}.`));
+    expect(prepareCommits([six, feat], { infrastructure: [] }).kept).toHaveLength(2);
+    const upper = parseCommit(
+      raw(`Revert "feat: x"\n\nThis reverts commit ${feat.sha.slice(0, 7).toUpperCase()}.`),
+    );
+    expect(prepareCommits([upper, feat], { infrastructure: [] }).kept).toEqual([]);
+    const self = parseCommit(
+      raw(`Revert "feat: self"\n\nThis reverts commit ${"0".repeat(40)}.`, { sha: "0".repeat(40) }),
+    );
+    expect(prepareCommits([self], { infrastructure: [] }).kept).toEqual([self]);
+  });
+
+  it("pairs by the quoted header, in any case and spacing, only with an older commit", () => {
+    const feat = parseCommit(raw("feat: Dark  Mode"));
+    const revert = parseCommit(raw(`Revert "feat: dark mode"\n\nThis reverts commit ${"e".repeat(40)}.`));
+    expect(prepareCommits([revert, feat], { infrastructure: [] }).kept).toEqual([]);
+    expect(prepareCommits([feat, revert], { infrastructure: [] }).kept).toEqual([feat, revert]);
+  });
+});
+
+describe("parseCommit: what the header alone decides", () => {
+  it("trims the header and the scope", () => {
+    expect(parseCommit(raw("feat( ui ): x  \n\nbody"))).toMatchObject({
+      header: "feat( ui ): x",
+      scope: "ui",
+    });
+  });
+
+  it("reads git's revert footer under an unquoted header as a revert, but not a revert only mentioned", () => {
+    expect(parseCommit(raw("Revert foo bar\n\nThis reverts commit abc1234."))).toMatchObject({
+      type: "revert",
+      reverts: "abc1234",
+    });
+    expect(parseCommit(raw('Undo the revert of x\n\nRevert "x"\nThis reverts commit abc1234.')).type).toBe(
+      "other",
+    );
+  });
+
+  it("is breaking with a footer whose paragraph is empty, without an empty note", () => {
+    expect(parseCommit(raw("feat: x\n\nBREAKING CHANGE: - item"))).toMatchObject({
+      breaking: true,
+      breakingNotes: [],
+    });
+    expect(parseCommit(raw("feat: x\n\nBREAKING CHANGE: a\n\nBREAKING-CHANGE: b")).breakingNotes).toEqual([
+      "a",
+      "b",
+    ]);
+  });
+
+  it("ends a breaking paragraph only at a whole rule or a list item at the start of a line", () => {
+    expect(breakingParagraph("a\n---x")).toBe("a ---x");
+    expect(breakingParagraph("a\nb---")).toBe("a b---");
+    expect(breakingParagraph("a\nuse x - y now")).toBe("a use x - y now");
+  });
+});
+
+describe("prepareCommits: reasons", () => {
+  it("keeps a revert pair's reason when both halves touch only infrastructure", () => {
+    const feat = parseCommit(raw("feat: chart", { sha: "1234567".padEnd(40, "0"), files: ["deploy/a"] }));
+    const revert = parseCommit(
+      raw(`Revert "feat: chart"\n\nThis reverts commit ${feat.sha}.`, { files: ["deploy/a"] }),
+    );
+    const { dropped } = prepareCommits([revert, feat], { infrastructure: ["deploy/**"] });
+    expect(dropped.map((d) => d.reason)).toEqual(["revert-pair", "revert-pair"]);
+  });
+
+  it("does not pair headers that differ only by a space inside a word", () => {
+    const feat = parseCommit(raw("feat: a b"));
+    const revert = parseCommit(raw(`Revert "feat: ab"\n\nThis reverts commit ${"e".repeat(40)}.`));
+    expect(prepareCommits([revert, feat], { infrastructure: [] }).kept).toEqual([revert, feat]);
   });
 });

@@ -96,3 +96,68 @@ describe("reverts", () => {
     expect(unwrapReverts('Revert "Revert "Revert "feat: x"""')).toEqual({ depth: 3, inner: "feat: x" });
   });
 });
+
+describe("noiseShape: where it looks", () => {
+  it("finds work in progress in the subject after a type, and in any scope of several", () => {
+    expect(shape("feat: WIP router")).toBe("work-in-progress");
+    expect(shape("[WIP] x")).toBe("work-in-progress");
+    expect(shape("amend! x")).toBe("work-in-progress");
+    expect(shape("fix(ui, release): x")).toBe("release");
+    expect(shape("fix(ui/deps): x")).toBe("dependency");
+    expect(shape("fix(ui deps): x")).toBe("dependency");
+    expect(shape("fix(Deps): x")).toBe("dependency");
+  });
+
+  it("reads release and dependency types", () => {
+    expect(shape("publish: x")).toBe("release");
+    expect(shape("version: x")).toBe("release");
+    expect(shape("dep: x")).toBe("dependency");
+  });
+
+  it("takes a CI-skip marker as a release only with a release word", () => {
+    expect(shape("chore: publishing docs [skip ci]")).toBe("release");
+    expect(shape("chore: publishing docs")).toBeNull();
+    expect(shape("fix: x [skip ci]")).toBeNull();
+  });
+
+  it("takes a bare bump as a dependency only without a type", () => {
+    expect(shape("Bump x in /docs")).toBe("dependency");
+    expect(shape("Bump x in /docs now")).toBeNull();
+    expect(shape("chore: bump x")).toBeNull();
+    expect(shape("fix: bump x to 2.0.0")).toBe("dependency");
+  });
+
+  it("reads versions through code ticks and trailing pull request numbers", () => {
+    expect(shape("`4.1.0`")).toBe("release");
+    expect(shape("4.1.0 (#12) (#13)")).toBe("release");
+    expect(shape("v1.2.3 (#1, #2)")).toBe("release");
+    expect(shape("Merge commit from fork (#12)")).toBe("security-merge");
+  });
+});
+
+describe("noiseShape: trailing pull request numbers and code ticks", () => {
+  it("reads a test-only subject however its pull request numbers are written at the end", () => {
+    for (const subject of [
+      "fix: add tests (#12)",
+      "fix: add tests (#1, #2)",
+      "fix: add tests (#1,#2)",
+      "fix: add tests (#1) (#2)",
+      "fix: add tests  (#12)",
+      "fix: add tests(#12)",
+    ])
+      expect(shape(subject), subject).toBe("test");
+    expect(shape("fix: add tests (#12)x")).toBeNull();
+    expect(shape("fix: add tests (#12) for x")).toBeNull();
+  });
+
+  it("reads a version in code ticks with a space inside, and a bump only at the start", () => {
+    expect(shape("`4.1.0 `")).toBe("release");
+    expect(shape("Please bump x")).toBeNull();
+  });
+
+  it("reads reverts around spaces", () => {
+    expect(revertedHeaderOf(' Revert "feat: x" ')).toBe("feat: x");
+    expect(revertedHeaderOf('Revert ""')).toBeNull();
+    expect(unwrapReverts(" feat: x ")).toEqual({ depth: 0, inner: "feat: x" });
+  });
+});

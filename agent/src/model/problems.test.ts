@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { formatField, formatProblem, oneLine, quote, sortProblems } from "./problems.ts";
+import {
+  formatField,
+  formatGithubAnnotation,
+  formatProblem,
+  oneLine,
+  quote,
+  sortProblems,
+} from "./problems.ts";
 
 describe("one-line problems", () => {
   it("escapes control characters, separators and bidi overrides", () => {
@@ -27,5 +34,12 @@ describe("one-line problems", () => {
       { file: "a\\nb.yaml", line: 2, field: "x\\ty", message: "bad\\nvalue" },
     ]);
     expect(formatProblem(problem)).toBe("a\\nb.yaml:2: x\\ty: bad\\nvalue");
+  });
+
+  it("escapes GitHub annotation properties and data so a problem stays one annotation", () => {
+    const problem = { file: "a:b,c.yaml", line: 2, field: "x,y:z", message: "bad\r\nvalue 100%, a:b" };
+    expect(formatGithubAnnotation(problem)).toBe(
+      "::error file=a%3Ab%2Cc.yaml,line=2,title=x%2Cy%3Az::bad%0D%0Avalue 100%25, a:b",
+    );
   });
 });

@@ -172,9 +172,10 @@ function yamlMessage(code: string, message: string): string {
 
 /**
  * The offset of the deepest node along `path`. A key that does not exist (a required field left
- * out) resolves to its parent map, which is where the operator has to add it.
+ * out) resolves to its parent map, which is where the operator has to add it. Also used by the
+ * changelog's hosted-mode file, so both report problems at the same places.
  */
-function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
+export function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
   let node: Node | null = doc.contents as Node | null;
   let offset = node?.range?.[0] ?? 0;
   for (const key of path) {
