@@ -144,6 +144,17 @@ describe("prepareCommits", () => {
     ]);
   });
 
+  it("keeps a change whose body only quotes a revert, and the commit that revert names", () => {
+    const feat = parseCommit(raw("feat: dark mode"));
+    const squash = parseCommit(
+      raw(`feat: themes\n\nRevert "feat: dark mode"\nThis reverts commit ${feat.sha}.`),
+    );
+    expect(squash).toMatchObject({ type: "feat", reverts: null, revertedHeader: null });
+    const { kept, dropped } = prepareCommits([squash, feat], { infrastructure: [] });
+    expect(kept.map((c) => c.subject)).toEqual(["themes", "dark mode"]);
+    expect(dropped).toEqual([]);
+  });
+
   it("keeps a revert of a commit outside the range, and the original after a revert of a revert", () => {
     const outside = parseCommit(raw(`Revert "feat: old"\n\nThis reverts commit ${"c".repeat(40)}.`));
     expect(prepareCommits([outside], { infrastructure: [] }).kept).toHaveLength(1);

@@ -112,7 +112,9 @@ export function parseCommit(raw: RawCommit): ChangelogCommit {
   const type = field(parsed.type);
   // The parser makes notes of `noteKeywords` only: every note is a breaking change.
   const notes = parsed.notes.map((n) => breakingParagraph(n.text));
-  const revert = parsed.revert;
+  // The parser finds a revert at the start of any line: a squashed change whose body quotes one of
+  // its own commits' reverts must not be paired with (and dropped together with) that commit.
+  const revert = /^revert\b/i.test(header) ? parsed.revert : null;
   const gitRevert =
     !type && (revert !== null || revertedHeaderOf(header) !== null) && /^revert\b/i.test(header);
   return {
