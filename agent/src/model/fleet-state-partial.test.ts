@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ROLLOUT_ID, rolloutText } from "../plan/testing.ts";
 import { buildFleetState } from "./fleet-state.ts";
 import { MAX_FILE_BYTES } from "./limits.ts";
 import { formatProblem } from "./problems.ts";
@@ -26,28 +27,9 @@ const idless = (extra = "") => `  - host: host-a\n    image: ghcr.io/acme/app:ma
 
 const tenant = (name: string, ...bots: string[]) => `tenant: ${name}\nbots:\n${bots.join("")}`;
 
-const DIGEST = `sha256:${"3f2a9c1b".padEnd(64, "0")}`;
-const ROLLOUT_ID = "2026-11-27T0612Z-3f2a9c1b";
 const R = `rollouts/${ROLLOUT_ID}.yaml`;
 /** Line 18 is the first target. */
-const rollout = (targets: string) => `id: ${ROLLOUT_ID}
-createdAt: 2026-11-27T06:12:00Z
-basedOn: abc1234
-image: ghcr.io/acme/app:managed
-digest: ${DIGEST}
-strategy:
-  name: rolling-wave
-  batchPercent: 25
-  pauseSeconds: 60
-  maxParallel: 4
-  maxRetries: 1
-  failureThreshold: 3
-  onThreshold: abort
-  healthCheckTimeoutSeconds: 120
-  minHealthySeconds: 10
-control: { state: active }
-targets:
-${targets}`;
+const rollout = rolloutText;
 const GHOST_TARGET = "  - { bot: ghost-bot, tenant: acme, host: host-a, wave: 1 }\n";
 const GHOST = `fleet-state/${R}:18: targets[0].bot: no bot "ghost-bot" is declared in tenants/`;
 

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { rolloutText } from "../plan/testing.ts";
 import { buildFleetState, type StateFile } from "./fleet-state.ts";
 import { generateJsonSchemas } from "./json-schema.ts";
 import { loadFleetState } from "./load.ts";
@@ -30,25 +31,7 @@ bots:
 `;
 
 const DIGEST = `sha256:${"3f2a9c1b".padEnd(64, "0")}`;
-const ROLLOUT = `id: 2026-11-27T0612Z-3f2a9c1b
-createdAt: 2026-11-27T06:12:00Z
-basedOn: abc1234
-image: ghcr.io/acme/app:managed
-digest: ${DIGEST}
-strategy:
-  name: rolling-wave
-  batchPercent: 25
-  pauseSeconds: 60
-  maxParallel: 4
-  maxRetries: 1
-  failureThreshold: 3
-  onThreshold: abort
-  healthCheckTimeoutSeconds: 120
-  minHealthySeconds: 10
-control: { state: active }
-targets:
-  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }
-`;
+const ROLLOUT = rolloutText("  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n");
 
 const STATUS = `host: host-a
 observedCommit: abc1234

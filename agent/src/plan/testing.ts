@@ -101,3 +101,30 @@ export function fleetState(spec: FleetSpec): FleetState {
   }
   return result.state;
 }
+
+export const ROLLOUT_ID = "2026-11-27T0612Z-3f2a9c1b";
+
+/**
+ * A rollout file of `IMAGE` at `digestOf("3f2a9c1b")` with the default rolling wave, written out
+ * field by field so tests can point at its lines: `targets` (YAML list items) starts at line 18.
+ */
+export function rolloutText(targets: string): string {
+  return `id: ${ROLLOUT_ID}
+createdAt: 2026-11-27T06:12:00Z
+basedOn: abc1234
+image: ${IMAGE}
+digest: ${digestOf("3f2a9c1b")}
+strategy:
+  name: rolling-wave
+  batchPercent: 25
+  pauseSeconds: 60
+  maxParallel: 4
+  maxRetries: 1
+  failureThreshold: 3
+  onThreshold: abort
+  healthCheckTimeoutSeconds: 120
+  minHealthySeconds: 10
+control: { state: active }
+targets:
+${targets}`;
+}
