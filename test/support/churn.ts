@@ -4,7 +4,9 @@
  * back with `touch -d` (only its ctime tells it changed), splits and rejoins a hardlink pair, extends a
  * sparse file and overwrites the middle of a large one. POSIX sh with busybox or coreutils tools, so the
  * same script runs on the host and inside a FROM-scratch test bot. `$1` is the directory; each round
- * ends by writing its number to `$1/churn/round`, so a test can wait until the writer is under way.
+ * ends by writing its number to `$1/churn/round`, so a test can wait until the writer is under way; the
+ * number is written beside it and renamed over it, because a reader that caught the file truncated
+ * read no round at all.
  */
 export const CHURN_SCRIPT = `
 set -e
@@ -30,6 +32,7 @@ while :; do
   printf x | dd of=churn/sparse bs=1 seek=$((i * 65536)) conv=notrunc 2>/dev/null
   if [ -e big.bin ]; then printf "round $i" | dd of=big.bin bs=1 seek=$(((i % 700) * 4096)) conv=notrunc 2>/dev/null; fi
   mv "churn/dir-$((i - 1))" "churn/dir-$i"
-  echo "$i" > churn/round
+  echo "$i" > churn/round.next
+  mv churn/round.next churn/round
 done
 `;
