@@ -3,7 +3,10 @@ import { splitImageRef } from "./primitives.ts";
 
 describe("splitImageRef", () => {
   it("splits at the tag's colon, not at a registry port's", () => {
-    expect(splitImageRef("ghcr.io/acme/app:managed")).toEqual({ repository: "ghcr.io/acme/app", tag: "managed" });
+    expect(splitImageRef("ghcr.io/acme/app:managed")).toEqual({
+      repository: "ghcr.io/acme/app",
+      tag: "managed",
+    });
     expect(splitImageRef("127.0.0.1:5000/bots/echo:v1.2")).toEqual({
       repository: "127.0.0.1:5000/bots/echo",
       tag: "v1.2",

@@ -26,16 +26,19 @@ describe("a strategy's health gate", () => {
     expect(issues(strategySchema.safeParse(withoutHealthy))).toEqual([
       "minHealthySeconds: Invalid input: expected number, received undefined",
     ]);
-    expect(issues(strategySchema.safeParse({ ...defaultStrategy, healthCheckTimeoutSeconds: "120" }))).toEqual([
-      "healthCheckTimeoutSeconds: Invalid input: expected number, received string",
-    ]);
+    expect(
+      issues(strategySchema.safeParse({ ...defaultStrategy, healthCheckTimeoutSeconds: "120" })),
+    ).toEqual(["healthCheckTimeoutSeconds: Invalid input: expected number, received string"]);
   });
 });
 
 describe("fleet.yaml's strategy defaults", () => {
   it("fills every field left out from the default strategy", () => {
     expect(strategyDefaultsSchema.parse({})).toEqual(defaultStrategy);
-    expect(strategyDefaultsSchema.parse({ batchPercent: 50 })).toEqual({ ...defaultStrategy, batchPercent: 50 });
+    expect(strategyDefaultsSchema.parse({ batchPercent: 50 })).toEqual({
+      ...defaultStrategy,
+      batchPercent: 50,
+    });
   });
 
   it("checks the healthy period against the default timeout when only one is given", () => {
