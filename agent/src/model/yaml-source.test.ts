@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { digestOf, fleetFiles } from "../plan/testing.ts";
-import { fastLoad, parseYaml, zodProblems } from "./yaml-source.ts";
+import { fastLoad, offsetOf, parseYaml, zodProblems } from "./yaml-source.ts";
 
 /**
  * What the `yaml` package alone makes of a text, as parseYaml did before it had a fast path:
@@ -210,6 +210,10 @@ describe("parseYaml's fast path", () => {
     expect(parsed.source.lineOf(["bots", "id"])).toBe(2);
     expect(parsed.source.lineOf(["tenant", 0])).toBe(1);
     expect(parsed.source.lineOf(["bots", 0, "host", "x"])).toBe(4);
+  });
+
+  it("locates any path in an empty document at its start (the changelog's hosted-mode file may be empty)", () => {
+    expect(offsetOf(parseDocument("# nothing yet\n"), ["repository"])).toBe(0);
   });
 
   // Lines of YAML-ish tokens: mostly broken, sometimes odd but valid. Wherever the two parsers
