@@ -60766,14 +60766,14 @@ function fastLoad(text) {
     for (const event of events) {
       if (event.type === C2.DOCUMENT) {
         documents += 1;
-        if (event.directives.length > 0) return void 0;
-        if (event.explicitEnd) return void 0;
+        if (event.directives.length > 0 || event.explicitEnd) return void 0;
         if (event.explicitStart && !DOCUMENT_START.test(text)) return void 0;
-      } else if (event.type === C2.ALIAS) {
-        return void 0;
-      } else if (event.type !== C2.POP && (event.tagStart !== -1 || event.anchorStart !== -1)) {
-        return void 0;
+        continue;
       }
+      if (event.type === C2.ALIAS) return void 0;
+      if (event.type === C2.POP) continue;
+      if (event.tagStart !== -1) return void 0;
+      if (event.anchorStart !== -1) return void 0;
     }
     if (documents !== 1) return void 0;
     return { data: Kt(events, { source: text, schema: fastSchema })[0] };
@@ -60838,9 +60838,7 @@ function offsetOf(doc, path) {
       if (!item) break;
       node2 = item;
       offset = item.range?.[0] ?? offset;
-    } else {
-      break;
-    }
+    } else break;
   }
   return offset;
 }
@@ -60871,7 +60869,7 @@ function zodProblems(source, error63) {
 function issueMessage(issue3) {
   if (issue3.code === "invalid_type") {
     if (issue3.input === void 0) return `required (expected ${issue3.expected})`;
-    if (issue3.expected === "int" && typeof issue3.input === "number") return "must be a whole number";
+    if (issue3.expected === "int") return "must be a whole number";
     const got = Array.isArray(issue3.input) ? "a list" : issue3.input === null ? "null" : typeof issue3.input;
     const want = issue3.expected === "object" ? "a map" : issue3.expected === "array" ? "a list" : issue3.expected;
     return `expected ${want}, got ${got}`;
