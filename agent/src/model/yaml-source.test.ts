@@ -125,6 +125,8 @@ describe("parseYaml's fast path", () => {
     ["  --- a", "--- a", false],
     ["a: x\ry", { a: "x\ry" }, false],
     ["a: |2\n    x\n", { a: "  x\n" }, false],
+    // A field named __proto__ stays a field (an unknown one), never the map's prototype.
+    ["__proto__: {a: 1}\nb: 2", JSON.parse('{"__proto__": {"a": 1}, "b": 2}'), false],
   ];
   it.each(values)("%j", (text, data, fast) => {
     expect(actual(text)).toStrictEqual({ ok: true, data });
