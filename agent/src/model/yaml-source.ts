@@ -119,8 +119,9 @@ export function fastLoad(text: string): { data: unknown } | undefined {
     if (documents !== 1) return undefined;
     return { data: constructFromEvents(events, { source: text, schema: fastSchema })[0] };
   } catch {
-    return undefined;
+    // js-yaml's errors and the tags' refusals alike: `yaml` reads the text and words any problem.
   }
+  return undefined;
 }
 
 /** A lone CR, a tab in indentation, a block scalar's indentation indicator, a `...` line. */
