@@ -3,8 +3,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
 import { digestOf, fleetFiles } from "../plan/testing.ts";
-import { fastLoad, parseYaml } from "./yaml-source.ts";
+import { fastLoad, offsetOf, parseYaml, zodProblems } from "./yaml-source.ts";
 
 /**
  * What the `yaml` package alone makes of a text, as parseYaml did before it had a fast path:
@@ -124,6 +125,8 @@ describe("parseYaml's fast path", () => {
     ["  --- a", "--- a", false],
     ["a: x\ry", { a: "x\ry" }, false],
     ["a: |2\n    x\n", { a: "  x\n" }, false],
+    // A field named __proto__ stays a field (an unknown one), never the map's prototype.
+    ["__proto__: {a: 1}\nb: 2", JSON.parse('{"__proto__": {"a": 1}, "b": 2}'), false],
   ];
   it.each(values)("%j", (text, data, fast) => {
     expect(actual(text)).toStrictEqual({ ok: true, data });
@@ -158,6 +161,14 @@ describe("parseYaml's fast path", () => {
         ),
       ],
       [
+        `${"k".repeat(1100)}: 1`,
+        problem(
+          1,
+          "(yaml)",
+          "invalid YAML: The : indicator must be at most 1024 chars after the start of an implicit block mapping key",
+        ),
+      ],
+      [
         "a: [1\n",
         problem(
           2,
@@ -181,6 +192,30 @@ describe("parseYaml's fast path", () => {
     expect(parsed.source.lineOf(["bots", 0, "host"])).toBe(5);
     expect(parsed.source.lineOf(["bots", 1, "id"])).toBe(6);
     expect(parsed.source.lineOf(["bots", 1, "missing"])).toBe(6);
+  });
+
+  it("reads a long file of short lines fast, and a line of 1024 characters too", () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `key${i}: ${i}`);
+    // A one-character first line: where a line ends is not confused with where the text does.
+    for (const text of [`#\n${lines.join("\n")}`, `${lines.join("\n")}\n`, `${"k".repeat(1021)}: 1`]) {
+      expect(text.length).toBeGreaterThanOrEqual(1024);
+      expect(fastLoad(text), text.slice(0, 20)).toBeDefined();
+      expectSameAsYaml(text);
+    }
+  });
+
+  it("locates a path that leads past what the file has at the deepest node that is there", () => {
+    const text = "tenant: acme\nbots:\n  - id: a\n    host: h\n";
+    const parsed = parseYaml("f.yaml", text);
+    if (!parsed.ok) throw new Error("expected ok");
+    expect(parsed.source.lineOf(["bots", 9])).toBe(2);
+    expect(parsed.source.lineOf(["bots", "id"])).toBe(2);
+    expect(parsed.source.lineOf(["tenant", 0])).toBe(1);
+    expect(parsed.source.lineOf(["bots", 0, "host", "x"])).toBe(4);
+  });
+
+  it("locates any path in an empty document at its start (the changelog's hosted-mode file may be empty)", () => {
+    expect(offsetOf(parseDocument("# nothing yet\n"), ["repository"])).toBe(0);
   });
 
   // Lines of YAML-ish tokens: mostly broken, sometimes odd but valid. Wherever the two parsers
@@ -222,5 +257,40 @@ describe("parseYaml's fast path", () => {
     } finally {
       quiet.mockRestore();
     }
+  });
+});
+
+describe("zodProblems", () => {
+  const schema = z.strictObject({
+    name: z.string(),
+    replicas: z.number().int(),
+    mode: z.enum(["auto", "manual"]),
+  });
+  const problemsOf = (text: string) => {
+    const parsed = parseYaml("f.yaml", text);
+    if (!parsed.ok) throw new Error("expected ok");
+    // As the fleet-state loader parses: zod names the value it got only when asked to.
+    const result = schema.safeParse(parsed.source.data, { reportInput: true });
+    return result.success ? [] : zodProblems(parsed.source, result.error);
+  };
+
+  it("words each kind of issue for the operator, on the field's line", () => {
+    expect(problemsOf("name: 5\nreplicas: 1.5\nmode: yolo\nextra: 1\n")).toEqual([
+      { file: "f.yaml", line: 1, field: "name", message: "expected string, got number" },
+      { file: "f.yaml", line: 2, field: "replicas", message: "must be a whole number" },
+      { file: "f.yaml", line: 3, field: "mode", message: 'must be one of "auto", "manual"' },
+      { file: "f.yaml", line: 4, field: "extra", message: "unknown field" },
+    ]);
+    expect(problemsOf("name: [a]\nreplicas: '2'\n")).toEqual([
+      { file: "f.yaml", line: 1, field: "name", message: "expected string, got a list" },
+      { file: "f.yaml", line: 2, field: "replicas", message: "expected number, got string" },
+      { file: "f.yaml", line: 1, field: "mode", message: 'must be one of "auto", "manual"' },
+    ]);
+  });
+
+  it("places a problem with a document that holds only a null on line 1", () => {
+    expect(problemsOf("---\n")).toEqual([
+      { file: "f.yaml", line: 1, field: "(file)", message: "expected a map, got null" },
+    ]);
   });
 });

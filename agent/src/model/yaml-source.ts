@@ -32,6 +32,7 @@ type ParseResult = { ok: true; source: YamlSource } | { ok: false; problems: Pro
  */
 export function parseYaml(file: string, text: string): ParseResult {
   const fast = fastLoad(text);
+  // Stryker disable next-line ConditionalExpression,BlockStatement: the `yaml` path below gives the same result, only slower (the tests call fastLoad to see the fast path taken)
   if (fast) {
     let located: ReturnType<typeof readWithYaml> | undefined;
     const lineOf = (path: readonly PropertyKey[]) => {
@@ -61,6 +62,7 @@ export function parseYaml(file: string, text: string): ParseResult {
   const lineOf = (path: readonly PropertyKey[]) => lineCounter.linePos(offsetOf(doc, path)).line;
   let data: unknown;
   try {
+    // Stryker disable next-line ObjectLiteral: 100 is also `yaml`'s default; spelled out so the alias-bomb limit does not hang on a library default
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // An alias to an unknown anchor, or an alias bomb, only shows up when the document is resolved.
@@ -102,19 +104,24 @@ export function fastLoad(text: string): { data: unknown } | undefined {
     for (const event of events) {
       if (event.type === EVENT_ID.DOCUMENT) {
         documents += 1;
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: a directive comes before a `---` not at the start of the text, which the check below refuses too, and SKIP_FAST refuses a `...` line
         if (event.directives.length > 0 || event.explicitEnd) return undefined;
         if (event.explicitStart && !DOCUMENT_START.test(text)) return undefined;
-      } else if (event.type === EVENT_ID.ALIAS) {
-        return undefined;
-      } else if (event.type !== EVENT_ID.POP && (event.tagStart !== -1 || event.anchorStart !== -1)) {
-        return undefined;
+        continue;
       }
+      // Stryker disable next-line ConditionalExpression: an alias needs an anchor, at which the fast path has already given up
+      if (event.type === EVENT_ID.ALIAS) return undefined;
+      if (event.type === EVENT_ID.POP) continue;
+      if (event.tagStart !== -1) return undefined;
+      // Stryker disable next-line ConditionalExpression: an anchor matters only to an alias, at which the fast path gives up
+      if (event.anchorStart !== -1) return undefined;
     }
     if (documents !== 1) return undefined;
     return { data: constructFromEvents(events, { source: text, schema: fastSchema })[0] };
   } catch {
-    return undefined;
+    // js-yaml's errors and the tags' refusals alike: `yaml` reads the text and words any problem.
   }
+  return undefined;
 }
 
 /** A lone CR, a tab in indentation, a block scalar's indentation indicator, a `...` line. */
@@ -140,9 +147,12 @@ const stringKeyMapTag = defineMappingTag<Record<string, unknown>>("tag:yaml.org,
     map[key] = value;
     return "";
   },
-  has: (map, key) => typeof key === "string" && Object.hasOwn(map, key),
+  // A key that is not a string makes the fast path give up whatever this says: addPair refuses it.
+  has: (map, key) => Object.hasOwn(map, key as PropertyKey),
   keys: (map) => Object.keys(map),
+  // Stryker disable next-line all: js-yaml calls get only to merge `<<` keys, which CORE_SCHEMA does not do
   get: (map, key) => (typeof key === "string" ? map[key] : undefined),
+  // Stryker disable next-line all: js-yaml calls identify only when dumping
   identify: () => false,
 });
 
@@ -155,19 +165,21 @@ const numberTag = defineScalarTag("tag:yaml.org,2002:float", {
   implicitFirstChars: floatCoreTag.implicitFirstChars,
   resolve: (source, isExplicit, tagName) => {
     const value = floatCoreTag.resolve(source, isExplicit, tagName);
+    // Stryker disable next-line StringLiteral: fastLoad swallows the error and falls back to `yaml`, which words the result
     if (value === NOT_RESOLVED && CORE_NUMBER.test(source)) throw new Error("number out of range");
     return value;
   },
+  // Stryker disable next-line all: js-yaml calls identify only when dumping
   identify: () => false,
 });
 
 const fastSchema = CORE_SCHEMA.withTags(stringKeyMapTag, numberTag);
 
 function yamlMessage(code: string, message: string): string {
-  const firstLine = message.split("\n")[0] ?? message;
-  if (code === "DUPLICATE_KEY")
-    return `duplicate key: ${firstLine.replace(/^Map keys must be unique.*$/, "a key appears twice in the same map")}`;
-  return `invalid YAML: ${firstLine}`;
+  // `yaml`'s only duplicate-key message is "Map keys must be unique".
+  if (code === "DUPLICATE_KEY") return "duplicate key: a key appears twice in the same map";
+  // Stryker disable next-line LogicalOperator: no message of `yaml` spans lines with prettyErrors off; this keeps a future one to its first line
+  return `invalid YAML: ${message.split("\n")[0] ?? message}`;
 }
 
 /**
@@ -177,6 +189,7 @@ function yamlMessage(code: string, message: string): string {
  */
 export function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
   let node: Node | null = doc.contents as Node | null;
+  // Stryker disable next-line OptionalChaining: every node of a parsed document has a range
   let offset = node?.range?.[0] ?? 0;
   for (const key of path) {
     if (isMap(node)) {
@@ -184,17 +197,17 @@ export function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
         (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key),
       );
       if (!pair) break;
+      // Stryker disable next-line OptionalChaining: every node of a parsed document has a range
       offset = (pair.key as Node).range?.[0] ?? offset;
       node = (pair.value as Node | null) ?? null;
-      if (node?.range && !isMap(node) && !isSeq(node)) offset = Math.min(offset, node.range[0]);
-    } else if (isSeq(node) && typeof key === "number") {
-      const item = node.items[key] as Node | undefined;
+    } else if (isSeq(node)) {
+      // A key that is not a position (a name, a symbol) finds no item.
+      const item = node.items[key as number] as Node | undefined;
       if (!item) break;
       node = item;
+      // Stryker disable next-line OptionalChaining: every node of a parsed document has a range
       offset = item.range?.[0] ?? offset;
-    } else {
-      break;
-    }
+    } else break;
   }
   return offset;
 }
@@ -228,7 +241,8 @@ export function zodProblems(source: YamlSource, error: z.ZodError): Problem[] {
 function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type") {
     if (issue.input === undefined) return `required (expected ${issue.expected})`;
-    if (issue.expected === "int" && typeof issue.input === "number") return "must be a whole number";
+    // zod checks the type first: "int" is expected only of a number.
+    if (issue.expected === "int") return "must be a whole number";
     const got = Array.isArray(issue.input) ? "a list" : issue.input === null ? "null" : typeof issue.input;
     const want =
       issue.expected === "object" ? "a map" : issue.expected === "array" ? "a list" : issue.expected;
