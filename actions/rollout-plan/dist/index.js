@@ -60778,8 +60778,8 @@ function fastLoad(text) {
     if (documents !== 1) return void 0;
     return { data: Kt(events, { source: text, schema: fastSchema })[0] };
   } catch {
-    return void 0;
   }
+  return void 0;
 }
 var SKIP_FAST = /\r(?!\n)|^ *\t|[|>](?:[1-9]|[-+][1-9])|^\.\.\.(?:\s|$)/m;
 function hasLongLine(text) {
