@@ -107,10 +107,11 @@ export function waveGate(
     // (each late host's pause would begin again every time an early one finished a wave). A host
     // whose wavesDone moved past wave - 1 only because it has nothing in those waves keeps its
     // finish of wave - 1 as finishedAt, so it still counts.
-    const next = nextWaveOf.get(host);
-    if (next !== undefined && next <= (progressOf(host)?.wavesDone ?? 0)) continue;
+    const progress = progressOf(host);
     // Stryker disable next-line OptionalChaining: every host here reported wavesDone >= 1 above, so it has progress.
-    const finishedAt = progressOf(host)?.finishedAt;
+    if ((nextWaveOf.get(host) ?? Number.POSITIVE_INFINITY) <= (progress?.wavesDone ?? 0)) continue;
+    // Stryker disable next-line OptionalChaining: as above.
+    const finishedAt = progress?.finishedAt;
     // Stryker disable next-line ConditionalExpression: new Date(undefined) is NaN, which the check below skips as well.
     if (finishedAt === undefined) continue;
     const ms = new Date(finishedAt).getTime();
