@@ -448,9 +448,12 @@ describe("parseCommit: what the header alone decides", () => {
       type: "revert",
       reverts: "abc1234",
     });
-    expect(parseCommit(raw('Undo the revert of x\n\nRevert "x"\nThis reverts commit abc1234.')).type).toBe(
-      "other",
-    );
+    expect(
+      parseCommit(raw('Undo the revert of x\n\nRevert "x"\nThis reverts commit abc1234.')),
+    ).toMatchObject({
+      type: "other",
+      reverts: null,
+    });
   });
 
   it("is breaking with a footer whose paragraph is empty, without an empty note", () => {
