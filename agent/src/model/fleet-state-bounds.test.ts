@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ROLLOUT_ID, rolloutText } from "../plan/testing.ts";
 import { buildFleetState, type OversizedFile, type StateFile } from "./fleet-state.ts";
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES } from "./limits.ts";
 import { loadFleetState } from "./load.ts";
@@ -22,27 +23,8 @@ ${url ? `    health: { url: "${url}" }\n` : ""}`;
 
 const tenant = (name: string, ...bots: string[]) => `tenant: ${name}\nbots:\n${bots.join("")}`;
 
-const DIGEST = `sha256:${"3f2a9c1b".padEnd(64, "0")}`;
-const ROLLOUT_ID = "2026-11-27T0612Z-3f2a9c1b";
 const R = `rollouts/${ROLLOUT_ID}.yaml`;
-const rollout = (strategy: string, targets: string) => `id: ${ROLLOUT_ID}
-createdAt: 2026-11-27T06:12:00Z
-basedOn: abc1234
-image: ghcr.io/acme/app:managed
-digest: ${DIGEST}
-strategy:
-  name: rolling-wave
-  batchPercent: 25
-  pauseSeconds: 60
-  maxParallel: 4
-  maxRetries: 1
-  failureThreshold: 3
-  onThreshold: abort
-  healthCheckTimeoutSeconds: 120
-  minHealthySeconds: 10
-${strategy}control: { state: active }
-targets:
-${targets}`;
+const rollout = (strategy: string, targets: string) => rolloutText(targets, strategy);
 
 const TARGET = "  - { bot: acme-main, tenant: acme, host: host-a, wave: 1 }\n";
 

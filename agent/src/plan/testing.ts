@@ -106,9 +106,10 @@ export const ROLLOUT_ID = "2026-11-27T0612Z-3f2a9c1b";
 
 /**
  * A rollout file of `IMAGE` at `digestOf("3f2a9c1b")` with the default rolling wave, written out
- * field by field so tests can point at its lines: `targets` (YAML list items) starts at line 18.
+ * field by field so tests can point at its lines: `targets` (YAML list items) starts at line 18,
+ * after the lines of `strategyLines` (more `strategy:` fields, indented by two).
  */
-export function rolloutText(targets: string): string {
+export function rolloutText(targets: string, strategyLines = ""): string {
   return `id: ${ROLLOUT_ID}
 createdAt: 2026-11-27T06:12:00Z
 basedOn: abc1234
@@ -124,7 +125,7 @@ strategy:
   onThreshold: abort
   healthCheckTimeoutSeconds: 120
   minHealthySeconds: 10
-control: { state: active }
+${strategyLines}control: { state: active }
 targets:
 ${targets}`;
 }
