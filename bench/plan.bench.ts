@@ -14,7 +14,8 @@ import { buildFleetState } from "../agent/src/model/fleet-state.ts";
 import { planRollout } from "../agent/src/plan/planner.ts";
 import { formatPlanSummary, renderRolloutYaml } from "../agent/src/plan/render.ts";
 import { digestOf, IMAGE } from "../agent/src/plan/testing.ts";
-import { BOTS_PER_TENANT, HOSTS, median, syntheticFleet, TENANTS } from "./synthetic-fleet.ts";
+import { median } from "./cpu.ts";
+import { BOTS_PER_TENANT, HOSTS, syntheticFleet, TENANTS } from "./synthetic-fleet.ts";
 
 const GOAL_MS = 1_000;
 

@@ -30,7 +30,8 @@ import { commitStatusSnapshot } from "../agent/src/git/status-refs.ts";
 import { createLogger } from "../agent/src/log/logger.ts";
 import { buildTestImage } from "../scripts/local-env/bot-image.ts";
 import { dockerClient, freePort, registryHost } from "../scripts/local-env/engine.ts";
-import { cpuSeconds, HOSTS, hostName, median, syntheticFleet, TENANTS } from "./synthetic-fleet.ts";
+import { cpuSeconds, median } from "./cpu.ts";
+import { HOSTS, hostName, syntheticFleet, TENANTS } from "./synthetic-fleet.ts";
 
 const GOAL_CPU_S = 1;
 const AGENT_HOST = hostName(0);

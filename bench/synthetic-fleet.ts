@@ -2,7 +2,6 @@
  * The synthetic fleet the benches share: 2,000 tenants × 5 bots = 10,000 bots over 50 hosts, as
  * fleet-state YAML text files, with a status file per host.
  */
-import { readFileSync } from "node:fs";
 import type { StateFile } from "../agent/src/model/fleet-state.ts";
 import {
   type BotSpec,
@@ -60,19 +59,3 @@ export function syntheticFleet(o: SyntheticFleetOptions = {}): StateFile[] {
     ...(o.allowlist ? { allowlist: o.allowlist } : {}),
   });
 }
-
-/**
- * CPU seconds of this process and of the children it has waited for (git runs as a child), from
- * /proc/self/stat: utime + stime and cutime + cstime, in clock ticks of 10 ms.
- */
-export function cpuSeconds(): { self: number; children: number } {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // utime, stime, cutime, cstime are fields 14–17 of stat(5); here offset by the two dropped.
-  const ticks = (i: number) => Number(fields[i]) / 100;
-  return { self: ticks(11) + ticks(12), children: ticks(13) + ticks(14) };
-}
-
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};

@@ -10,6 +10,7 @@
  */
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { z } from "zod";
 
 const mutantSchema = z.object({
@@ -115,12 +116,12 @@ export function mergeReports(reports: readonly Files[]): Files {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const outAt = args.indexOf("--out");
-  const output = outAt === -1 ? "docs/mutation-report.md" : args[outAt + 1];
-  const inputs = args.filter((_, i) => outAt === -1 || (i !== outAt && i !== outAt + 1));
-  if (!output) throw new Error("--out needs a file name");
-  if (inputs.length === 0) inputs.push("reports/mutation/mutation.json");
+  const { values, positionals } = parseArgs({
+    options: { out: { type: "string", default: "docs/mutation-report.md" } },
+    allowPositionals: true,
+  });
+  const output = values.out;
+  const inputs = positionals.length > 0 ? positionals : ["reports/mutation/mutation.json"];
   const dated = await Promise.all(
     inputs.map(async (input) => ({ input, mtime: (await stat(input)).mtimeMs })),
   );

@@ -4,13 +4,13 @@
  * `SimulatedEngine`, as concurrent instances in this one Node process. Driven by IPC messages
  * (bench/sim/protocol.ts): start, mark (the rollout begins: counters are taken), stop.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Agent } from "../../agent/src/agent/agent.ts";
 import type { AgentRuntime } from "../../agent/src/agent/runtime.ts";
 import { git } from "../../agent/src/git/git.ts";
 import { statusBranch } from "../../agent/src/git/status-refs.ts";
 import { createLogger } from "../../agent/src/log/logger.ts";
+import { totalCpuSeconds } from "../cpu.ts";
 import {
   type HostReport,
   type ParentMessage,
@@ -36,13 +36,6 @@ const running: Running[] = [];
 let stopping = false;
 let cpuAtMark = 0;
 let logLines = 0;
-
-/** CPU seconds of this process plus its reaped children (the git processes), from /proc. */
-function cpuSeconds(): number {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // utime, stime, cutime, cstime are fields 14–17 of stat(5); here offset by the two dropped.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
-}
 
 /** The workspace's push counters; the bench reads them through the agent's private runtime. */
 const pushesOf = (agent: Agent) => (agent as unknown as { rt: AgentRuntime }).rt.ws.pushes;
@@ -113,7 +106,7 @@ async function mark(): Promise<void> {
     r.engine.stepMsByBot.clear();
     reconciles += r.at.reconciles;
   }
-  cpuAtMark = cpuSeconds();
+  cpuAtMark = totalCpuSeconds();
   send({ kind: "marked", cpuSeconds: cpuAtMark, reconciles });
 }
 
@@ -133,7 +126,7 @@ async function lostCommits(r: Running, bare: string): Promise<number> {
 }
 
 async function stop(bare: string): Promise<void> {
-  const cpu = cpuSeconds() - cpuAtMark;
+  const cpu = totalCpuSeconds() - cpuAtMark;
   stopping = true;
   for (const r of running) clearTimeout(r.timer);
   await Promise.all(running.map((r) => r.agent.stop()));

@@ -7,12 +7,12 @@
  * after the first starts `pauseMs` after the barrier opened. All hosts run as concurrent tasks of
  * the calling process; every git call is its own process.
  */
-import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Workspace } from "../../agent/src/agent/workspace.ts";
 import { formatAuditCommit } from "../../agent/src/audit/commit-message.ts";
 import { git } from "../../agent/src/git/git.ts";
+import { totalCpuSeconds } from "../cpu.ts";
 import { slowRemote } from "./protocol.ts";
 
 export interface MainLayoutOptions {
@@ -40,13 +40,6 @@ export interface MainLayoutResult {
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** CPU seconds of this process plus its reaped children (the git processes), from /proc. */
-export function cpuSeconds(): number {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // utime, stime, cutime, cstime are fields 14–17 of stat(5); here offset by the two dropped.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
-}
 
 function statusText(host: string, bots: number, wavesDone: number, waves: number): string {
   const lines = Array.from(
@@ -84,7 +77,7 @@ export async function runMainLayout(o: MainLayoutOptions): Promise<MainLayoutRes
     await ws.open();
     if (o.latency) await slowRemote(ws.o.dir, o.latency);
   }
-  const cpuBefore = cpuSeconds();
+  const cpuBefore = totalCpuSeconds();
   const started = performance.now();
   const deadline = started + o.timeLimitMs;
   let ticks = 0;
@@ -121,7 +114,7 @@ export async function runMainLayout(o: MainLayoutOptions): Promise<MainLayoutRes
     return performance.now() - started;
   };
   const times = await Promise.all(workspaces.map(host));
-  const cpu = cpuSeconds() - cpuBefore;
+  const cpu = totalCpuSeconds() - cpuBefore;
   let lost = 0;
   for (const ws of workspaces) {
     const out = await git(
