@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/fleet-scale.bench.ts [--hosts 10,100] [--bots 10] [--waves 4] [--layouts main,refs]
  *       [--latency-ms 0,200] [--poll-ms 20000] [--pause-s 60] [--procs 2] [--idle-s 40]
- *       [--time-limit-s 1200] [--setup-limit-s 1200]
+ *       [--time-limit-s 1200] [--setup-limit-s 1200] [--cpu-prof-dir DIR]
  *
  * `refs` (status on a ref per host, what the agent writes): every host is the real agent — the
  * `Agent` class `fleetwave agent` runs, on the CLI's schedule (a reconcile every `--poll-ms` ±
@@ -31,6 +31,7 @@
  * missing on the remote at the end), CPU per reconcile (the worker processes and their git
  * children, from /proc, divided by the reconciles the agents counted: over the rollout, and over
  * an idle stretch of `--idle-s` before the plan), the remote's size, and the load average.
+ * `--cpu-prof-dir` writes a V8 CPU profile of each worker process there (open it in DevTools).
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     "time-limit-s": { type: "string", default: "1200" },
     "setup-limit-s": { type: "string", default: "1200" },
     "idle-s": { type: "string", default: "40" },
+    "cpu-prof-dir": { type: "string" },
   },
 });
 const BOTS = Number(values.bots);
@@ -192,7 +194,11 @@ class Worker {
   private readonly waiting = new Map<string, (m: WorkerMessage) => void>();
   constructor() {
     this.child = fork(join(import.meta.dirname, "sim", "agent-worker.ts"), [], {
-      execArgv: ["--import", "tsx"],
+      execArgv: [
+        "--import",
+        "tsx",
+        ...(values["cpu-prof-dir"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`] : []),
+      ],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child.on("message", (m: WorkerMessage) => {
@@ -210,8 +216,9 @@ class Worker {
       this.child.send(message);
     });
   }
+  /** SIGTERM, so that a worker's `--cpu-prof` profile is written as it exits. */
   kill(): void {
-    this.child.kill("SIGKILL");
+    this.child.kill("SIGTERM");
   }
 }
 

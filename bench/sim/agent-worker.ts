@@ -154,6 +154,7 @@ function handle(message: ParentMessage): Promise<void> {
   return message.kind === "mark" ? mark() : stop(bare);
 }
 
+process.on("SIGTERM", () => process.exit(0));
 process.on("message", (message: ParentMessage) => {
   handle(message).catch((error: Error) => {
     send({ kind: "log", line: `worker failed: ${error.stack ?? error.message}` });

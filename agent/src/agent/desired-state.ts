@@ -37,6 +37,8 @@ export class DesiredState {
   /** Each file of the clone's fleet-state as last read: a tick re-reads only the files that changed. */
   private readonly files = new FileReadCache();
   private readonly trustedStatus = new Map<string, StatusAtRef>();
+  /** The newest desired-state commit as found for a HEAD. */
+  private lastDesired?: { head: string; commit: string };
   /** Hosts whose status tip did not verify at the last load, with why (empty without trust). */
   refusedStatus: string[] = [];
   private readonly marker: string;
@@ -65,10 +67,15 @@ export class DesiredState {
     // Nothing moved since the last load (the usual idle tick): parsing every host's status again
     // is the cost that grows with the fleet, and even the walk to the last desired-state commit
     // is not needed.
-    const key = `${await this.ws.head()} ${[...refs.values()].map((r) => `${r.host}:${r.blob}`).join(",")}`;
+    const head = await this.ws.head();
+    const key = `${head} ${[...refs.values()].map((r) => `${r.host}:${r.blob}`).join(",")}`;
     if (this.lastKey?.key === key && this.lastKey.loaded === this.lastValid)
       return { ok: true, ...this.lastValid };
-    const commit = await this.ws.desiredStateCommit();
+    // Only a status moved (most ticks of a rollout): the desired-state commit is the one found
+    // for this HEAD before, without a walk of history.
+    const commit =
+      this.lastDesired?.head === head ? this.lastDesired.commit : await this.ws.desiredStateCommit();
+    this.lastDesired = { head, commit };
     const statusFiles = new Map([...refs].map(([host, r]) => [host, r.text]));
     const result = await loadFleetState(this.ws.stateDir, this.ws.o.dir, { statusFiles, cache: this.files });
     this.lastKey = undefined;

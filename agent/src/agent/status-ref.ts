@@ -2,12 +2,14 @@ import type { GitOptions } from "../git/git.ts";
 import { git, tryGit } from "../git/git.ts";
 import {
   commitStatusSnapshot,
+  listRefs,
   readStatusRefs,
   replayStatusCommits,
   resolveRef,
   STATUS_BRANCH_PREFIX,
   type StatusAtRef,
   type StatusAuthor,
+  StatusTextCache,
   statusBranch,
   unpushedOf,
 } from "../git/status-refs.ts";
@@ -27,6 +29,7 @@ export class StatusRef {
   readonly local: string;
   readonly base: string;
   readonly fetched: string;
+  private readonly texts = new StatusTextCache();
 
   constructor(
     private readonly o: {
@@ -43,12 +46,19 @@ export class StatusRef {
 
   /** Every host's status as fetched, with this host's from its local branch (it is ahead). */
   readAll(): Promise<Map<string, StatusAtRef>> {
-    return readStatusRefs(this.o.git, [FETCHED_STATUS, `refs/heads/${STATUS_BRANCH_PREFIX}`]);
+    return readStatusRefs(this.o.git, [FETCHED_STATUS, `refs/heads/${STATUS_BRANCH_PREFIX}`], this.texts);
   }
 
   /** This host's status as the last fetch found it on the remote. */
   async fetchedText(): Promise<string | undefined> {
-    return (await readStatusRefs(this.o.git, [FETCHED_STATUS])).get(this.o.host)?.text;
+    return (await readStatusRefs(this.o.git, [this.fetched], this.texts)).get(this.o.host)?.text;
+  }
+
+  /** The fetched, local and base tips of this host's branch, from one `for-each-ref`. */
+  private async tips(): Promise<{ fetched?: string; local?: string; base?: string }> {
+    const refs = await listRefs(this.o.git, [this.fetched, this.local, this.base]);
+    const tip = (ref: string) => refs.get(ref);
+    return { fetched: tip(this.fetched), local: tip(this.local), base: tip(this.base) };
   }
 
   /** Commits `text` as the host's status on top of the local branch. */
@@ -66,9 +76,7 @@ export class StatusRef {
 
   /** Brings the local branch onto the fetched one, keeping this agent's unpushed commits on top. */
   async integrate(): Promise<void> {
-    const fetched = await resolveRef(this.o.git, this.fetched);
-    const local = await resolveRef(this.o.git, this.local);
-    const base = await resolveRef(this.o.git, this.base);
+    const { fetched, local, base } = await this.tips();
     // Not on the remote (yet): the next push creates it.
     if (!fetched) return;
     if (!local) {
@@ -77,7 +85,8 @@ export class StatusRef {
       return;
     }
     if (await this.isAncestor(fetched, local)) {
-      await git(["update-ref", this.base, fetched], this.o.git);
+      // The usual tick: the remote has what it had, and this clone knows it.
+      if (base !== fetched) await git(["update-ref", this.base, fetched], this.o.git);
       return;
     }
     if (base && !(await this.isAncestor(base, fetched)))
@@ -91,9 +100,8 @@ export class StatusRef {
   }
 
   async unpushed(): Promise<number> {
-    const local = await resolveRef(this.o.git, this.local);
+    const { local, base } = await this.tips();
     if (!local) return 0;
-    const base = await resolveRef(this.o.git, this.base);
     return (await unpushedOf(this.o.git, local, [base])).length;
   }
 
@@ -106,14 +114,15 @@ export class StatusRef {
   ): Promise<{ ok: true; pushes: number; rejected: number } | { ok: false; error: string; held?: true }> {
     let rejected = 0;
     for (let attempt = 1; attempt <= 4; attempt += 1) {
-      if ((await this.unpushed()) === 0) return { ok: true, pushes: 0, rejected };
-      const local = await resolveRef(this.o.git, this.local);
+      const { local, base } = await this.tips();
+      if (!local || (await unpushedOf(this.o.git, local, [base])).length === 0)
+        return { ok: true, pushes: 0, rejected };
       const spec = `${local}:refs/heads/${statusBranch(this.o.host)}`;
       const push = await tryGit(["push", "--porcelain", "origin", spec], this.o.network).catch(
         (error: Error) => ({ code: -1, stdout: "", stderr: error.message }),
       );
       if (push.code === 0) {
-        await git(["update-ref", this.base, local!], this.o.git);
+        await git(["update-ref", this.base, local], this.o.git);
         return { ok: true, pushes: 1, rejected };
       }
       if (!/\[rejected\]|non-fast-forward|fetch first/.test(push.stdout + push.stderr))

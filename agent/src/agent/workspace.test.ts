@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -189,6 +189,49 @@ describe("Workspace", { timeout: 60_000 }, () => {
     // The file of a host whose agent has not moved yet is still in the checkout of main.
     expect(await ws.read("fleet-state/status/host-c.yaml")).toBe("host: host-c\n");
     expect(await ws.unpushed()).toBe(0);
+  });
+
+  it("a tick that fetched nothing new is a fetch and a few ref listings: no replay, no blob read again; the next change is read", async () => {
+    const { root, bare, ws } = await setup();
+    const other = agentFor(root, bare, "host-b");
+    await other.open();
+    await other.commitStatus("host: host-b\nround: 1\n", statusMessage("host-b", 1));
+    expect((await other.push()).ok).toBe(true);
+    await ws.commitStatus("host: host-a\nround: 1\n", statusMessage(HOST, 1));
+    expect((await ws.push()).ok).toBe(true);
+    expect(await ws.sync()).toEqual({ ok: true });
+    const first = await ws.statusRefs();
+
+    // Every git process the quiet tick starts, from git's own trace (the workspace passes the
+    // environment on to each git it runs).
+    const trace = join(root, "trace.json");
+    process.env.GIT_TRACE2_EVENT = trace;
+    try {
+      expect(await ws.sync()).toEqual({ ok: true });
+      const again = await ws.statusRefs();
+      expect(again.get("host-b")).toBe(first.get("host-b"));
+      expect((await ws.push()).ok).toBe(true);
+      expect(await ws.unpushed()).toBe(0);
+    } finally {
+      delete process.env.GIT_TRACE2_EVENT;
+    }
+    const commands = (await readFile(trace, "utf8"))
+      .split("\n")
+      .filter((line) => line.includes('"event":"start"'))
+      .map((line) => JSON.parse(line) as { sid: string; argv: string[] })
+      // Only the processes the workspace started, not those git starts itself (the fetch's own).
+      .filter((event) => !event.sid.includes("/"))
+      .map((event) => event.argv.slice(1).join(" "));
+    expect(
+      commands.filter((c) => /^(reset|rebase|update-ref|cat-file|log|rev-list|merge-base)\b/.test(c)),
+    ).toEqual([]);
+    // A fetch, ref listings and HEAD: 10 processes where the same calls started 27 before.
+    expect(commands.length).toBeLessThanOrEqual(10);
+
+    await other.commitStatus("host: host-b\nround: 2\n", statusMessage("host-b", 2));
+    expect((await other.push()).ok).toBe(true);
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect((await ws.statusRefs()).get("host-b")?.text).toBe("host: host-b\nround: 2\n");
   });
 
   it("a rewritten status ref: unpushed status commits are replayed on it, the ones it removed stay removed", async () => {

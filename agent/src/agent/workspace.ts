@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
-import { resolveRef, type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
+import { listRefs, resolveRef, type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
 import { signingConfig } from "../git/verify.ts";
 import { FETCHED_STATUS, StatusRef } from "./status-ref.ts";
 
@@ -66,6 +66,15 @@ export class Workspace {
   guard?: (statusText: string | undefined) => Promise<string | undefined>;
   private held?: string;
   private readonly upstream: string;
+  private readonly localBranch: string;
+  /** Whether the clone is partial (read once: only a new clone changes it). */
+  private promisor?: boolean;
+  /**
+   * The fetched commit the clone was last made exactly equal to (HEAD, working tree and
+   * `upstream`); cleared by anything that writes the working tree. While the fetch brings the
+   * same commit and the branch has no local commits, there is nothing to integrate.
+   */
+  private integrated?: string;
   /** This host's status branch; status and audit commits go there, never on `branch`. */
   readonly status: StatusRef;
   /** Pushes of the status branch and of `branch`, and how many a remote rejected (for the bench). */
@@ -73,6 +82,7 @@ export class Workspace {
 
   constructor(readonly o: WorkspaceOptions) {
     this.upstream = `refs/remotes/origin/${o.branch}`;
+    this.localBranch = `refs/heads/${o.branch}`;
     this.status = new StatusRef({ host: o.host, git: this.gitOptions, network: this.network, log: o.log });
   }
 
@@ -160,8 +170,9 @@ export class Workspace {
   private async fetch(): Promise<string> {
     // In a partial clone, status files (at most 4 MiB each) come with the fetch instead of one
     // round trip per file when they are read.
-    const promisor = await tryGit(["config", "--get", "remote.origin.promisor"], this.gitOptions);
-    const filter = promisor.stdout.trim() === "true" ? ["--filter=blob:limit=4m"] : [];
+    this.promisor ??=
+      (await tryGit(["config", "--get", "remote.origin.promisor"], this.gitOptions)).stdout.trim() === "true";
+    const filter = this.promisor ? ["--filter=blob:limit=4m"] : [];
     await git(
       [
         "fetch",
@@ -176,12 +187,12 @@ export class Workspace {
       ],
       this.network,
     );
-    const fetched = (await this.run(["rev-parse", "--verify", `${FETCHED}^{commit}`])).stdout.trim();
+    const fetched = (await listRefs(this.gitOptions, [FETCHED])).get(FETCHED) ?? "";
     // Seen under heavy load (dozens of clients on two cores): an empty answer must fail this
     // sync, not reach the replay as a revision.
     if (!/^[0-9a-f]{40,64}$/.test(fetched))
       throw new Error(
-        `git rev-parse ${FETCHED} gave no commit (${JSON.stringify(fetched)}); retrying next tick`,
+        `git for-each-ref ${FETCHED} gave no commit (${JSON.stringify(fetched)}); retrying next tick`,
       );
     return fetched;
   }
@@ -214,10 +225,16 @@ export class Workspace {
     fetched: string,
     theirs: boolean,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
-    const base =
-      (
-        await tryGit(["rev-parse", "--verify", "--quiet", `${this.upstream}^{commit}`], this.gitOptions)
-      ).stdout.trim() || fetched;
+    const tips = await listRefs(this.gitOptions, [this.upstream, this.localBranch]);
+    // The usual tick fetched what the clone already is: no replay, no reset of the working tree.
+    if (
+      this.integrated === fetched &&
+      tips.get(this.upstream) === fetched &&
+      tips.get(this.localBranch) === fetched
+    )
+      return { ok: true };
+    this.integrated = undefined;
+    const base = tips.get(this.upstream) ?? fetched;
     const plan = await planReplay(this.gitOptions, base, fetched, {
       email: this.o.identity.email,
       host: this.o.host,
@@ -238,6 +255,7 @@ export class Workspace {
     );
     if (!replayed.ok) return replayed;
     await this.run(["update-ref", this.upstream, fetched]);
+    if (plan.own.length === 0) this.integrated = fetched;
     return { ok: true };
   }
 
@@ -247,6 +265,8 @@ export class Workspace {
   }
 
   private async unpushedOnBranch(): Promise<number> {
+    const tips = await listRefs(this.gitOptions, [this.upstream, this.localBranch]);
+    if (tips.get(this.upstream) === tips.get(this.localBranch)) return 0;
     const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], this.gitOptions);
     return count.code === 0 ? Number(count.stdout.trim()) : 0;
   }
@@ -296,6 +316,7 @@ export class Workspace {
    */
   async commit(files: Record<string, string>, message: string, author?: string): Promise<boolean> {
     if (this.held) throw new HostHeldError(this.held);
+    this.integrated = undefined;
     for (const [path, text] of Object.entries(files)) {
       await mkdir(dirname(join(this.o.dir, path)), { recursive: true });
       await writeFile(join(this.o.dir, path), text);

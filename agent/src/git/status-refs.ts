@@ -48,34 +48,66 @@ export async function listRefs(
 }
 
 /**
+ * Status texts already read, by host and commit: a status commit never changes, so a tick whose
+ * refs did not move reads no blob again (the cost that grows with the fleet).
+ */
+export class StatusTextCache {
+  private readonly entries = new Map<string, StatusAtRef>();
+
+  get(host: string, commit: string): StatusAtRef | undefined {
+    return this.entries.get(`${host} ${commit}`);
+  }
+
+  set(entry: StatusAtRef): void {
+    this.entries.set(`${entry.host} ${entry.commit}`, entry);
+  }
+
+  /** Forgets the commits no ref points at any more, once there are clearly more than the live ones. */
+  retain(live: ReadonlySet<string>): void {
+    if (this.entries.size <= 2 * live.size + 16) return;
+    for (const key of this.entries.keys()) if (!live.has(key)) this.entries.delete(key);
+  }
+}
+
+/**
  * Reads the status file of every host whose status ref sits under one of `prefixes` (a ref's last
- * path component is the host). Later prefixes win for the same host, so a writer lists the
- * fetched refs first and its own local ref last. One `for-each-ref` and one `cat-file --batch`,
- * whatever the number of hosts.
+ * path component is the host; a prefix may also be one full ref). Later prefixes win for the same
+ * host, so a writer lists the fetched refs first and its own local ref last. One `for-each-ref`
+ * and, for the commits `cache` does not know yet, one `cat-file --batch`, whatever the number of
+ * hosts.
  */
 export async function readStatusRefs(
   options: GitOptions,
   prefixes: readonly string[],
+  cache = new StatusTextCache(),
 ): Promise<Map<string, StatusAtRef>> {
-  const found = new Map<string, { commit: string }>();
-  for (const prefix of prefixes) {
-    for (const [ref, commit] of await listRefs(options, [prefix])) {
-      found.set(ref.slice(ref.lastIndexOf("/") + 1), { commit });
-    }
-  }
-  if (found.size === 0) return new Map();
-  const hosts = [...found.keys()];
-  const objects = await catFileBatch(
-    options.cwd,
-    hosts.map((host) => `${found.get(host)!.commit}:${statusFilePath(host)}`),
-  );
+  const listed = await listRefs(options, prefixes);
+  const found = new Map<string, string>();
+  for (const prefix of prefixes)
+    for (const [ref, commit] of listed)
+      if (ref === prefix || (prefix.endsWith("/") && ref.startsWith(prefix)))
+        found.set(ref.slice(ref.lastIndexOf("/") + 1), commit);
   const result = new Map<string, StatusAtRef>();
-  hosts.forEach((host, i) => {
-    const object = objects[i];
-    if (object)
-      result.set(host, { host, commit: found.get(host)!.commit, blob: object.oid, text: object.text });
+  const unread = [...found].filter(([host, commit]) => {
+    const known = cache.get(host, commit);
+    if (known) result.set(host, known);
+    return !known;
   });
-  return result;
+  if (unread.length > 0) {
+    const objects = await catFileBatch(
+      options.cwd,
+      unread.map(([host, commit]) => `${commit}:${statusFilePath(host)}`),
+    );
+    unread.forEach(([host, commit], i) => {
+      const object = objects[i];
+      if (!object) return;
+      const entry = { host, commit, blob: object.oid, text: object.text };
+      cache.set(entry);
+      result.set(host, entry);
+    });
+  }
+  cache.retain(new Set([...found].map(([host, commit]) => `${host} ${commit}`)));
+  return new Map([...found.keys()].filter((h) => result.has(h)).map((h) => [h, result.get(h)!]));
 }
 
 /** The text of each `rev:path` (undefined when it does not exist), through one git process. */
@@ -245,6 +277,8 @@ export async function unpushedOf(
   tip: string,
   exclude: readonly (string | undefined)[],
 ): Promise<string[]> {
+  // The usual case, a branch with nothing unpushed: no git process to learn it.
+  if (exclude.includes(tip)) return [];
   const out = await git(
     ["rev-list", "--reverse", tip, ...exclude.filter((e): e is string => !!e).map((e) => `^${e}`)],
     options,
