@@ -63,6 +63,18 @@ describe("git", { timeout: 20_000 }, () => {
       /git config --default {2}fleetwave.none failed \(exit 0\): printed nothing/,
     );
   });
+
+  it("returns all of the output, also what arrives after git exited", async () => {
+    const { a } = await setup();
+    // The alias's shell exits at once and leaves a child that writes to git's stdout 300 ms
+    // later: what a busy event loop looks like from the outside, output read after the exit.
+    await writeFile(
+      join(a, ".git", "config"),
+      `[alias]\n\tlate = "!sh -c '(sleep 0.3; echo late-answer) & exit 0'"\n`,
+      { flag: "a" },
+    );
+    expect((await tryGit(["late"], { cwd: a })).stdout.trim()).toBe("late-answer");
+  });
 });
 
 describe("pushWithRetry", { timeout: 20_000 }, () => {

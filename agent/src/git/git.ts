@@ -97,6 +97,12 @@ export async function tryGit(args: readonly string[], options: GitOptions): Prom
     // GIT_CONFIG_COUNT: the rollout-plan action passes commit signing through the environment,
     // so that the rebase that lands a plan commit signs its copy too.
     unsafe: { allowUnsafeEditor: true, allowUnsafePager: true, allowUnsafeConfigEnvCount: true },
+    // simple-git's default takes a command as finished 50 ms after its exit even when its output
+    // has not been read yet: on a busy event loop (dozens of agents in one bench process) the
+    // timer fires first and an exit-0 command "printed nothing". The output is complete at
+    // `close`; the fallback after exit is kept, long, for a child that holds the pipes open (an
+    // ssh ControlMaster started by a fetch).
+    completion: { onClose: true, onExit: 10_000 },
     // Every exit code resolves (the caller decides what a non-zero exit means); only a git that
     // could not run or was killed stays an error.
     errors: (error, result) => {
