@@ -9,6 +9,7 @@ import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import type { Tenant } from "../model/tenant.ts";
 
 const MINUTES_PER_DAY = 24 * 60;
+const MS_PER_DAY = MINUTES_PER_DAY * 60_000;
 
 export type TenantMode = "auto" | "manual" | "paused";
 
@@ -58,6 +59,17 @@ export function isWindowOpen(tenantHour: number, windowMinutes: number, at: Date
 export function minutesUntilWindow(tenantHour: number, windowMinutes: number, at: Date): number {
   if (isWindowOpen(tenantHour, windowMinutes, at)) return 0;
   return MINUTES_PER_DAY - minutesSinceOpening(tenantHour, at);
+}
+
+/**
+ * The earliest moment at or after `at` at which the window is open: `at` itself while it is open,
+ * otherwise the next `tenantHour`:00:00 UTC. Exact to the millisecond, so an agent can reconcile
+ * right when a tenant's window opens.
+ */
+export function windowOpensAt(tenantHour: number, windowMinutes: number, at: Date): Date {
+  if (isWindowOpen(tenantHour, windowMinutes, at)) return new Date(at);
+  const today = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), tenantHour);
+  return new Date(today > at.getTime() ? today : today + MS_PER_DAY);
 }
 
 /** What one host reports for one rollout in its status file (`rollouts.<id>`). */
@@ -144,7 +156,11 @@ export type TargetHold =
   | "manual"
   | "outside-window";
 
-export type TargetGate = { go: true; bot: FleetBot } | { go: false; hold: TargetHold; detail: string };
+/** `opensAt` of a target outside its tenant's window: when the window opens (windowOpensAt). */
+export type TargetGate =
+  | { go: true; bot: FleetBot }
+  | { go: false; hold: Exclude<TargetHold, "outside-window">; detail: string }
+  | { go: false; hold: "outside-window"; detail: string; opensAt: Date };
 
 /**
  * All per-bot gates for one target, against the latest fleet-state: global pause,
@@ -185,6 +201,7 @@ export function targetGate(
       go: false,
       hold: "outside-window",
       detail: `tenant ${bot.tenant}'s window opens at ${String(hour).padStart(2, "0")}:00 UTC (in ${opensIn} min)`,
+      opensAt: windowOpensAt(hour, fleet.updates.windowMinutes, now),
     };
   }
   return { go: true, bot };
