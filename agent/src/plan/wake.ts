@@ -10,7 +10,9 @@ import type { TargetGate, WaveGate } from "./gates.ts";
 
 /** When `gate` opens by the clock alone; undefined when it is open or only git can open it. */
 export function gateOpensAt(gate: WaveGate | TargetGate): Date | undefined {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: only a pausing gate has `until`; any other reads undefined, the same answer.
   if ("open" in gate) return !gate.open && gate.reason === "pausing" ? gate.until : undefined;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: only an outside-window hold has `opensAt`; any other reads undefined, the same answer.
   return !gate.go && gate.hold === "outside-window" ? gate.opensAt : undefined;
 }
 
@@ -18,5 +20,6 @@ export function gateOpensAt(gate: WaveGate | TargetGate): Date | undefined {
 export function earliestWake(wakeAt: Date | undefined, gate: WaveGate | TargetGate): Date | undefined {
   const opens = gateOpensAt(gate);
   if (opens === undefined) return wakeAt;
+  // Stryker disable next-line EqualityOperator: two equal times are the same wake-up whichever is kept.
   return wakeAt === undefined || opens.getTime() < wakeAt.getTime() ? opens : wakeAt;
 }
