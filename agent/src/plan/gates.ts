@@ -9,7 +9,6 @@ import type { Rollout, RolloutTarget } from "../model/rollout.ts";
 import type { Tenant } from "../model/tenant.ts";
 
 const MINUTES_PER_DAY = 24 * 60;
-const MS_PER_DAY = MINUTES_PER_DAY * 60_000;
 
 export type TenantMode = "auto" | "manual" | "paused";
 
@@ -70,7 +69,7 @@ export function windowOpensAt(tenantHour: number, windowMinutes: number, at: Dat
   if (isWindowOpen(tenantHour, windowMinutes, at)) return new Date(at);
   const today = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), tenantHour);
   // Stryker disable next-line EqualityOperator: at the opening itself the window is open (windowMinutes >= 1), returned above.
-  return new Date(today > at.getTime() ? today : today + MS_PER_DAY);
+  return new Date(today > at.getTime() ? today : today + MINUTES_PER_DAY * 60_000);
 }
 
 /** What one host reports for one rollout in its status file (`rollouts.<id>`). */
