@@ -7,8 +7,8 @@
  *       [--time-limit-s 1200] [--setup-limit-s 1200] [--cpu-prof-dir DIR]
  *
  * `refs` (status on a ref per host, what the agent writes): every host is the real agent — the
- * `Agent` class `fleetwave agent` runs, on the CLI's schedule (a reconcile every `--poll-ms` ±
- * 10 %): reconcile, rollout runner, wave barrier, status refs, pushes, update engine and health
+ * `Agent` class `fleetwave agent` runs, on the CLI's schedule (agent/reconcile-schedule.ts: a
+ * reconcile `--poll-ms` ± 10 % after the last, sooner when a wave's pause ends): reconcile, rollout runner, wave barrier, status refs, pushes, update engine and health
  * gate — on its own `SimulatedEngine` (bench/sim/simulated-engine.ts: step timings of the update
  * bench, no volumes, so no snapshot is taken). The agents run as instances inside `--procs` Node
  * worker processes (bench/sim/agent-worker.ts), not one process each: a machine of 2 cores

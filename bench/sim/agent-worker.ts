@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { Agent } from "../../agent/src/agent/agent.ts";
+import { ReconcileSchedule } from "../../agent/src/agent/reconcile-schedule.ts";
 import type { AgentRuntime } from "../../agent/src/agent/runtime.ts";
 import { git } from "../../agent/src/git/git.ts";
 import { statusBranch } from "../../agent/src/git/status-refs.ts";
@@ -25,7 +26,7 @@ interface Running {
   agent: Agent;
   engine: SimulatedEngine;
   dir: string;
-  timer?: NodeJS.Timeout;
+  schedule: ReconcileSchedule;
   at: { pushesOk: number; pushesRejected: number; reconciles: number };
 }
 
@@ -33,7 +34,6 @@ const send = (message: WorkerMessage) => process.send?.(message);
 // Every agent adds its own exit hook (its data-dir lock); dozens of agents in one process are the point.
 process.setMaxListeners(0);
 const running: Running[] = [];
-let stopping = false;
 let cpuAtMark = 0;
 let logLines = 0;
 
@@ -69,21 +69,17 @@ async function startHost(host: string, m: StartMessage): Promise<Running> {
   });
   await agent.start();
   if (m.latency) await slowRemote(join(dir, "repo"), m.latency);
-  const r: Running = { host, agent, engine, dir, at: { pushesOk: 0, pushesRejected: 0, reconciles: 0 } };
-  // The schedule of `fleetwave agent` (agent/src/cli/commands/agent.ts): a reconcile at start, then
-  // one every interval ± 10 %.
-  const schedule = () => {
-    r.timer = setTimeout(
-      () => {
-        if (stopping) return;
-        agent.requestReconcile("interval");
-        schedule();
-      },
-      m.pollMs * (0.9 + Math.random() * 0.2),
-    );
+  // The schedule of `fleetwave agent`: at start, then after the interval ± 10 % or when a gate opens.
+  const schedule = new ReconcileSchedule(agent, { intervalMs: m.pollMs });
+  const r: Running = {
+    host,
+    agent,
+    engine,
+    dir,
+    schedule,
+    at: { pushesOk: 0, pushesRejected: 0, reconciles: 0 },
   };
-  agent.requestReconcile("start");
-  schedule();
+  schedule.start();
   return r;
 }
 
@@ -127,8 +123,7 @@ async function lostCommits(r: Running, bare: string): Promise<number> {
 
 async function stop(bare: string): Promise<void> {
   const cpu = totalCpuSeconds() - cpuAtMark;
-  stopping = true;
-  for (const r of running) clearTimeout(r.timer);
+  for (const r of running) r.schedule.stop();
   await Promise.all(running.map((r) => r.agent.stop()));
   const hosts: HostReport[] = [];
   for (const r of running) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { ReconcileSchedule } from "#fleetwave/agent/reconcile-schedule.ts";
 import { containerDigest, DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import type { HostStatus } from "#fleetwave/model/status.ts";
 import { buildTestImage, type TestImage } from "#scripts/local-env/bot-image.ts";
@@ -322,5 +323,51 @@ describe("agent: threshold pause", () => {
     );
     expect((await results()).filter((r) => r === "pending")).toHaveLength(1);
     for (const b of fleet) expect(await digestOf(b.id)).toBe(v1.digest);
+  });
+});
+
+describe("agent: the next wave when its pause ends", () => {
+  it("wakes for wave 2 when the pause is over instead of waiting for the next poll", async () => {
+    const fleet = await bots("zeta", "host-a", 2);
+    const decl: FleetDecl = {
+      image: `${repository}:managed`,
+      tenants: [{ tenant: "zeta", mode: "auto", hour: openHour(), contacts: [], bots: fleet }],
+      strategy: { pauseSeconds: 2 },
+    };
+    const repo = await fleetRepo(decl);
+    const running = await startAgent(repo.bare, "host-a");
+    agents.push(running);
+    await running.agent.reconcile("test: create");
+    const id = await repo.plan(decl.image, v2.digest);
+    const plan = parse(await remoteFile(repo.bare, `fleet-state/rollouts/${id}.yaml`)) as {
+      targets: { bot: string; wave: number }[];
+    };
+    expect(plan.targets.map((t) => t.wave).sort()).toEqual([1, 2]);
+
+    // The poll is ten minutes away: only the wake-up at the end of the pause starts wave 2 in time.
+    const schedule = new ReconcileSchedule(running.agent, { intervalMs: 10 * 60_000 });
+    schedule.start();
+    try {
+      await eventually(
+        async () =>
+          (await remoteStatus(repo.bare, "host-a")).rollouts[id]?.wavesDone === 2 ? true : undefined,
+        60_000,
+        "wave 2 of the rollout",
+      );
+    } finally {
+      schedule.stop();
+    }
+    const status = await remoteStatus(repo.bare, "host-a");
+    for (const b of fleet) {
+      expect(status.rollouts[id]?.bots[b.id]?.result).toBe("updated");
+      expect(await digestOf(b.id)).toBe(v2.digest);
+    }
+    // The pause still holds: wave 2's bot updated at least pauseSeconds after wave 1's finished.
+    const finishedAt = (wave: number) => {
+      const bot = plan.targets.find((t) => t.wave === wave)!.bot;
+      return Date.parse(status.bots[bot]!.last!.at);
+    };
+    expect(finishedAt(2) - finishedAt(1)).toBeGreaterThanOrEqual(2000);
+    expect(running.logs.some((l) => l.includes("reconcile (gate opens)"))).toBe(true);
   });
 });

@@ -51,6 +51,7 @@ export class Agent implements AgentControl {
   private reportedStopped = new Set<string>();
   private ticking?: Promise<TickReport>;
   private again = false;
+  private readonly reconciled = new Set<() => void>();
   private dataDirLock?: DataDirLock;
   private readonly writer: StatusWriter;
   private readonly updater: BotUpdater;
@@ -116,8 +117,27 @@ export class Agent implements AgentControl {
       return report;
     })().finally(() => {
       this.ticking = undefined;
+      for (const listener of this.reconciled) listener();
     });
     return this.ticking;
+  }
+
+  /**
+   * Calls `listener` after every reconcile, whatever asked for it, so the schedule
+   * (reconcile-schedule.ts) plans the next one from its `wakeAt`; returns what unsubscribes it.
+   */
+  onReconciled(listener: () => void): () => void {
+    this.reconciled.add(listener);
+    return () => this.reconciled.delete(listener);
+  }
+
+  /**
+   * The last reconcile's earliest time a gate this host waits on opens by the clock (a wave's
+   * pause, a tenant's window); undefined when only git can open what it waits on. Each tick
+   * starts without one, so a time never outlives the tick that found it.
+   */
+  get wakeAt(): Date | undefined {
+    return this.rt.report.wakeAt;
   }
 
   requestReconcile(reason: string): void {

@@ -12,6 +12,7 @@ import {
   targetResults,
   thresholdHit,
 } from "../plan/progress.ts";
+import { earliestWake } from "../plan/wake.ts";
 import { auditRecord, type BotUpdater } from "./bot-updater.ts";
 import { setRolloutControl } from "./fleet-edits.ts";
 import {
@@ -165,6 +166,7 @@ export class RolloutRunner {
       }
       const wave = Math.min(...open.map((t) => t.wave));
       const gate = waveGate(plan, wave, this.hostProgress(state, plan.id), this.rt.now());
+      this.rt.report.wakeAt = earliestWake(this.rt.report.wakeAt, gate);
       if (!gate.open) return;
       if (await this.thresholdReached(state, plan)) return;
       progress.state = "in-progress";
@@ -174,6 +176,7 @@ export class RolloutRunner {
       let offered = false;
       for (const target of open.filter((t) => t.wave === wave)) {
         const g = targetGate(state, plan, target, this.rt.now());
+        this.rt.report.wakeAt = earliestWake(this.rt.report.wakeAt, g);
         if (g.go) {
           go.push({ target, bot: g.bot });
           continue;

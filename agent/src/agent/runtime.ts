@@ -50,6 +50,11 @@ export interface TickReport {
   errors: string[];
   /** Declared bots left not running (or not healthy) by this reconcile. */
   down: string[];
+  /**
+   * The earliest time a gate this host waits on opens by the clock alone (a wave's pause, a
+   * tenant's window; plan/wake.ts): the next reconcile is due then at the latest.
+   */
+  wakeAt?: Date;
 }
 
 export const emptyReport = (): TickReport => ({ outcomes: [], failed: [], errors: [], down: [] });

@@ -9,6 +9,7 @@ import {
   minutesUntilWindow,
   targetGate,
   waveGate,
+  windowOpensAt,
 } from "./gates.ts";
 import { fleetState, IMAGE } from "./testing.ts";
 
@@ -52,6 +53,29 @@ describe("isWindowOpen", () => {
     expect(minutesUntilWindow(23, 120, at("01:00"))).toBe(22 * 60);
     expect(minutesUntilWindow(0, 60, at("23:59"))).toBe(1);
     expect(minutesUntilWindow(3, 60, at("02:15"))).toBe(45);
+  });
+
+  it("windowOpensAt is the exact next opening, later today or tomorrow, and now while open", () => {
+    const ms = (iso: string) => new Date(iso);
+    expect(windowOpensAt(3, 60, ms("2026-11-27T02:59:59.999Z"))).toEqual(ms("2026-11-27T03:00:00.000Z"));
+    expect(windowOpensAt(3, 60, ms("2026-11-27T04:00:00.000Z"))).toEqual(ms("2026-11-28T03:00:00.000Z"));
+    expect(windowOpensAt(23, 120, ms("2026-11-27T01:00:00.000Z"))).toEqual(ms("2026-11-27T23:00:00.000Z"));
+    // Across a month and a year end.
+    expect(windowOpensAt(0, 60, ms("2026-12-31T23:59:30.000Z"))).toEqual(ms("2027-01-01T00:00:00.000Z"));
+    expect(windowOpensAt(23, 120, ms("2026-11-27T00:30:10.000Z"))).toEqual(ms("2026-11-27T00:30:10.000Z"));
+    expect(windowOpensAt(3, 60, ms("2026-11-27T03:00:00.000Z"))).toEqual(ms("2026-11-27T03:00:00.000Z"));
+  });
+
+  it("windowOpensAt agrees with isWindowOpen: open there, closed a millisecond before", () => {
+    for (const [hour, minutes, iso] of [
+      [3, 60, "2026-11-27T04:00:00.000Z"],
+      [0, 1, "2026-11-27T00:01:00.000Z"],
+      [23, 120, "2026-11-27T12:34:56.789Z"],
+    ] as const) {
+      const opens = windowOpensAt(hour, minutes, new Date(iso));
+      expect(isWindowOpen(hour, minutes, opens)).toBe(true);
+      expect(isWindowOpen(hour, minutes, new Date(opens.getTime() - 1))).toBe(false);
+    }
   });
 });
 
@@ -198,6 +222,7 @@ describe("targetGate", () => {
       go: false,
       hold: "outside-window",
       detail: "tenant acme's window opens at 23:00 UTC (in 1320 min)",
+      opensAt: new Date("2026-11-27T23:00:00Z"),
     });
   });
 

@@ -60,6 +60,18 @@ export function minutesUntilWindow(tenantHour: number, windowMinutes: number, at
   return MINUTES_PER_DAY - minutesSinceOpening(tenantHour, at);
 }
 
+/**
+ * The earliest moment at or after `at` at which the window is open: `at` itself while it is open,
+ * otherwise the next `tenantHour`:00:00 UTC. Exact to the millisecond, so an agent can reconcile
+ * right when a tenant's window opens.
+ */
+export function windowOpensAt(tenantHour: number, windowMinutes: number, at: Date): Date {
+  if (isWindowOpen(tenantHour, windowMinutes, at)) return new Date(at);
+  const today = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), tenantHour);
+  // Stryker disable next-line EqualityOperator: at the opening itself the window is open (windowMinutes >= 1), returned above.
+  return new Date(today > at.getTime() ? today : today + MINUTES_PER_DAY * 60_000);
+}
+
 /** What one host reports for one rollout in its status file (`rollouts.<id>`). */
 export interface HostWaveProgress {
   /** The highest wave this host has finished (0 = none). */
@@ -144,7 +156,11 @@ export type TargetHold =
   | "manual"
   | "outside-window";
 
-export type TargetGate = { go: true; bot: FleetBot } | { go: false; hold: TargetHold; detail: string };
+/** `opensAt` of a target outside its tenant's window: when the window opens (windowOpensAt). */
+export type TargetGate =
+  | { go: true; bot: FleetBot }
+  | { go: false; hold: Exclude<TargetHold, "outside-window">; detail: string }
+  | { go: false; hold: "outside-window"; detail: string; opensAt: Date };
 
 /**
  * All per-bot gates for one target, against the latest fleet-state: global pause,
@@ -185,6 +201,7 @@ export function targetGate(
       go: false,
       hold: "outside-window",
       detail: `tenant ${bot.tenant}'s window opens at ${String(hour).padStart(2, "0")}:00 UTC (in ${opensIn} min)`,
+      opensAt: windowOpensAt(hour, fleet.updates.windowMinutes, now),
     };
   }
   return { go: true, bot };

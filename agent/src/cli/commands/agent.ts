@@ -3,6 +3,7 @@ import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Agent } from "#fleetwave/agent/agent.ts";
+import { ReconcileSchedule } from "#fleetwave/agent/reconcile-schedule.ts";
 import { DockerAdapter, dockerFromEnv } from "#fleetwave/docker/docker.ts";
 import { DEFAULT_SECRETS_DIR } from "#fleetwave/engine/secrets.ts";
 import { UsageError } from "#fleetwave/errors.ts";
@@ -97,7 +98,9 @@ export const agentCommand: Command = {
 
 Keeps a clone of the GitOps repository in DATA-DIR/repo (default /var/lib/fleetwave/<host>),
 reconciles the bots declared for --host, executes rollout waves and commits each host's
-status to fleet-state/status/<host>.yaml. --once runs one full reconcile and exits 1 when an
+status to fleet-state/status/<host>.yaml. It reconciles at start, then --interval (± 10 %)
+after each reconcile, or as soon as a wave's pause ends or a waiting tenant's window opens if
+that is sooner, and on each webhook. --once runs one full reconcile and exits 1 when an
 update failed or a declared bot is left not running. Serves the HTTP API and dashboard on --listen
 (loopback only). --allow-remote says the agent is reachable from other machines, on a --listen
 address beyond loopback or through a reverse proxy on this one: every route then needs a token.
@@ -222,16 +225,8 @@ Environment:
       }),
     );
     logger.info(`listening on ${server!.url}`);
-    let timer: NodeJS.Timeout | undefined;
-    const schedule = () => {
-      const jitter = flags.interval * (0.9 + Math.random() * 0.2);
-      timer = setTimeout(() => {
-        agent.requestReconcile("interval");
-        schedule();
-      }, jitter);
-    };
-    agent.requestReconcile("start");
-    schedule();
+    const schedule = new ReconcileSchedule(agent, { intervalMs: flags.interval });
+    schedule.start();
 
     return new Promise<number>((done) => {
       let stopping = false;
@@ -244,7 +239,7 @@ Environment:
         }
         stopping = true;
         logger.info(`${signal}: finishing the bot step in flight, then pushing and exiting`);
-        clearTimeout(timer);
+        schedule.stop();
         void (async () => {
           await server!.close(5000);
           await agent.stop();
