@@ -319,8 +319,9 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
     const reports: HostReport[] = stopped.flatMap((s) => s.hosts);
     const cpu = stopped.reduce((sum, s) => sum + s.cpuSeconds, 0);
     const stepMs = new Map(reports.flatMap((r) => r.stepMs));
-    let floorMs = (WAVES - 1) * PAUSE_S * 1000;
+    // The plan's own number of waves: a small fleet can have fewer than --waves.
     const waves = Math.max(...prepared.plan.targets.map((t) => t.wave));
+    let floorMs = (waves - 1) * PAUSE_S * 1000;
     for (let w = 1; w <= waves; w += 1)
       floorMs += Math.max(
         ...prepared.plan.targets.filter((t) => t.wave === w).map((t) => stepMs.get(t.bot) ?? 0),
