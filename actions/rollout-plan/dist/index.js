@@ -58260,6 +58260,12 @@ async function tryGit(args, options) {
     // GIT_CONFIG_COUNT: the rollout-plan action passes commit signing through the environment,
     // so that the rebase that lands a plan commit signs its copy too.
     unsafe: { allowUnsafeEditor: true, allowUnsafePager: true, allowUnsafeConfigEnvCount: true },
+    // simple-git's default takes a command as finished 50 ms after its exit even when its output
+    // has not been read yet: on a busy event loop (dozens of agents in one bench process) the
+    // timer fires first and an exit-0 command "printed nothing". The output is complete at
+    // `close`; the fallback after exit is kept, long, for a child that holds the pipes open (an
+    // ssh ControlMaster started by a fetch).
+    completion: { onClose: true, onExit: 1e4 },
     // Every exit code resolves (the caller decides what a non-zero exit means); only a git that
     // could not run or was killed stays an error.
     errors: (error63, result) => {
@@ -58367,26 +58373,48 @@ async function listRefs(options, prefixes) {
   }
   return refs;
 }
-async function readStatusRefs(options, prefixes) {
-  const found = /* @__PURE__ */ new Map();
-  for (const prefix of prefixes) {
-    for (const [ref, commit] of await listRefs(options, [prefix])) {
-      found.set(ref.slice(ref.lastIndexOf("/") + 1), { commit });
-    }
+var StatusTextCache = class {
+  entries = /* @__PURE__ */ new Map();
+  get(host, commit) {
+    return this.entries.get(`${host} ${commit}`);
   }
-  if (found.size === 0) return /* @__PURE__ */ new Map();
-  const hosts = [...found.keys()];
-  const objects = await catFileBatch(
-    options.cwd,
-    hosts.map((host) => `${found.get(host).commit}:${statusFilePath(host)}`)
-  );
+  set(entry) {
+    this.entries.set(`${entry.host} ${entry.commit}`, entry);
+  }
+  /** Forgets the commits no ref points at any more, once there are clearly more than the live ones. */
+  retain(live) {
+    if (this.entries.size <= 2 * live.size + 16) return;
+    for (const key of this.entries.keys()) if (!live.has(key)) this.entries.delete(key);
+  }
+};
+async function readStatusRefs(options, prefixes, cache = new StatusTextCache()) {
+  const listed = await listRefs(options, prefixes);
+  const found = /* @__PURE__ */ new Map();
+  for (const prefix of prefixes)
+    for (const [ref, commit] of listed)
+      if (ref === prefix || prefix.endsWith("/") && ref.startsWith(prefix))
+        found.set(ref.slice(ref.lastIndexOf("/") + 1), commit);
   const result = /* @__PURE__ */ new Map();
-  hosts.forEach((host, i3) => {
-    const object2 = objects[i3];
-    if (object2)
-      result.set(host, { host, commit: found.get(host).commit, blob: object2.oid, text: object2.text });
+  const unread = [...found].filter(([host, commit]) => {
+    const known = cache.get(host, commit);
+    if (known) result.set(host, known);
+    return !known;
   });
-  return result;
+  if (unread.length > 0) {
+    const objects = await catFileBatch(
+      options.cwd,
+      unread.map(([host, commit]) => `${commit}:${statusFilePath(host)}`)
+    );
+    unread.forEach(([host, commit], i3) => {
+      const object2 = objects[i3];
+      if (!object2) return;
+      const entry = { host, commit, blob: object2.oid, text: object2.text };
+      cache.set(entry);
+      result.set(host, entry);
+    });
+  }
+  cache.retain(new Set([...found].map(([host, commit]) => `${host} ${commit}`)));
+  return new Map([...found.keys()].filter((h3) => result.has(h3)).map((h3) => [h3, result.get(h3)]));
 }
 function catFileBatch(cwd, specs) {
   return new Promise((resolve2, reject) => {
