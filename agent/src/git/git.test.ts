@@ -75,6 +75,14 @@ describe("git", { timeout: 20_000 }, () => {
     );
     expect((await tryGit(["late"], { cwd: a })).stdout.trim()).toBe("late-answer");
   });
+
+  it("leaves no timer behind that would keep a finished CLI process alive", async () => {
+    const { a } = await setup();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    await tryGit(["rev-parse", "HEAD"], { cwd: a });
+    expect(timers()).toBe(before);
+  });
 });
 
 describe("pushWithRetry", { timeout: 20_000 }, () => {
