@@ -94,6 +94,8 @@ interface Row {
   /** Before the plan, when a reconcile has nothing to do. */
   idleCpuMsPerReconcile?: number;
   reconcilesPerHost?: number;
+  /** Seconds after the plan when every host had reported wave k done. */
+  waveEndsS?: number[];
   remoteKiB: number;
   load: string;
   note?: string;
@@ -259,17 +261,24 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
       ),
     );
     // Steady state before the plan: every host created its bots at the old digest and pushed its status.
-    const ready = await until(async () => {
-      const statuses = await remoteStatuses(bare);
-      return (
-        statuses.size === n &&
-        [...statuses.values()].every((s) => {
-          const bots = Object.values((s.bots ?? {}) as Record<string, { digest?: string; state?: string }>);
-          return bots.length === BOTS && bots.every((b) => b.digest === OLD && b.state === "running");
-        })
-      );
-    }, setupDeadline);
+    const ready = await until(
+      async () => {
+        const statuses = await remoteStatuses(bare);
+        return (
+          statuses.size === n &&
+          [...statuses.values()].every((s) => {
+            const bots = Object.values((s.bots ?? {}) as Record<string, { digest?: string; state?: string }>);
+            return bots.length === BOTS && bots.every((b) => b.digest === OLD && b.state === "running");
+          })
+        );
+      },
+      setupDeadline,
+      2000,
+    );
     if (!ready) throw new Error(`the ${n} agents did not all create their bots within the time limit`);
+    // Until every agent has reconciled once more, each reads the last hosts' setup statuses:
+    // not yet idle.
+    await sleep(POLL_MS * 1.2);
     // An idle stretch first (nothing to do but fetch, load and look at the bots): CPU per idle reconcile.
     const idleFrom = await Promise.all(workers.map((w) => w.ask({ kind: "mark" }, "marked")));
     await sleep(IDLE_MS);
@@ -297,22 +306,32 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
     const planned = performance.now();
     const id = prepared.plan.id;
     let failed = 0;
+    // When every host's status first showed wave k done: where a slow rollout lost its time.
+    const waveEnds: number[] = [];
     const completed = await until(
       async () => {
         const statuses = await remoteStatuses(bare);
         let done = 0;
+        let wavesDoneEverywhere = Number.POSITIVE_INFINITY;
         failed = 0;
         for (const s of statuses.values()) {
           const progress = (
-            s.rollouts as Record<string, { state?: string; bots?: Record<string, { result?: string }> }>
+            s.rollouts as Record<
+              string,
+              { state?: string; wavesDone?: number; bots?: Record<string, { result?: string }> }
+            >
           )?.[id];
           if (progress?.state === "completed") done += 1;
+          wavesDoneEverywhere = Math.min(wavesDoneEverywhere, progress?.wavesDone ?? 0);
           for (const b of Object.values(progress?.bots ?? {})) if (b.result === "failed") failed += 1;
         }
+        while (waveEnds.length < Math.min(wavesDoneEverywhere, WAVES))
+          waveEnds.push((performance.now() - planned) / 1000);
         return done === n;
       },
       planned + TIME_LIMIT_MS,
-      250,
+      // Reading every host's status costs the bench's own process CPU the agents share.
+      1000,
     );
     const elapsed = performance.now() - planned;
     const stopped = await Promise.all(workers.map((w) => w.ask({ kind: "stop" }, "stopped")));
@@ -333,6 +352,7 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
         ? { completionS: elapsed / 1000 }
         : { note: `not completed after ${(elapsed / 1000).toFixed(0)} s` }),
       floorS: floorMs / 1000,
+      waveEndsS: waveEnds.map((t) => Math.round(t)),
       pushesPerHost: sum((r) => r.pushesOk) / n,
       rejectedPerHost: sum((r) => r.pushesRejected) / n,
       lost: sum((r) => r.lost),
@@ -405,7 +425,7 @@ for (const n of values.hosts.split(",").map(Number)) {
       rows.push(row);
       const ratio = row.completionS === undefined ? "—" : (row.completionS / row.floorS).toFixed(2);
       console.log(
-        `${layout.padEnd(4)} N=${String(n).padStart(3)} latency ${latencyMs} ms: ${f(row.completionS)} s = ${ratio}× floor (${f(row.floorS)} s); pushes/host ${f(row.pushesPerHost)}, rejected/host ${f(row.rejectedPerHost)}; lost ${row.lost ?? "—"}; CPU ${f(row.cpuMsPerReconcile, 0)} ms per ${layout === "refs" ? `reconcile (idle: ${f(row.idleCpuMsPerReconcile, 0)} ms)` : "host tick"} (${f(row.reconcilesPerHost)} per host); remote ${row.remoteKiB} KiB; load ${row.load}${row.note ? `; ${row.note}` : ""}`,
+        `${layout.padEnd(4)} N=${String(n).padStart(3)} latency ${latencyMs} ms: ${f(row.completionS)} s = ${ratio}× floor (${f(row.floorS)} s); pushes/host ${f(row.pushesPerHost)}, rejected/host ${f(row.rejectedPerHost)}; lost ${row.lost ?? "—"}; CPU ${f(row.cpuMsPerReconcile, 0)} ms per ${layout === "refs" ? `reconcile (idle: ${f(row.idleCpuMsPerReconcile, 0)} ms)` : "host tick"} (${f(row.reconcilesPerHost)} per host)${row.waveEndsS ? `; waves done at ${row.waveEndsS.map((t) => `${t} s`).join(", ")}` : ""}; remote ${row.remoteKiB} KiB; load ${row.load}${row.note ? `; ${row.note}` : ""}`,
       );
     }
   }
