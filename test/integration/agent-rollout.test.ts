@@ -10,6 +10,7 @@ import {
   eventually,
   type FleetDecl,
   fleetRepo,
+  git,
   openHour,
   type RunningAgent,
   remoteFile,
@@ -369,5 +370,16 @@ describe("agent: the next wave when its pause ends", () => {
     };
     expect(finishedAt(2) - finishedAt(1)).toBeGreaterThanOrEqual(2000);
     expect(running.logs.some((l) => l.includes("reconcile (gate opens)"))).toBe(true);
+
+    // The commit that finished the host's last wave already says the rollout is completed there.
+    const ref = "refs/heads/fleetwave/status/host-a";
+    const states: (string | undefined)[] = [];
+    for (const commit of (await git(repo.bare, "rev-list", "--reverse", ref)).trim().split("\n")) {
+      const at = parse(
+        await git(repo.bare, "show", `${commit}:fleet-state/status/host-a.yaml`),
+      ) as HostStatus;
+      if (at.rollouts[id]?.wavesDone === 2) states.push(at.rollouts[id]?.state);
+    }
+    expect(states[0]).toBe("completed");
   });
 });
