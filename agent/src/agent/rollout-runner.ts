@@ -219,7 +219,7 @@ export class RolloutRunner {
       this.markWavesDone(plan);
       // This host's last open target just finished: the wave's commit says the rollout is
       // completed here, rather than a further fetch, load and commit after it (at 500 hosts on
-      // two cores that round trip was a rollout's last ten minutes).
+      // two cores that round trip was the last ~4 minutes of a rollout).
       const stillOpen = mine.some((t) => {
         const result = progress.bots[t.bot]!.result;
         return !isFinal(result) || (reopened.has(t.bot) && result === "update-available");
