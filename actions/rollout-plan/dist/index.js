@@ -58263,9 +58263,9 @@ async function tryGit(args, options) {
     // simple-git's default takes a command as finished 50 ms after its exit even when its output
     // has not been read yet: on a busy event loop (dozens of agents in one bench process) the
     // timer fires first and an exit-0 command "printed nothing". The output is complete at
-    // `close`; the fallback after exit is kept, long, for a child that holds the pipes open (an
-    // ssh ControlMaster started by a fetch).
-    completion: { onClose: true, onExit: 1e4 },
+    // `close`. No fallback timer after the exit: simple-git never cancels it, so a long one kept
+    // every CLI process alive that long after its last git command.
+    completion: { onClose: true, onExit: false },
     // Every exit code resolves (the caller decides what a non-zero exit means); only a git that
     // could not run or was killed stays an error.
     errors: (error63, result) => {
