@@ -33,7 +33,7 @@ describe("mutation summary", () => {
       },
       "2026-12-07",
     );
-    expect(text).toContain("| plan (planner, gates, progress) | 50.0 % | 1 | 1 | 0 |");
+    expect(text).toContain("| plan (planner, gates, progress, wake-ups) | 50.0 % | 1 | 1 | 0 |");
     expect(text).toContain("| webhook verification | 0.0 % | 0 | 0 | 1 |");
     expect(text).toContain("| API tokens | not measured in this run | | | |");
     expect(text).toContain("- `agent/src/plan/gates.ts:42` EqualityOperator: `a >= b`");

@@ -35,7 +35,7 @@ type Mutant = z.output<typeof mutantSchema>;
 /** The groups the README reports on; a file belongs to the first whose prefix it starts with. */
 export const MODULES: ReadonlyArray<readonly [string, string]> = [
   ["agent/src/model/", "model (schemas, limits, allowlist)"],
-  ["agent/src/plan/", "plan (planner, gates, progress)"],
+  ["agent/src/plan/", "plan (planner, gates, progress, wake-ups)"],
   ["scripts/changelog/", "changelog model and exclusions"],
   ["agent/src/agent/outcome-events.ts", "outcome → event mapping"],
   ["agent/src/http/tokens.ts", "API tokens"],
