@@ -1,7 +1,7 @@
 import type { AuditRecord } from "../audit/commit-message.ts";
 import type { FleetBot, FleetState } from "../model/fleet-state.ts";
 import type { Rollout, RolloutTarget } from "../model/rollout.ts";
-import { isFinal } from "../model/status.ts";
+import { type HostStatus, isFinal } from "../model/status.ts";
 import { effectiveTenantMode, type HostWaveProgress, targetGate, waveGate } from "../plan/gates.ts";
 import {
   choosePlans,
@@ -151,13 +151,12 @@ export class RolloutRunner {
         if (!progress.bots[t.bot])
           this.rt.book.setTarget(plan.id, t.bot, { result: "pending", wave: t.wave });
       const reopened = new Set(this.reopened(state, plan).map((t) => t.bot));
-      const open = mine.filter((t) => !isFinal(progress.bots[t.bot]!.result) || reopened.has(t.bot));
+      const open = openTargets(mine, progress, reopened);
       const fresh = mine.every((t) => progress.bots[t.bot]!.result === "pending");
       const lastWave = Math.max(...plan.targets.map((t) => t.wave));
       this.markWavesDone(plan);
       if (open.length === 0) {
-        progress.state = "completed";
-        progress.wavesDone = lastWave;
+        completeProgress(progress, lastWave);
         return;
       }
       if (plan.control.state === "paused") {
@@ -220,14 +219,8 @@ export class RolloutRunner {
       // This host's last open target just finished: the wave's commit says the rollout is
       // completed here, rather than a further fetch, load and commit after it (at 500 hosts on
       // two cores that round trip was the last ~4 minutes of a rollout).
-      const stillOpen = mine.some((t) => {
-        const result = progress.bots[t.bot]!.result;
-        return !isFinal(result) || (reopened.has(t.bot) && result === "update-available");
-      });
-      if (!stillOpen) {
-        progress.state = "completed";
-        progress.wavesDone = lastWave;
-      }
+      const stillOpen = openTargets(mine, progress, reopened).length > 0;
+      if (!stillOpen) completeProgress(progress, lastWave);
       if (records.length > 0 || progress.wavesDone !== before) {
         await this.writer.commitStatus(`rollout ${plan.id} wave ${wave}`, records, { rollout: plan.id });
         await this.rt.ws.lock.run(() => this.writer.pushQueued());
@@ -292,4 +285,26 @@ export class RolloutRunner {
     this.rt.book.setTarget(plan.id, target.bot, { result: "update-available", wave: target.wave });
     await this.rt.notifier?.notify(updateAvailableEvent(plan, target, current?.digest));
   }
+}
+
+type RolloutProgress = HostStatus["rollouts"][string];
+
+/**
+ * This host's targets still to run: not final, or an offer whose tenant has since switched to
+ * auto (once such a bot has run, its new result is what counts).
+ */
+function openTargets(
+  mine: RolloutTarget[],
+  progress: RolloutProgress,
+  reopened: ReadonlySet<string>,
+): RolloutTarget[] {
+  return mine.filter((t) => {
+    const result = progress.bots[t.bot]!.result;
+    return !isFinal(result) || (reopened.has(t.bot) && result === "update-available");
+  });
+}
+
+function completeProgress(progress: RolloutProgress, lastWave: number): void {
+  progress.state = "completed";
+  progress.wavesDone = lastWave;
 }
