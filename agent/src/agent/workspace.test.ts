@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -232,6 +232,32 @@ describe("Workspace", { timeout: 60_000 }, () => {
     expect((await other.push()).ok).toBe(true);
     expect(await ws.sync()).toEqual({ ok: true });
     expect((await ws.statusRefs()).get("host-b")?.text).toBe("host: host-b\nround: 2\n");
+  });
+
+  it("one fetch moves every status ref or none: a ref it cannot write fails the sync, and the fleet reads as of the last fetch", async () => {
+    const { root, bare, ws } = await setup();
+    const others = ["host-b", "host-c"].map((host) => ({ host, ws: agentFor(root, bare, host) }));
+    const pushRound = async (n: number) => {
+      for (const o of others) {
+        await o.ws.commitStatus(`host: ${o.host}\nround: ${n}\n`, statusMessage(o.host, n));
+        expect((await o.ws.push()).ok).toBe(true);
+      }
+    };
+    for (const o of others) await o.ws.open();
+    await pushRound(1);
+    expect(await ws.sync()).toEqual({ ok: true });
+    await pushRound(2);
+    // What a crashed git leaves behind, or another process writing the same ref.
+    const lock = join(root, "agent", "repo", ".git", "refs", "fleetwave", "status-fetched", "host-c.lock");
+    await writeFile(lock, "");
+    const held = await ws.sync();
+    expect(held.ok).toBe(false);
+    const rounds = async () =>
+      [...(await ws.statusRefs())].filter(([h]) => h !== HOST).map(([h, r]) => `${h} ${r.text.trim()}`);
+    expect(await rounds()).toEqual(["host-b host: host-b\nround: 1", "host-c host: host-c\nround: 1"]);
+    await rm(lock);
+    expect(await ws.sync()).toEqual({ ok: true });
+    expect(await rounds()).toEqual(["host-b host: host-b\nround: 2", "host-c host: host-c\nround: 2"]);
   });
 
   it("a rewritten status ref: unpushed status commits are replayed on it, the ones it removed stay removed", async () => {
