@@ -26,7 +26,8 @@
  * `remote.origin.uploadpack` / `receivepack` is a script that sleeps, then execs the real git.
  *
  * Printed per layout, N and latency: completion (plan pushed → every host's status on the remote
- * says completed) against the floor (sum over waves of the slowest bot's simulated update, plus
+ * says completed; both times from the remote's reflog, not from the bench's reads, which lag
+ * under load) and when each wave was done everywhere, against the floor (sum over waves of the slowest bot's simulated update, plus
  * the plan's pauses), pushes and rejected pushes per host, commits lost (a host's status commits
  * missing on the remote at the end), CPU per reconcile (the worker processes and their git
  * children, from /proc, divided by the reconciles the agents counted: over the rollout, and over
@@ -44,6 +45,12 @@ import { readStatusRefs, STATUS_BRANCH_PREFIX } from "../agent/src/git/status-re
 import { preparePlan, writePlanFile } from "../agent/src/plan/files.ts";
 import { runMainLayout } from "./sim/main-layout.ts";
 import type { HostReport, ParentMessage, WorkerMessage } from "./sim/protocol.ts";
+import {
+  lastUpdateAt,
+  REMOTE_REFLOG_CONFIG,
+  remoteMilestones,
+  statusArrivals,
+} from "./sim/remote-timeline.ts";
 import { UPDATE_BENCH_TIMINGS } from "./sim/simulated-engine.ts";
 
 const { values } = parseArgs({
@@ -94,8 +101,10 @@ interface Row {
   /** Before the plan, when a reconcile has nothing to do. */
   idleCpuMsPerReconcile?: number;
   reconcilesPerHost?: number;
-  /** Seconds after the plan when every host had reported wave k done. */
-  waveEndsS?: number[];
+  /** Seconds after the plan when every host's status on the remote showed wave k done. */
+  waveEndsS?: (number | undefined)[];
+  /** When the bench's own reads of the remote saw the rollout completed (they lag under load). */
+  seenCompletedS?: number;
   remoteKiB: number;
   load: string;
   note?: string;
@@ -151,6 +160,7 @@ async function makeRemote(root: string, hosts: string[]): Promise<{ bare: string
   const bare = join(root, "fleet.git");
   const seed = join(root, "seed");
   await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
+  await git([...REMOTE_REFLOG_CONFIG], { cwd: bare });
   await git(["clone", "-q", bare, seed], { cwd: root });
   await git(["checkout", "-q", "-B", "main"], { cwd: seed });
   await mkdir(join(seed, "fleet-state", "tenants"), { recursive: true });
@@ -304,15 +314,14 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
     await git([...ID, "commit", "-q", "-m", `plan rollout ${prepared.plan.id}`], { cwd: seed });
     await git(["push", "-q", "origin", "main"], { cwd: seed });
     const planned = performance.now();
+    const plannedAt = await lastUpdateAt(bare, "refs/heads/main");
     const id = prepared.plan.id;
     let failed = 0;
-    // When every host's status first showed wave k done: where a slow rollout lost its time.
-    const waveEnds: number[] = [];
+    // Only when to stop: the times reported are the remote's own (bench/sim/remote-timeline.ts).
     const completed = await until(
       async () => {
         const statuses = await remoteStatuses(bare);
         let done = 0;
-        let wavesDoneEverywhere = Number.POSITIVE_INFINITY;
         failed = 0;
         for (const s of statuses.values()) {
           const progress = (
@@ -322,11 +331,8 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
             >
           )?.[id];
           if (progress?.state === "completed") done += 1;
-          wavesDoneEverywhere = Math.min(wavesDoneEverywhere, progress?.wavesDone ?? 0);
           for (const b of Object.values(progress?.bots ?? {})) if (b.result === "failed") failed += 1;
         }
-        while (waveEnds.length < Math.min(wavesDoneEverywhere, WAVES))
-          waveEnds.push((performance.now() - planned) / 1000);
         return done === n;
       },
       planned + TIME_LIMIT_MS,
@@ -347,12 +353,13 @@ async function runRefs(n: number, latencyMs: number): Promise<Row> {
       );
     const sum = (f: (r: HostReport) => number) => reports.reduce((a, r) => a + f(r), 0);
     const reconciles = sum((r) => r.reconciles);
+    const onRemote = remoteMilestones(await statusArrivals(bare, id), waves, plannedAt);
     Object.assign(row, {
-      ...(completed
-        ? { completionS: elapsed / 1000 }
+      ...(completed && onRemote.completionS !== undefined
+        ? { completionS: onRemote.completionS, seenCompletedS: elapsed / 1000 }
         : { note: `not completed after ${(elapsed / 1000).toFixed(0)} s` }),
       floorS: floorMs / 1000,
-      waveEndsS: waveEnds.map((t) => Math.round(t)),
+      waveEndsS: onRemote.waveEndsS,
       pushesPerHost: sum((r) => r.pushesOk) / n,
       rejectedPerHost: sum((r) => r.pushesRejected) / n,
       lost: sum((r) => r.lost),
@@ -425,7 +432,7 @@ for (const n of values.hosts.split(",").map(Number)) {
       rows.push(row);
       const ratio = row.completionS === undefined ? "—" : (row.completionS / row.floorS).toFixed(2);
       console.log(
-        `${layout.padEnd(4)} N=${String(n).padStart(3)} latency ${latencyMs} ms: ${f(row.completionS)} s = ${ratio}× floor (${f(row.floorS)} s); pushes/host ${f(row.pushesPerHost)}, rejected/host ${f(row.rejectedPerHost)}; lost ${row.lost ?? "—"}; CPU ${f(row.cpuMsPerReconcile, 0)} ms per ${layout === "refs" ? `reconcile (idle: ${f(row.idleCpuMsPerReconcile, 0)} ms)` : "host tick"} (${f(row.reconcilesPerHost)} per host)${row.waveEndsS ? `; waves done at ${row.waveEndsS.map((t) => `${t} s`).join(", ")}` : ""}; remote ${row.remoteKiB} KiB; load ${row.load}${row.note ? `; ${row.note}` : ""}`,
+        `${layout.padEnd(4)} N=${String(n).padStart(3)} latency ${latencyMs} ms: ${f(row.completionS)} s = ${ratio}× floor (${f(row.floorS)} s); pushes/host ${f(row.pushesPerHost)}, rejected/host ${f(row.rejectedPerHost)}; lost ${row.lost ?? "—"}; CPU ${f(row.cpuMsPerReconcile, 0)} ms per ${layout === "refs" ? `reconcile (idle: ${f(row.idleCpuMsPerReconcile, 0)} ms)` : "host tick"} (${f(row.reconcilesPerHost)} per host)${row.waveEndsS ? `; waves done at ${row.waveEndsS.map((t) => `${t ?? "—"} s`).join(", ")}` : ""}${row.seenCompletedS === undefined ? "" : ` (the bench's reads saw it at ${f(row.seenCompletedS, 0)} s)`}; remote ${row.remoteKiB} KiB; load ${row.load}${row.note ? `; ${row.note}` : ""}`,
       );
     }
   }
