@@ -27,11 +27,12 @@
  *
  * Printed per layout, N and latency: completion (plan pushed → every host's status on the remote
  * says completed; both times from the remote's reflog, not from the bench's reads, which lag
- * under load) and when each wave was done everywhere, against the floor (sum over waves of the slowest bot's simulated update, plus
- * the plan's pauses), pushes and rejected pushes per host, commits lost (a host's status commits
- * missing on the remote at the end), CPU per reconcile (the worker processes and their git
- * children, from /proc, divided by the reconciles the agents counted: over the rollout, and over
- * an idle stretch of `--idle-s` before the plan), the remote's size, and the load average.
+ * under load) and when each wave was done everywhere, against the floor (sum over waves of the
+ * slowest bot's simulated update, plus the plan's pauses), pushes and rejected pushes per host,
+ * commits lost (a host's status commits missing on the remote at the end), CPU per reconcile (the
+ * worker processes and their git children, from /proc, divided by the reconciles the agents
+ * counted: over the rollout, and over an idle stretch of `--idle-s` before the plan), the
+ * remote's size, and the load average.
  * `--cpu-prof-dir` writes a V8 CPU profile of each worker process there (open it in DevTools).
  */
 import { type ChildProcess, fork } from "node:child_process";

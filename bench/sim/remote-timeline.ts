@@ -24,14 +24,8 @@ export const REMOTE_REFLOG_CONFIG = ["config", "core.logAllRefUpdates", "always"
 export async function statusArrivals(bare: string, rollout: string): Promise<Map<string, StatusArrival[]>> {
   const dir = join(bare, "logs", "refs", "heads", STATUS_BRANCH_PREFIX);
   const updates: { host: string; sha: string; at: number }[] = [];
-  for (const host of await readdir(dir)) {
-    for (const line of (await readFile(join(dir, host), "utf8")).split("\n")) {
-      // "<old> <new> <name> <email> <unix time> <tz>\t<message>"
-      const fields = line.split("\t")[0]!.trim().split(" ");
-      if (fields.length < 4) continue;
-      updates.push({ host, sha: fields[1]!, at: Number(fields[fields.length - 2]) });
-    }
-  }
+  for (const host of await readdir(dir))
+    for (const entry of await readReflog(join(dir, host))) updates.push({ host, ...entry });
   const texts = await catFileBatch(
     bare,
     updates.map((u) => `${u.sha}:${statusFilePath(u.host)}`),
@@ -75,7 +69,17 @@ export function remoteMilestones(
 
 /** Unix time (s) of the last update of `ref` on the remote (e.g. the plan's push to main). */
 export async function lastUpdateAt(bare: string, ref: string): Promise<number> {
-  const lines = (await readFile(join(bare, "logs", ref), "utf8")).trim().split("\n");
-  const fields = lines[lines.length - 1]!.split("\t")[0]!.trim().split(" ");
-  return Number(fields[fields.length - 2]);
+  return (await readReflog(join(bare, "logs", ref))).at(-1)!.at;
+}
+
+/** The updates one reflog file records, oldest first: the new commit and the time of each. */
+async function readReflog(path: string): Promise<{ sha: string; at: number }[]> {
+  const entries: { sha: string; at: number }[] = [];
+  for (const line of (await readFile(path, "utf8")).split("\n")) {
+    // "<old> <new> <name> <email> <unix time> <tz>\t<message>"
+    const fields = line.split("\t")[0]!.trim().split(" ");
+    if (fields.length < 4) continue;
+    entries.push({ sha: fields[1]!, at: Number(fields[fields.length - 2]) });
+  }
+  return entries;
 }

@@ -40,7 +40,7 @@ describe("the fleet-scale bench's timeline from the remote's reflog", () => {
       // The time the remote logs for the update, as receive-pack would at that moment.
       await git(["update-ref", ref, sha], {
         cwd: bare,
-        env: { ...process.env, GIT_COMMITTER_DATE: `${at} +0000` },
+        env: { GIT_COMMITTER_DATE: `${at} +0000` },
       });
     };
     await push("host-a", status("host-a", 0, "in-progress"), T + 0);
