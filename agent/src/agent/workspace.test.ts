@@ -134,6 +134,47 @@ describe("Workspace", { timeout: 60_000 }, () => {
     expect(logs.some((l) => /dropping local commit \w+ "a hand edit/.test(l))).toBe(true);
   });
 
+  it("an agent killed in the middle of a git command: the reopened clone clears its locks and its half-done rebase, then commits, replays and pushes", async () => {
+    const { work, ws, remoteLog } = await setup();
+    const control = (n: number) =>
+      ws.commit(
+        { "fleet-state/control.yaml": `round: ${n}\n` },
+        formatAuditCommit({ host: HOST, subject: `control ${n}`, records: [], notes: [] }),
+      );
+    expect(await control(1)).toBe(true);
+    expect(await control(2)).toBe(true);
+    // A replay stopped half way (as when the agent died during it), then the locks of a commit.
+    await git(["rebase", "--quiet", "--interactive", "HEAD~1"], {
+      cwd: ws.o.dir,
+      env: { GIT_SEQUENCE_EDITOR: "sed -i '1i break'" },
+    });
+    const gitDir = join(ws.o.dir, ".git");
+    for (const lock of ["index.lock", "HEAD.lock", "refs/heads/main.lock"])
+      await writeFile(join(gitDir, lock), "");
+    await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {mode: manual}\n", "operator change");
+    await git(["push", "-q", "origin", "main"], { cwd: work });
+
+    const logs: string[] = [];
+    const reopened = new Workspace({ ...ws.o, log: (line) => logs.push(line) });
+    await reopened.open();
+    expect(logs.join("\n")).toMatch(/cleared what an interrupted git left.*index\.lock.*rebase-merge/);
+    expect(await reopened.sync()).toEqual({ ok: true });
+    expect(
+      await reopened.commit(
+        { "fleet-state/control.yaml": "round: 3\n" },
+        formatAuditCommit({ host: HOST, subject: "control 3", records: [], notes: [] }),
+      ),
+    ).toBe(true);
+    expect((await reopened.push()).ok).toBe(true);
+    const subjects = (await remoteLog()).map((l) => l.split(" ").slice(2).join(" "));
+    expect(subjects.slice(0, 4)).toEqual([
+      expect.stringContaining("control 3"),
+      expect.stringContaining("control 2"),
+      expect.stringContaining("control 1"),
+      "operator change",
+    ]);
+  });
+
   it("stands back while the guard says another agent holds the host: no integration, no commit, no push", async () => {
     let held: string | undefined;
     const { work, ws, remoteLog, statusCommit } = await setup(async () => held);

@@ -2,6 +2,7 @@ import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
+import { clearInterruptedGit } from "../git/interrupted.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
 import { listRefs, resolveRef, type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
 import { signingConfig } from "../git/verify.ts";
@@ -107,6 +108,7 @@ export class Workspace {
     return git(args, this.gitOptions);
   }
 
+  /** Clones the repository, or opens the clone a previous run left; only its sole owner may call it. */
   async open(): Promise<void> {
     const exists = await access(join(this.o.dir, ".git")).then(
       () => true,
@@ -134,6 +136,11 @@ export class Workspace {
       await this.run(["sparse-checkout", "set", "fleet-state"]);
       await git(["checkout", "--quiet", this.o.branch], this.network);
     } else {
+      // The agent owns this clone (it holds the data dir): whatever a git it ran left behind when
+      // it was killed is stale, and would fail every later commit or replay.
+      const cleared = await clearInterruptedGit(this.gitOptions);
+      if (cleared.length > 0)
+        this.o.log(`cleared what an interrupted git left in the clone: ${cleared.join(", ")}`);
       await this.run(["remote", "set-url", "origin", this.o.repo]);
     }
     await this.run(["config", "user.name", this.o.identity.name]);

@@ -8,7 +8,8 @@
  * working tree stays a checkout of `main`.
  */
 import { spawn } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GitOptions, git, gitValue, tryGit } from "./git.ts";
 
@@ -178,24 +179,35 @@ export async function commitStatusSnapshot(
   options: GitOptions,
   o: { host: string; text: string; message: string; parent?: string; author: StatusAuthor },
 ): Promise<string> {
-  const gitDir = await gitValue(["rev-parse", "--absolute-git-dir"], options);
-  const file = join(gitDir, "FLEETWAVE_STATUS_BLOB");
-  const index = join(gitDir, "FLEETWAVE_STATUS_INDEX");
-  const messageFile = join(gitDir, "FLEETWAVE_STATUS_MSG");
-  try {
+  return await withScratchDir(async (dir) => {
+    const file = join(dir, "status.yaml");
+    const messageFile = join(dir, "message");
     await writeFile(file, o.text);
     await writeFile(messageFile, o.message);
     const blob = await gitValue(["hash-object", "-w", "--", file], options);
     return await commitTree(options, {
-      index,
+      index: join(dir, "index"),
       blob,
       path: statusFilePath(o.host),
       messageFile,
       author: o.author,
       ...(o.parent ? { parent: o.parent } : {}),
     });
+  });
+}
+
+/**
+ * Runs `fn` with a fresh directory of its own, removed afterwards. The private index and the
+ * message files live there and not at a fixed path in the git dir: an agent killed while git
+ * held `<index>.lock` would otherwise leave a lock that fails every later status commit, and two
+ * commits at once in one clone would take each other's lock.
+ */
+async function withScratchDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "fleetwave-status-"));
+  try {
+    return await fn(dir);
   } finally {
-    await Promise.all([file, index, messageFile].map((p) => rm(p, { force: true })));
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -211,7 +223,6 @@ async function commitTree(
   },
 ): Promise<string> {
   const indexEnv = { ...options, env: { ...options.env, GIT_INDEX_FILE: o.index } };
-  await rm(o.index, { force: true });
   await git(["update-index", "--add", "--cacheinfo", `100644,${o.blob},${o.path}`], indexEnv);
   const tree = await gitValue(["write-tree"], indexEnv);
   const authorEnv = {
@@ -245,9 +256,8 @@ export async function replayStatusCommits(
   onto: string | undefined,
 ): Promise<string | undefined> {
   let tip = onto;
-  const gitDir = await gitValue(["rev-parse", "--absolute-git-dir"], options);
-  const messageFile = join(gitDir, "FLEETWAVE_STATUS_MSG");
-  try {
+  await withScratchDir(async (dir) => {
+    const messageFile = join(dir, "message");
     for (const sha of commits) {
       const info = (await git(["log", "-1", "--format=%T%x1f%an%x1f%ae%x1f%aI", sha], options)).stdout.trim();
       const [tree = "", name = "", email = "", date = ""] = info.split("\x1f");
@@ -259,9 +269,7 @@ export async function replayStatusCommits(
       const parents = tip ? ["-p", tip] : [];
       tip = await gitValue(["commit-tree", tree, ...parents, "-F", messageFile], env);
     }
-  } finally {
-    await rm(messageFile, { force: true });
-  }
+  });
   return tip;
 }
 
