@@ -85,6 +85,14 @@ describe("rollout control through the API, against the real agent", () => {
       (await Promise.all(auto.map((b) => digestOf(b.id)))).filter((d) => d === v2.digest).length;
     expect(await updated()).toBe(1);
 
+    // A fleet-wide pause refuses "Update now" even for a rollout that runs. (Before the clock
+    // moves: once wave 2 is due, a running rollout may start it at any reconcile, and each API
+    // action asks for one.)
+    expect((await post(a, "/api/pause")).status).toBe(200);
+    expect((await post(a, `/api/bots/${manual!.id}/update`)).status).toBe(423);
+    expect(await digestOf(manual!.id)).toBe(v1.digest);
+    expect((await post(a, "/api/resume")).status).toBe(200);
+
     const control = async () =>
       (parse(await remoteFile(repo.bare, `fleet-state/rollouts/${id}.yaml`)) as { control: unknown }).control;
     expect((await post(a, `/api/rollouts/${id}/pause`)).status).toBe(200);
@@ -98,13 +106,6 @@ describe("rollout control through the API, against the real agent", () => {
     expect(refused.status).toBe(409);
     expect(await refused.text()).toMatch(/paused/);
     expect(await digestOf(manual!.id)).toBe(v1.digest);
-
-    // A fleet-wide pause refuses "Update now" even for a rollout that runs.
-    expect((await post(a, `/api/rollouts/${id}/resume`)).status).toBe(200);
-    expect((await post(a, "/api/pause")).status).toBe(200);
-    expect((await post(a, `/api/bots/${manual!.id}/update`)).status).toBe(423);
-    expect(await digestOf(manual!.id)).toBe(v1.digest);
-    expect((await post(a, "/api/resume")).status).toBe(200);
 
     expect((await post(a, `/api/rollouts/${id}/abort`)).status).toBe(200);
     expect(await control()).toMatchObject({ state: "aborted", by: "alice" });
