@@ -47,6 +47,26 @@ export function assertLoopback(url: string): void {
 
 /** Below Linux's default ephemeral range (32768–60999), which outgoing connections draw from. */
 const PORT_RANGE = { from: 20_000, to: 32_000 };
+const STRIPES = 12;
+
+/**
+ * This process's share of PORT_RANGE. Test files run side by side in vitest workers, and a port
+ * one of them picked is free until its bot binds it, minutes later: a stripe per worker
+ * (VITEST_POOL_ID counts from 1) keeps two workers from picking the same one meanwhile.
+ */
+export function portStripe(poolId: string | undefined): { from: number; to: number } {
+  const width = (PORT_RANGE.to - PORT_RANGE.from) / STRIPES;
+  const id = Number(poolId);
+  if (!Number.isInteger(id) || id < 1) return PORT_RANGE;
+  const from = PORT_RANGE.from + ((id - 1) % STRIPES) * width;
+  return { from, to: from + width };
+}
+
+/**
+ * Every port this process handed out. Drawn at random alone, two bots of a 30-bot test share a
+ * port in about 1 run of 28, and the second then fails to bind, its rollback included.
+ */
+const handedOut = new Set<number>();
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -65,9 +85,12 @@ function bindable(port: number): Promise<boolean> {
  * then fails to bind.
  */
 export async function freePort(): Promise<number> {
+  const range = portStripe(process.env.VITEST_POOL_ID);
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
-    if (await bindable(port)) return port;
+    const port = range.from + Math.floor(Math.random() * (range.to - range.from));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
   }
-  throw new Error(`no free port on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
+  throw new Error(`no free port on 127.0.0.1 between ${range.from} and ${range.to}`);
 }
