@@ -1,11 +1,10 @@
 import type { GitOptions } from "../git/git.ts";
 import { git, tryGit } from "../git/git.ts";
+import type { RefCache } from "../git/ref-cache.ts";
 import {
   commitStatusSnapshot,
-  listRefs,
   readStatusRefs,
   replayStatusCommits,
-  resolveRef,
   STATUS_BRANCH_PREFIX,
   type StatusAtRef,
   type StatusAuthor,
@@ -36,6 +35,7 @@ export class StatusRef {
       host: string;
       git: GitOptions;
       network: GitOptions;
+      refs: RefCache;
       log: (line: string) => void;
     },
   ) {
@@ -46,24 +46,29 @@ export class StatusRef {
 
   /** Every host's status as fetched, with this host's from its local branch (it is ahead). */
   readAll(): Promise<Map<string, StatusAtRef>> {
-    return readStatusRefs(this.o.git, [FETCHED_STATUS, `refs/heads/${STATUS_BRANCH_PREFIX}`], this.texts);
+    return readStatusRefs(
+      this.o.git,
+      [FETCHED_STATUS, `refs/heads/${STATUS_BRANCH_PREFIX}`],
+      this.texts,
+      this.o.refs,
+    );
   }
 
   /** This host's status as the last fetch found it on the remote. */
   async fetchedText(): Promise<string | undefined> {
-    return (await readStatusRefs(this.o.git, [this.fetched], this.texts)).get(this.o.host)?.text;
+    return (await readStatusRefs(this.o.git, [this.fetched], this.texts, this.o.refs)).get(this.o.host)?.text;
   }
 
   /** The fetched, local and base tips of this host's branch, from one `for-each-ref`. */
   private async tips(): Promise<{ fetched?: string; local?: string; base?: string }> {
-    const refs = await listRefs(this.o.git, [this.fetched, this.local, this.base]);
+    const refs = await this.o.refs.list([this.fetched, this.local, this.base]);
     const tip = (ref: string) => refs.get(ref);
     return { fetched: tip(this.fetched), local: tip(this.local), base: tip(this.base) };
   }
 
   /** Commits `text` as the host's status on top of the local branch. */
   async commit(text: string, message: string, author: StatusAuthor): Promise<void> {
-    const parent = await resolveRef(this.o.git, this.local);
+    const parent = await this.o.refs.resolve(this.local);
     const sha = await commitStatusSnapshot(this.o.git, {
       host: this.o.host,
       text,

@@ -3,8 +3,9 @@ import { dirname, join } from "node:path";
 import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { clearInterruptedGit } from "../git/interrupted.ts";
+import { RefCache } from "../git/ref-cache.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
-import { listRefs, resolveRef, type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
+import { type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
 import { signingConfig } from "../git/verify.ts";
 import { FETCHED_STATUS, StatusRef } from "./status-ref.ts";
 
@@ -80,11 +81,20 @@ export class Workspace {
   readonly status: StatusRef;
   /** Pushes of the status branch and of `branch`, and how many a remote rejected (for the bench). */
   readonly pushes = { ok: 0, rejected: 0 };
+  /** The clone's refs and HEAD, read once for all the questions a tick asks of them. */
+  private readonly refs: RefCache;
 
   constructor(readonly o: WorkspaceOptions) {
     this.upstream = `refs/remotes/origin/${o.branch}`;
     this.localBranch = `refs/heads/${o.branch}`;
-    this.status = new StatusRef({ host: o.host, git: this.gitOptions, network: this.network, log: o.log });
+    this.refs = new RefCache(this.gitOptions);
+    this.status = new StatusRef({
+      host: o.host,
+      git: this.gitOptions,
+      network: this.network,
+      refs: this.refs,
+      log: o.log,
+    });
   }
 
   get stateDir(): string {
@@ -198,7 +208,7 @@ export class Workspace {
       ],
       this.network,
     );
-    const fetched = (await listRefs(this.gitOptions, [FETCHED])).get(FETCHED) ?? "";
+    const fetched = (await this.refs.resolve(FETCHED)) ?? "";
     // Seen under heavy load (dozens of clients on two cores): an empty answer must fail this
     // sync, not reach the replay as a revision.
     if (!/^[0-9a-f]{40,64}$/.test(fetched))
@@ -236,7 +246,7 @@ export class Workspace {
     fetched: string,
     theirs: boolean,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
-    const tips = await listRefs(this.gitOptions, [this.upstream, this.localBranch]);
+    const tips = await this.refs.list([this.upstream, this.localBranch]);
     // The usual tick fetched what the clone already is: no replay, no reset of the working tree.
     if (
       this.integrated === fetched &&
@@ -276,7 +286,7 @@ export class Workspace {
   }
 
   private async unpushedOnBranch(): Promise<number> {
-    const tips = await listRefs(this.gitOptions, [this.upstream, this.localBranch]);
+    const tips = await this.refs.list([this.upstream, this.localBranch]);
     if (tips.get(this.upstream) === tips.get(this.localBranch)) return 0;
     const count = await tryGit(["rev-list", "--count", `${this.upstream}..HEAD`], this.gitOptions);
     return count.code === 0 ? Number(count.stdout.trim()) : 0;
@@ -288,7 +298,7 @@ export class Workspace {
   }
 
   async head(): Promise<string> {
-    return (await this.run(["rev-parse", "HEAD"])).stdout.trim();
+    return this.refs.head();
   }
 
   /** The newest commit that changed desired state (anything in fleet-state/ but status files). */
@@ -362,7 +372,7 @@ export class Workspace {
     reapply?: () => Promise<void>,
   ): Promise<{ ok: true; commit: string } | { ok: false; error: string; held?: true }> {
     const status = await this.status.push(async () =>
-      this.check((await resolveRef(this.gitOptions, FETCHED)) ?? (await this.head())),
+      this.check((await this.refs.resolve(FETCHED)) ?? (await this.head())),
     );
     if (status.ok) {
       this.pushes.ok += status.pushes;

@@ -6,6 +6,7 @@
  * fetch, integrate (rebase) onto the fetched branch, push, and on a rejected push wait with
  * jitter and start over, a bounded number of times.
  */
+import { resolve } from "node:path";
 import { simpleGit } from "simple-git";
 import { FleetwaveError } from "../errors.ts";
 
@@ -86,8 +87,52 @@ function identityArgs(identity: GitIdentity | undefined): string[] {
   ];
 }
 
+/** Subcommands that never move a ref or HEAD (config writes no ref either). */
+const REF_READS = new Set([
+  "cat-file",
+  "config",
+  "diff",
+  "for-each-ref",
+  "log",
+  "ls-files",
+  "ls-remote",
+  "ls-tree",
+  "merge-base",
+  "rev-list",
+  "rev-parse",
+  "show",
+  "show-ref",
+]);
+
+/** Per directory: how many git commands that may move refs this process started or finished. */
+const refWrites = new Map<string, number>();
+
+/**
+ * Changes whenever a git command run through this module in `cwd` may have moved a ref or HEAD,
+ * at its start and at its end: what was read of the refs while it stayed the same still holds.
+ */
+export const refGeneration = (cwd: string): number => refWrites.get(resolve(cwd)) ?? 0;
+
+function noteRefWrite(args: readonly string[], cwd: string): void {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith("-")) i += args[i] === "-c" || args[i] === "-C" ? 2 : 1;
+  const subcommand = args[i];
+  if (subcommand !== undefined && REF_READS.has(subcommand)) return;
+  const key = resolve(cwd);
+  refWrites.set(key, (refWrites.get(key) ?? 0) + 1);
+}
+
 /** Runs git and returns its exit code and output whatever the exit code. */
 export async function tryGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  noteRefWrite(args, options.cwd);
+  try {
+    return await runGit(args, options);
+  } finally {
+    noteRefWrite(args, options.cwd);
+  }
+}
+
+async function runGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
   let finished: { exitCode: number; stdErr: Buffer[] } | undefined;
   const client = simpleGit({
     baseDir: options.cwd,

@@ -74,15 +74,18 @@ export class StatusTextCache {
  * Reads the status file of every host whose status ref sits under one of `prefixes` (a ref's last
  * path component is the host; a prefix may also be one full ref). Later prefixes win for the same
  * host, so a writer lists the fetched refs first and its own local ref last. One `for-each-ref`
- * and, for the commits `cache` does not know yet, one `cat-file --batch`, whatever the number of
- * hosts.
+ * (none when `refs`, the clone's RefCache, already knows them) and, for the commits `cache` does
+ * not know yet, one `cat-file --batch`, whatever the number of hosts.
  */
 export async function readStatusRefs(
   options: GitOptions,
   prefixes: readonly string[],
   cache = new StatusTextCache(),
+  refs: { list(prefixes: readonly string[]): Promise<Map<string, string>> } = {
+    list: (p) => listRefs(options, p),
+  },
 ): Promise<Map<string, StatusAtRef>> {
-  const listed = await listRefs(options, prefixes);
+  const listed = await refs.list(prefixes);
   const found = new Map<string, string>();
   for (const prefix of prefixes)
     for (const [ref, commit] of listed)
