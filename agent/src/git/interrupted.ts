@@ -6,11 +6,11 @@
  */
 import { readdir, rm, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { type GitOptions, git, tryGit } from "./git.ts";
+import { type GitOptions, gitValue, tryGit } from "./git.ts";
 
 /** Paths (relative to the git dir) of what was cleared; empty when the clone was clean. */
 export async function clearInterruptedGit(options: GitOptions): Promise<string[]> {
-  const gitDir = (await git(["rev-parse", "--absolute-git-dir"], options)).stdout.trim();
+  const gitDir = await gitValue(["rev-parse", "--absolute-git-dir"], options);
   const cleared: string[] = [];
   for (const lock of await lockFiles(gitDir)) {
     await rm(lock, { force: true });
