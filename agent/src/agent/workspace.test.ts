@@ -118,6 +118,30 @@ describe("Workspace", { timeout: 60_000 }, () => {
     expect(await ws.unpushed()).toBe(0);
   });
 
+  it("clones a remote given as a path partially, with fleet-state/ alone checked out", async () => {
+    const root = await mkdtemp(join(tmpdir(), "fleetwave-ws-"));
+    const bare = join(root, "fleet.git");
+    const work = join(root, "operator");
+    await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
+    await git(["clone", "-q", bare, work], { cwd: root });
+    await git(["checkout", "-q", "-B", "main"], { cwd: work });
+    await operatorCommit(work, "app/server.ts", "export const app = 1;\n", "the app");
+    await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {}\n", "fleet state");
+    await git(["push", "-q", "origin", "main"], { cwd: work });
+    // What a self-hosted remote needs for partial clones (hosted forges allow them already).
+    await git(["config", "uploadpack.allowFilter", "true"], { cwd: bare });
+    const ws = agentFor(root, bare, HOST);
+    await ws.open();
+    const clone = { cwd: ws.o.dir };
+    expect((await git(["config", "remote.origin.url"], clone)).stdout.trim()).toBe(`file://${bare}`);
+    expect((await git(["config", "remote.origin.promisor"], clone)).stdout.trim()).toBe("true");
+    expect(await readFile(join(ws.o.dir, "fleet-state/fleet.yaml"), "utf8")).toBe("updates: {}\n");
+    await expect(readFile(join(ws.o.dir, "app/server.ts"))).rejects.toThrow(/ENOENT/);
+    // The app's blob stayed on the remote: git lists it as missing instead of fetching it.
+    const missing = await git(["rev-list", "--objects", "--missing=print", "HEAD"], clone);
+    expect(missing.stdout.split("\n").filter((line) => line.startsWith("?"))).toHaveLength(1);
+  });
+
   it("drops and logs a local commit it did not write instead of pushing it", async () => {
     const { ws, logs, remoteLog, statusCommit } = await setup();
     await operatorCommit(

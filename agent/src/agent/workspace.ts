@@ -4,6 +4,7 @@ import { FleetwaveError } from "../errors.ts";
 import { type GitError, type GitIdentity, type GitOptions, git, pushWithRetry, tryGit } from "../git/git.ts";
 import { clearInterruptedGit } from "../git/interrupted.ts";
 import { RefCache } from "../git/ref-cache.ts";
+import { remoteUrl } from "../git/remote-url.ts";
 import { planReplay, replayOnto } from "../git/replay.ts";
 import { type StatusAtRef, statusFilePath, statusRefspec } from "../git/status-refs.ts";
 import { signingConfig } from "../git/verify.ts";
@@ -128,8 +129,7 @@ export class Workspace {
       await mkdir(dirname(this.o.dir), { recursive: true });
       await rm(this.o.dir, { recursive: true, force: true });
       // The repository is also the app's fork: the agent needs fleet-state/ only. A partial clone
-      // fetches blobs on demand and the sparse checkout asks for those of fleet-state/ alone (a
-      // local path clones in full: git ignores the filter there).
+      // fetches blobs on demand and the sparse checkout asks for those of fleet-state/ alone.
       await git(
         [
           "clone",
@@ -138,7 +138,7 @@ export class Workspace {
           "--no-checkout",
           "--branch",
           this.o.branch,
-          this.o.repo,
+          remoteUrl(this.o.repo),
           this.o.dir,
         ],
         { ...this.network, cwd: dirname(this.o.dir) },
@@ -151,7 +151,7 @@ export class Workspace {
       const cleared = await clearInterruptedGit(this.gitOptions);
       if (cleared.length > 0)
         this.o.log(`cleared what an interrupted git left in the clone: ${cleared.join(", ")}`);
-      await this.run(["remote", "set-url", "origin", this.o.repo]);
+      await this.run(["remote", "set-url", "origin", remoteUrl(this.o.repo)]);
     }
     await this.run(["config", "user.name", this.o.identity.name]);
     await this.run(["config", "user.email", this.o.identity.email]);
