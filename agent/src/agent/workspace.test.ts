@@ -26,14 +26,20 @@ async function operatorCommit(work: string, path: string, text: string, message:
   return (await git(["rev-parse", "HEAD"], { cwd: work })).stdout.trim();
 }
 
-/** A bare remote with fleet-state, an operator's clone, and the agent's workspace opened on it. */
-async function setup(guard?: Workspace["guard"]) {
+/** An empty bare remote and an operator's clone of it, on main. */
+async function emptyRemote() {
   const root = await mkdtemp(join(tmpdir(), "fleetwave-ws-"));
   const bare = join(root, "fleet.git");
   const work = join(root, "operator");
   await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
   await git(["clone", "-q", bare, work], { cwd: root });
   await git(["checkout", "-q", "-B", "main"], { cwd: work });
+  return { root, bare, work };
+}
+
+/** A bare remote with fleet-state, an operator's clone, and the agent's workspace opened on it. */
+async function setup(guard?: Workspace["guard"]) {
+  const { root, bare, work } = await emptyRemote();
   await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {}\n", "initial");
   await git(["push", "-q", "origin", "main"], { cwd: work });
   const logs: string[] = [];
@@ -119,12 +125,7 @@ describe("Workspace", { timeout: 60_000 }, () => {
   });
 
   it("clones a remote given as a path partially, with fleet-state/ alone checked out", async () => {
-    const root = await mkdtemp(join(tmpdir(), "fleetwave-ws-"));
-    const bare = join(root, "fleet.git");
-    const work = join(root, "operator");
-    await git(["init", "-q", "--bare", "--initial-branch=main", bare], { cwd: root });
-    await git(["clone", "-q", bare, work], { cwd: root });
-    await git(["checkout", "-q", "-B", "main"], { cwd: work });
+    const { root, bare, work } = await emptyRemote();
     await operatorCommit(work, "app/server.ts", "export const app = 1;\n", "the app");
     await operatorCommit(work, "fleet-state/fleet.yaml", "updates: {}\n", "fleet state");
     await git(["push", "-q", "origin", "main"], { cwd: work });
@@ -140,6 +141,7 @@ describe("Workspace", { timeout: 60_000 }, () => {
     // The app's blob stayed on the remote: git lists it as missing instead of fetching it.
     const missing = await git(["rev-list", "--objects", "--missing=print", "HEAD"], clone);
     expect(missing.stdout.split("\n").filter((line) => line.startsWith("?"))).toHaveLength(1);
+    await rm(root, { recursive: true, force: true });
   });
 
   it("drops and logs a local commit it did not write instead of pushing it", async () => {
