@@ -6,7 +6,7 @@
  * served like any other remote: one consistent pack, and the filter honoured where the remote
  * allows it (`uploadpack.allowFilter`).
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 
 /** `repo` as git should be given it: URLs and scp-like `host:path` as they are, paths as file://. */
 export function remoteUrl(repo: string, cwd = process.cwd()): string {
@@ -15,5 +15,5 @@ export function remoteUrl(repo: string, cwd = process.cwd()): string {
   const colon = repo.indexOf(":");
   const slash = repo.indexOf("/");
   if (colon > 0 && (slash === -1 || colon < slash)) return repo;
-  return `file://${isAbsolute(repo) ? repo : resolve(cwd, repo)}`;
+  return `file://${resolve(cwd, repo)}`;
 }
